@@ -1,0 +1,181 @@
+"""`Joint`: one action distribution from a nested structure of independent distributions."""
+
+from __future__ import annotations
+
+import collections.abc
+import functools
+import operator
+
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+tfd = tfp.distributions
+
+__all__ = ["Joint"]
+
+
+def _sum(values):
+    return functools.reduce(operator.add, values)
+
+
+class Joint(tfd.Distribution):
+    """The product of independent distributions arranged in any nest (dict, tuple, list, ...).
+
+    This is how a hybrid-action policy becomes a single action distribution: a policy model whose
+    outputs are `{"move": DenseNormal(...)(x), "axis": DenseCategorical(...)(x)}` returns a dict of
+    distributions, and `Joint(policy(obs))` is one distribution over the dict of actions.
+
+    * `sample()` returns the nested action, with the structure of `distributions`.
+    * `log_prob(action)` and `entropy()` are the sums over the parts; this is exact because the
+      parts are independent given the policy's inputs.
+    * `mode()` is the nest of the parts' modes (the deterministic action).
+    * `kl_divergence(other)` between two `Joint`s of the same structure is the sum of the parts'
+      KLs.
+
+    All parts must share the batch shape (after broadcasting), which is the joint's batch shape.
+    The dtype and the event shape are nests with the structure of `distributions`.
+
+    Args:
+        distributions: A nest of `tfd.Distribution`s. A single distribution is allowed and
+            behaves as itself.
+        validate_args: Passed on as in every TFP distribution.
+        name: Name scope for the ops.
+
+    Raises:
+        TypeError: If a leaf of `distributions` is not a `tfd.Distribution`.
+        ValueError: If `distributions` is empty, or the parts' batch shapes do not broadcast.
+
+    Example:
+        >>> joint = Joint({"move": tfd.Normal(tf.zeros([4]), 1.0), "axis": tfd.Categorical(
+        ...     logits=tf.zeros([4, 3]))})
+        >>> action = joint.sample()        # {"axis": int32 [4], "move": float32 [4]}
+        >>> joint.log_prob(action).shape   # [4]
+    """
+
+    def __init__(self, distributions, validate_args: bool = False, name: str = "Joint"):
+        parameters = dict(locals())
+        parts = tf.nest.flatten(distributions)
+        if not parts:
+            raise ValueError("Joint: `distributions` must hold at least one distribution.")
+        paths = _paths(distributions)
+        for path, part in zip(paths, parts, strict=True):
+            if not isinstance(part, tfd.Distribution):
+                raise TypeError(
+                    f"Joint: every leaf of `distributions` must be a tfd.Distribution; the leaf at "
+                    f"{path or 'the root'} is {type(part).__name__}."
+                )
+        batch_shape = tf.TensorShape([])
+        for path, part in zip(paths, parts, strict=True):
+            try:
+                batch_shape = tf.broadcast_static_shape(batch_shape, part.batch_shape)
+            except ValueError as error:
+                raise ValueError(
+                    "Joint: the parts of `distributions` must have broadcastable batch shapes; "
+                    f"the part at {path or 'the root'} has batch shape {part.batch_shape}, which "
+                    f"does not broadcast with {batch_shape}."
+                ) from error
+        with tf.name_scope(name) as name:
+            self._distributions = distributions
+            self._parts = parts
+            self._static_batch_shape = batch_shape
+            fully = all(p.reparameterization_type == tfd.FULLY_REPARAMETERIZED for p in parts)
+            super().__init__(
+                dtype=tf.nest.map_structure(lambda p: p.dtype, distributions),
+                reparameterization_type=(
+                    tfd.FULLY_REPARAMETERIZED if fully else tfd.NOT_REPARAMETERIZED
+                ),
+                validate_args=validate_args,
+                allow_nan_stats=True,
+                parameters=parameters,
+                name=name,
+            )
+
+    @property
+    def distributions(self):
+        """The nest of part distributions."""
+        return self._distributions
+
+    def _pack(self, flat):
+        return tf.nest.pack_sequence_as(self._distributions, flat)
+
+    def _map(self, fn):
+        return self._pack([fn(part) for part in self._parts])
+
+    def _batch_shape(self):
+        return self._static_batch_shape
+
+    def _batch_shape_tensor(self):
+        shape = tf.constant([], tf.int32)
+        for part in self._parts:
+            shape = tf.broadcast_dynamic_shape(shape, part.batch_shape_tensor())
+        return shape
+
+    def _event_shape(self):
+        return self._map(lambda p: p.event_shape)
+
+    def _event_shape_tensor(self):
+        return self._map(lambda p: p.event_shape_tensor())
+
+    def _seeds(self, seed):
+        if seed is None:
+            return [None] * len(self._parts)
+        return tfp.random.split_seed(seed, n=len(self._parts))
+
+    def _sample_n(self, n, seed=None):
+        return self._pack(
+            [p.sample(n, seed=s) for p, s in zip(self._parts, self._seeds(seed), strict=True)]
+        )
+
+    def _sample_and_log_prob(self, sample_shape, seed):
+        samples, log_probs = [], []
+        for part, part_seed in zip(self._parts, self._seeds(seed), strict=True):
+            sample, log_prob = part.experimental_sample_and_log_prob(sample_shape, seed=part_seed)
+            samples.append(sample)
+            log_probs.append(log_prob)
+        return self._pack(samples), _sum(log_probs)
+
+    def _log_prob(self, value):
+        values = tf.nest.flatten(value)
+        return _sum(p.log_prob(v) for p, v in zip(self._parts, values, strict=True))
+
+    def _entropy(self):
+        return _sum(p.entropy() for p in self._parts)
+
+    def _mode(self):
+        return self._map(lambda p: p.mode())
+
+    def _mean(self):
+        return self._map(lambda p: p.mean())
+
+
+def _paths(structure) -> list[str]:
+    """Readable paths (`['move'][0]`) of the leaves of a nest, in `tf.nest.flatten` order."""
+    paths = []
+
+    def visit(node, path):
+        if not tf.nest.is_nested(node):
+            paths.append("".join(f"[{key!r}]" for key in path))
+            return
+        if isinstance(node, collections.abc.Mapping):
+            items = sorted(node.items())  # tf.nest sorts every mapping by key
+        elif hasattr(node, "_fields"):
+            items = zip(node._fields, node, strict=True)
+        else:
+            items = enumerate(node)
+        for key, child in items:
+            visit(child, (*path, key))
+
+    visit(structure, ())
+    return paths
+
+
+@tfd.RegisterKL(Joint, Joint)
+def _kl_joint(a: Joint, b: Joint, name=None):
+    with tf.name_scope(name or "kl_joint"):
+        tf.nest.assert_same_structure(a.distributions, b.distributions)
+        return _sum(
+            pa.kl_divergence(pb)
+            for pa, pb in zip(
+                tf.nest.flatten(a.distributions), tf.nest.flatten(b.distributions), strict=True
+            )
+        )

@@ -1,0 +1,30 @@
+"""Keras 3 layers that output TFP distributions, and a stateful recurrent layer.
+
+Compose them in one Keras model to build discrete, continuous, hybrid and recurrent policies.
+"""
+
+from reinforceable.layers.dense_bernoulli import DenseBernoulli
+from reinforceable.layers.dense_categorical import DenseCategorical
+from reinforceable.layers.dense_normal import DenseNormal
+from reinforceable.layers.stateful_rnn import (
+    GRUState,
+    LSTMState,
+    StatefulRNN,
+    get_recurrent_state,
+    recurrent_layers,
+    reset_recurrent_state,
+    set_recurrent_state,
+)
+
+__all__ = [
+    "DenseBernoulli",
+    "DenseCategorical",
+    "DenseNormal",
+    "GRUState",
+    "LSTMState",
+    "StatefulRNN",
+    "get_recurrent_state",
+    "recurrent_layers",
+    "reset_recurrent_state",
+    "set_recurrent_state",
+]

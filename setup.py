@@ -1,0 +1,53 @@
+"""Packaging for reinforceable.
+
+Core requirements are what `import reinforceable` needs. Everything else is an extra:
+`atari`, `mujoco`, `plot`, `test` and `all`.
+"""
+
+import pathlib
+import re
+
+from setuptools import find_packages, setup
+
+ROOT = pathlib.Path(__file__).parent
+VERSION = re.search(
+    r'^__version__ = "([^"]+)"', (ROOT / "reinforceable" / "__init__.py").read_text(), re.M
+).group(1)
+
+EXTRAS = {
+    "atari": ["ale-py>=0.10"],
+    "mujoco": ["mujoco>=3.1", "imageio>=2.30"],
+    "plot": ["matplotlib>=3.8"],
+    "test": ["pytest>=8.0", "scipy>=1.11"],
+}
+EXTRAS["all"] = sorted({req for reqs in EXTRAS.values() for req in reqs})
+
+setup(
+    name="reinforceable",
+    version=VERSION,
+    description=(
+        "Reinforcement learning and optimal control on TensorFlow, TensorFlow Probability "
+        "and Keras 3."
+    ),
+    long_description=(ROOT / "README.md").read_text(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.11",
+    packages=find_packages(include=["reinforceable", "reinforceable.*"]),
+    package_data={"reinforceable": ["py.typed"]},
+    install_requires=[
+        "tensorflow==2.21.*",
+        # The [tf] extra pulls in tf-keras, without which TFP 0.25 refuses to import. It is never
+        # imported here: every layer in this package is Keras 3.
+        "tensorflow-probability[tf]==0.25.*",
+        "keras>=3.10,<4",
+        "gymnasium>=1.2",
+        "numpy>=1.26",
+    ],
+    extras_require=EXTRAS,
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Programming Language :: Python :: 3.11",
+        "Intended Audience :: Science/Research",
+        "Topic :: Scientific/Engineering :: Artificial Intelligence",
+    ],
+)

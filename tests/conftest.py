@@ -1,0 +1,32 @@
+"""Shared test helpers: run a function eagerly and inside tf.function, and quiet TF logging."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import pytest
+import tensorflow as tf
+
+EXECUTION_MODES = ("eager", "tf.function")
+
+
+def run(fn, mode, *args):
+    """Calls `fn(*args)` eagerly or through a fresh `tf.function`, returning NumPy values."""
+    if mode == "tf.function":
+        fn = tf.function(fn, autograph=False)
+    return tf.nest.map_structure(lambda t: t.numpy(), fn(*args))
+
+
+@pytest.fixture(params=EXECUTION_MODES)
+def mode(request):
+    """Runs a test once eagerly and once inside tf.function."""
+    return request.param
+
+
+@pytest.fixture(autouse=True)
+def _fresh_keras_names():
+    """Keep Keras auto-generated layer names independent of test order."""
+    import keras
+
+    keras.backend.clear_session()
+    yield
