@@ -140,7 +140,7 @@ class StatefulRNN(keras.layers.Layer):
             self._store.variables = self._state_class(
                 *[
                     tf.Variable(
-                        tf.zeros([0, self.units], self.compute_dtype),
+                        self._blank(),
                         shape=tf.TensorShape([None, self.units]),
                         trainable=False,
                         name=f"{self.name}_{field}",
@@ -148,6 +148,14 @@ class StatefulRNN(keras.layers.Layer):
                     for field in self._state_class._fields
                 ]
             )
+
+    def _blank(self) -> tf.Tensor:
+        # "No state yet" is one row of zeros, never an empty [0, units] tensor: TF 2.21's Grappler
+        # constant folding miscompiles a zero-row variable that is read, selected with tf.cond and
+        # re-assigned inside tf.function (shape errors at run time). One row of zeros means the
+        # same thing: a call with another batch size starts from zeros, and a call with batch
+        # size 1 starts from these zeros.
+        return tf.zeros([1, self.units], self.compute_dtype)
 
     def initial_state(self, batch_size) -> GRUState | LSTMState:
         """Zeros, the state at the start of an episode."""
@@ -165,8 +173,8 @@ class StatefulRNN(keras.layers.Layer):
     def get_state(self) -> GRUState | LSTMState:
         """The state that the next call starts from, `[batch, units]` per field.
 
-        Before the first call, or after `reset_state`, the batch size is 0 (the next call starts
-        from zeros).
+        Before the first call, or after `reset_state`, this is a single row of zeros: the next
+        call starts from zeros whatever its batch size.
         """
         return self._state_class(*[v.read_value() for v in self._variables()])
 
@@ -201,7 +209,7 @@ class StatefulRNN(keras.layers.Layer):
     def reset_state(self) -> None:
         """Forgets the state: the next call starts from zeros."""
         for variable in self._variables():
-            variable.assign(tf.zeros([0, self.units], variable.dtype))
+            variable.assign(self._blank())
 
     def _check_call(self, inputs_shape, reset_shape) -> None:
         rank = len(inputs_shape)

@@ -123,6 +123,30 @@ def test_a_new_batch_size_starts_from_zeros():
     assert layer.get_state().hidden.shape == (1, 6)
 
 
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("time", [None, 3], ids=["step", "sequence"])
+def test_first_call_inside_tf_function(cell, time):
+    """Building and first calling the layer in a graph (as a graph-mode driver does) works.
+
+    Regression test: an empty initial state made Grappler miscompile the step call.
+    """
+    layer = StatefulRNN(cell, 6)
+    shape = [4, 3] if time is None else [4, time, 3]
+    reset = tf.ones(shape[:-1], bool)
+
+    @tf.function
+    def act(x):
+        return layer(x, reset_mask=reset)
+
+    x = tf.random.normal(shape)
+    first = act(x).numpy()
+    layer.reset_state()
+    np.testing.assert_allclose(act(x).numpy(), first, rtol=1e-6)
+    expected = layer(x, reset_mask=reset).numpy()  # the same inputs, eagerly, with a reset
+    np.testing.assert_allclose(first, expected, rtol=1e-6)
+    assert layer.get_state().hidden.shape == (4, 6)
+
+
 def test_eager_and_tf_function_agree(mode):
     layer = make("lstm")
     x = tf.random.normal([3, 4, 3])
