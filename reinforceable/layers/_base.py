@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import keras
 import tensorflow as tf
+import tensorflow_probability as tfp
 
 
 def event_shape_arg(value, argument: str, layer: str, allow_scalar: bool = True) -> tuple[int, ...]:
@@ -98,6 +99,16 @@ class DenseDistributionLayer(keras.layers.Layer):
         # Keep the static shape, so downstream distributions know their batch shape.
         outputs.set_shape(inputs.shape[:-1].concatenate(shape))
         return outputs
+
+    def independent(self, distribution: tfp.distributions.Distribution):
+        """Makes the trailing `event_shape` dimensions of `distribution` one event."""
+        if not self.event_shape:
+            return distribution
+        return tfp.distributions.Independent(
+            distribution,
+            reinterpreted_batch_ndims=len(self.event_shape),
+            validate_args=self.validate_args,
+        )
 
     def compute_output_spec(self, inputs, *args, **kwargs):
         return keras.KerasTensor(

@@ -69,13 +69,7 @@ class DenseBernoulli(DenseDistributionLayer):
     def call(self, inputs):
         logits = self.project(inputs, self.logits_kernel, self.logits_bias, self.event_shape)
         distribution = tfd.Bernoulli(logits=logits, validate_args=self.validate_args)
-        if self.event_shape:
-            distribution = tfd.Independent(
-                distribution,
-                reinterpreted_batch_ndims=len(self.event_shape),
-                validate_args=self.validate_args,
-            )
-        return distribution
+        return self.independent(distribution)
 
     def get_config(self) -> dict:
         config = super().get_config()

@@ -126,13 +126,7 @@ class DenseCategorical(DenseDistributionLayer):
             # log-probabilities and 0 * log 0 in the entropy stay finite (unlike with -inf).
             logits = tf.where(allowed, logits, logits.dtype.min)
         distribution = tfd.Categorical(logits=logits, validate_args=self.validate_args)
-        if self.event_shape:
-            distribution = tfd.Independent(
-                distribution,
-                reinterpreted_batch_ndims=len(self.event_shape),
-                validate_args=self.validate_args,
-            )
-        return distribution
+        return self.independent(distribution)
 
     def get_config(self) -> dict:
         config = super().get_config()

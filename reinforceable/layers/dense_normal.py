@@ -169,11 +169,7 @@ class DenseNormal(DenseDistributionLayer):
                 mid = (bounds[..., 1] + bounds[..., 0]) / 2.0
                 half = (bounds[..., 1] - bounds[..., 0]) / 2.0
                 loc = mid + half * tf.tanh(loc)
-        distribution = tfd.Independent(
-            tfd.Normal(loc, scale, validate_args=self.validate_args),
-            reinterpreted_batch_ndims=len(self.event_shape),
-            validate_args=self.validate_args,
-        )
+        distribution = self.independent(tfd.Normal(loc, scale, validate_args=self.validate_args))
         if self.hard_bounds:
             distribution = BoundedNormal(distribution, bounds, validate_args=self.validate_args)
         return distribution
