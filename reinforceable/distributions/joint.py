@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import collections.abc
 import functools
 import operator
 
 import tensorflow as tf
 import tensorflow_probability as tfp
+
+from reinforceable._nest import leaf_paths
 
 tfd = tfp.distributions
 
@@ -57,7 +58,7 @@ class Joint(tfd.Distribution):
         parts = tf.nest.flatten(distributions)
         if not parts:
             raise ValueError("Joint: `distributions` must hold at least one distribution.")
-        paths = _paths(distributions)
+        paths = leaf_paths(distributions)
         for path, part in zip(paths, parts, strict=True):
             if not isinstance(part, tfd.Distribution):
                 raise TypeError(
@@ -146,27 +147,6 @@ class Joint(tfd.Distribution):
 
     def _mean(self):
         return self._map(lambda p: p.mean())
-
-
-def _paths(structure) -> list[str]:
-    """Readable paths (`['move'][0]`) of the leaves of a nest, in `tf.nest.flatten` order."""
-    paths = []
-
-    def visit(node, path):
-        if not tf.nest.is_nested(node):
-            paths.append("".join(f"[{key!r}]" for key in path))
-            return
-        if isinstance(node, collections.abc.Mapping):
-            items = sorted(node.items())  # tf.nest sorts every mapping by key
-        elif hasattr(node, "_fields"):
-            items = zip(node._fields, node, strict=True)
-        else:
-            items = enumerate(node)
-        for key, child in items:
-            visit(child, (*path, key))
-
-    visit(structure, ())
-    return paths
 
 
 @tfd.RegisterKL(Joint, Joint)

@@ -94,6 +94,10 @@ class DenseDistributionLayer(keras.layers.Layer):
         """`inputs @ kernel + bias`, reshaped from `[..., prod(shape)]` to `[..., *shape]`."""
         inputs = tf.convert_to_tensor(inputs)
         outputs = tf.matmul(inputs, kernel) + bias
+        if len(shape) == 1:
+            return outputs  # already [..., units]: no reshape (it costs ops in a driver's loop)
+        if not shape:
+            return tf.squeeze(outputs, -1)
         outer = tf.shape(inputs)[:-1]
         outputs = tf.reshape(outputs, tf.concat([outer, tf.constant(shape, tf.int32)], axis=0))
         # Keep the static shape, so downstream distributions know their batch shape.

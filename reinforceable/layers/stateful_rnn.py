@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import NamedTuple
 
 import keras
@@ -13,6 +14,7 @@ __all__ = [
     "GRUState",
     "LSTMState",
     "StatefulRNN",
+    "explicit_recurrent_state",
     "get_recurrent_state",
     "recurrent_layers",
     "reset_recurrent_state",
@@ -43,15 +45,20 @@ _CELLS = {
 
 
 class _StateStore:
-    """Holds the state variables out of sight of Keras and TF object tracking.
+    """Holds the state out of sight of Keras and TF object tracking.
 
     The state belongs to a rollout, not to the model: its batch size is the number of environments,
     and saving it with the weights would tie a saved model to one batch size. So it is neither in
     `model.weights`, nor in `model.save`, nor in a `tf.train.Checkpoint` of the model.
+
+    `variables` hold the state between calls and `rows` its batch size. `explicit`, set only inside
+    `explicit_recurrent_state`, holds a state tensor that replaces the variables for those calls.
     """
 
     def __init__(self):
         self.variables: GRUState | LSTMState | None = None
+        self.rows: tf.Variable | None = None
+        self.explicit: GRUState | LSTMState | None = None
 
 
 @keras.saving.register_keras_serializable(package="reinforceable")
@@ -132,11 +139,8 @@ class StatefulRNN(keras.layers.Layer):
         cell_class, self._state_class = _CELLS[cell_type]
         self.cell = cell_class(units, name=f"{cell_type}_cell", **cell_kwargs)
         self._store = _StateStore()
-
-    def build(self, input_shape):
-        features = input_features(input_shape, "StatefulRNN")
-        self.cell.build((None, features))
         with tf.init_scope():
+            self._store.rows = tf.Variable(1, trainable=False, name=f"{self.name}_rows")
             self._store.variables = self._state_class(
                 *[
                     tf.Variable(
@@ -149,12 +153,14 @@ class StatefulRNN(keras.layers.Layer):
                 ]
             )
 
+    def build(self, input_shape):
+        features = input_features(input_shape, "StatefulRNN")
+        self.cell.build((None, features))
+
     def _blank(self) -> tf.Tensor:
-        # "No state yet" is one row of zeros, never an empty [0, units] tensor: TF 2.21's Grappler
-        # constant folding miscompiles a zero-row variable that is read, selected with tf.cond and
-        # re-assigned inside tf.function (shape errors at run time). One row of zeros means the
-        # same thing: a call with another batch size starts from zeros, and a call with batch
-        # size 1 starts from these zeros.
+        # "No state yet" is one row of zeros rather than an empty [0, units] tensor, so that
+        # gathering a row (see `_starting_state`) is always possible. It means the same thing: a
+        # call with another batch size starts from zeros, and with batch size 1 from these zeros.
         return tf.zeros([1, self.units], self.compute_dtype)
 
     def initial_state(self, batch_size) -> GRUState | LSTMState:
@@ -203,13 +209,32 @@ class StatefulRNN(keras.layers.Layer):
                     f"[batch, {self.units}] with the same batch; received "
                     f"{[tuple(t.shape) for t in state]}."
                 )
-        for variable, value in zip(variables, state, strict=True):
+        self._store_state(state)
+
+    def _store_state(self, state) -> None:
+        for variable, value in zip(self._variables(), state, strict=True):
             variable.assign(value)
+        self._store.rows.assign(tf.shape(state[0])[0])
 
     def reset_state(self) -> None:
         """Forgets the state: the next call starts from zeros."""
-        for variable in self._variables():
-            variable.assign(self._blank())
+        self._store_state([self._blank() for _ in self._state_class._fields])
+
+    def _starting_state(self, batch_size) -> GRUState | LSTMState:
+        """The stored state if its batch size is `batch_size`, zeros otherwise.
+
+        Branch-free (no tf.cond, which costs a lot inside a driver's loop): the stored state
+        always has at least one row, so gathering `min(i, rows - 1)` is safe, and a mismatch
+        multiplies the result by zero.
+        """
+        stored = self.get_state()
+        # The batch size comes from its own variable, never from tf.shape(stored): Grappler folds
+        # the shape of a variable read to the shape of a later assignment in the same function,
+        # which is wrong here whenever the batch size changes (TF 2.21).
+        rows = self._store.rows.read_value()
+        same = tf.cast(tf.equal(rows, batch_size), self.compute_dtype)
+        index = tf.minimum(tf.range(batch_size), rows - 1)
+        return self._state_class(*[tf.gather(s, index) * same for s in stored])
 
     def _check_call(self, inputs_shape, reset_shape) -> None:
         rank = len(inputs_shape)
@@ -245,15 +270,17 @@ class StatefulRNN(keras.layers.Layer):
         reset = None if reset_mask is None else tf.cast(reset_mask, tf.bool)
 
         batch_size = tf.shape(inputs)[0]
-        stored = self.get_state()
-        state = tf.cond(
-            tf.equal(tf.shape(stored.hidden)[0], batch_size),
-            lambda: stored,
-            lambda: self.initial_state(batch_size),
-        )
+        explicit = self._store.explicit
+        state = self._starting_state(batch_size) if explicit is None else explicit
 
         if inputs.shape.rank == 2:
             outputs, state = self._step(inputs, state, reset, training)
+        elif inputs.shape[1] == 1:
+            # One time step (acting with a time axis): no loop needed.
+            outputs, state = self._step(
+                inputs[:, 0], state, None if reset is None else reset[:, 0], training
+            )
+            outputs = outputs[:, None]
         else:
             time_major = tf.transpose(inputs, [1, 0, 2])
             if reset is None:
@@ -271,8 +298,10 @@ class StatefulRNN(keras.layers.Layer):
             outputs = tf.transpose(outputs, [1, 0, 2])
             state = self._state_class(*[s[-1] for s in states])
 
-        for variable, value in zip(self._variables(), state, strict=True):
-            variable.assign(value)
+        if explicit is None:
+            self._store_state(state)
+        else:
+            self._store.explicit = state
         return outputs
 
     def get_config(self) -> dict:
@@ -323,6 +352,41 @@ def set_recurrent_state(model: keras.layers.Layer, state: dict) -> None:
         )
     for name, layer in layers.items():
         layer.set_state(state[name])
+
+
+@contextlib.contextmanager
+def explicit_recurrent_state(model: keras.layers.Layer, state: dict):
+    """Runs `model` on an explicit recurrent state instead of the layers' stored state.
+
+    Inside the `with` block, every `StatefulRNN` in `model` starts from `state[layer.name]` and
+    leaves its stored state untouched; when the block ends, the dict it yielded holds each layer's
+    final state. The state flows as ordinary tensors, so this is what a graph-mode loop uses to
+    carry the state (the Driver does), and what a learner uses to replay a sequence from its
+    recorded initial state.
+
+    Example:
+        >>> with explicit_recurrent_state(policy, state) as final:
+        ...     outputs = policy(inputs)
+        >>> state = final   # {layer name: GRUState/LSTMState}
+
+    Raises:
+        ValueError: If the layer names in `state` are not those of the model.
+    """
+    layers = _by_name(model)
+    if set(state) != set(layers):
+        raise ValueError(
+            f"explicit_recurrent_state: `state` must hold the layers {sorted(layers)}; received "
+            f"{sorted(state)}."
+        )
+    for name, layer in layers.items():
+        layer._store.explicit = layer._state_class(*state[name])
+    final = {}
+    try:
+        yield final
+    finally:
+        for name, layer in layers.items():
+            final[name] = layer._store.explicit
+            layer._store.explicit = None
 
 
 def reset_recurrent_state(model: keras.layers.Layer) -> None:

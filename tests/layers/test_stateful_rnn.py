@@ -7,6 +7,7 @@ from reinforceable.layers import (
     GRUState,
     LSTMState,
     StatefulRNN,
+    explicit_recurrent_state,
     get_recurrent_state,
     recurrent_layers,
     reset_recurrent_state,
@@ -247,3 +248,28 @@ def test_bad_call_shapes_raise_clear_errors():
         make("lstm").set_state([tf.zeros([2, 6])])
     with pytest.raises(ValueError, match=r"must have shape \[batch, 6\]"):
         layer.set_state([tf.zeros([2, 7])])
+
+
+def test_explicit_state_replays_a_sequence_and_leaves_the_stored_state_alone():
+    inputs = keras.Input((None, 3))
+    model = keras.Model(inputs, StatefulRNN("lstm", 6, name="rnn")(inputs))
+    x = tf.random.normal([2, 5, 3])
+    reset_recurrent_state(model)
+    model(x[:, :2])
+    start = get_recurrent_state(model)  # recorded at the start of the second chunk
+    expected = model(x[:, 2:]).numpy()
+    stored = get_recurrent_state(model)
+
+    with explicit_recurrent_state(model, start) as final:
+        replayed = model(x[:, 2:]).numpy()
+    np.testing.assert_allclose(replayed, expected, rtol=1e-6, atol=1e-6)
+    for a, b in zip(final["rnn"], stored["rnn"], strict=True):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6, atol=1e-6)
+    # The stored state is untouched by the explicit run.
+    for a, b in zip(get_recurrent_state(model)["rnn"], stored["rnn"], strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    with (
+        pytest.raises(ValueError, match=r"must hold the layers \['rnn'\]"),
+        explicit_recurrent_state(model, {}),
+    ):
+        pass
