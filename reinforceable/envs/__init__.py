@@ -1,0 +1,44 @@
+"""Environments: gymnasium vector environments as `Timestep`s, and the package's own tasks.
+
+Importing this module registers the tasks with gymnasium under the `reinforceable/` namespace:
+the velocity-masked classic-control tasks (see `masked`) and `reinforceable/MixedAction2D-v0`.
+"""
+
+import gymnasium as gym
+
+from reinforceable.envs.masked import MASKED_TASKS, ObservationSubset
+from reinforceable.envs.mixed_action import MixedAction2D
+from reinforceable.envs.specs import SpaceConverter, batch_spec, space_to_spec
+from reinforceable.envs.timestep import Timestep
+from reinforceable.envs.vector import EnvError, GymEnv
+
+__all__ = [
+    "EnvError",
+    "GymEnv",
+    "MixedAction2D",
+    "ObservationSubset",
+    "SpaceConverter",
+    "Timestep",
+    "batch_spec",
+    "space_to_spec",
+]
+
+
+def _register() -> None:
+    for env_id, (base_id, keep, max_steps) in MASKED_TASKS.items():
+        if env_id not in gym.registry:
+            gym.register(
+                id=env_id,
+                entry_point="reinforceable.envs.masked:make_masked",
+                kwargs={"base_id": base_id, "keep": keep},
+                max_episode_steps=max_steps,
+            )
+    if "reinforceable/MixedAction2D-v0" not in gym.registry:
+        gym.register(
+            id="reinforceable/MixedAction2D-v0",
+            entry_point="reinforceable.envs.mixed_action:MixedAction2D",
+            max_episode_steps=50,
+        )
+
+
+_register()

@@ -1,0 +1,292 @@
+"""`GymEnv`: a gymnasium vector environment that speaks `Timestep`s, in NumPy and in a TF graph."""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable, Sequence
+
+import gymnasium as gym
+import numpy as np
+import tensorflow as tf
+
+from reinforceable.envs.specs import SpaceConverter, batch_spec
+from reinforceable.envs.timestep import Timestep
+
+__all__ = ["EnvError", "GymEnv"]
+
+
+class EnvError(RuntimeError):
+    """An environment raised inside `reset` or `step`.
+
+    The message names the environment's index in the vector and carries the original exception's
+    type, message and traceback (also across the process boundary of asynchronous environments).
+    """
+
+
+class _ReportErrors(gym.Wrapper):
+    """Re-raises a sub-environment's exceptions as `EnvError`s that name its index."""
+
+    def __init__(self, env: gym.Env, index: int):
+        super().__init__(env)
+        self.index = index
+
+    def _error(self, method: str, error: BaseException) -> EnvError:
+        trace = "".join(traceback.format_exception(error)).rstrip()
+        return EnvError(
+            f"environment {self.index} raised {type(error).__name__} in {method}(): {error}\n\n"
+            f"Original traceback:\n{trace}"
+        )
+
+    def step(self, action):
+        try:
+            return self.env.step(action)
+        except Exception as error:
+            raise self._error("step", error) from error
+
+    def reset(self, **kwargs):
+        try:
+            return self.env.reset(**kwargs)
+        except Exception as error:
+            raise self._error("reset", error) from error
+
+
+def _check_env_id(env_id: str) -> None:
+    try:
+        gym.spec(env_id)
+    except gym.error.Error as error:
+        raise ValueError(f"GymEnv: unknown environment id `env` = {env_id!r}: {error}") from None
+
+
+def _factory(make: Callable[[], gym.Env], index: int) -> Callable[[], gym.Env]:
+    return lambda: _ReportErrors(make(), index)
+
+
+class GymEnv:
+    """A batch of gymnasium environments, stepped together, returning `Timestep`s.
+
+    It wraps a `gymnasium.vector.SyncVectorEnv` or `AsyncVectorEnv` with next-step auto-reset (the
+    gymnasium default, set explicitly) and adds what an agent needs:
+
+    * TF specs of observations and actions inferred from the spaces (see
+      `reinforceable.envs.specs`): Box, Discrete, MultiDiscrete, MultiBinary, nested Tuple/Dict;
+    * `Timestep`s with an explicit `episode_start` flag (see `Timestep` for the reset semantics);
+    * actions in spec dtypes (int32 for discrete), converted back to the spaces' dtypes, with Box
+      actions clipped to their bounds before stepping;
+    * `tf_reset` / `tf_step`, the same calls as graph ops through `tf.numpy_function`, for a driver
+      that runs the whole loop inside `tf.function`;
+    * errors that name the environment: an exception in a sub-environment is re-raised as an
+      `EnvError` with its index and original traceback, and asynchronous workers are shut down.
+
+    The same `seed` gives the same episodes, in synchronous and asynchronous mode alike (the
+    sub-environment `i` is seeded with `seed + i`).
+
+    Args:
+        env: A registered gymnasium id (`"CartPole-v1"`, `"reinforceable/MixedAction2D-v0"`), a
+            sequence of zero-argument factories returning `gymnasium.Env`s, or an existing
+            `gymnasium.vector.VectorEnv` using next-step auto-reset.
+        num_envs: Number of copies of `env` when it is an id.
+        asynchronous: Step the environments in worker processes (`AsyncVectorEnv`). Pays off for
+            expensive environments; for cheap ones (classic control) synchronous is faster.
+        seed: Seed of the first reset.
+        context: Multiprocessing start method for asynchronous environments (platform default).
+        **make_kwargs: Passed to `gymnasium.make` for each copy when `env` is an id.
+
+    Raises:
+        ValueError: For an unknown id, a non-positive `num_envs`, `num_envs` not matching the
+            factories, or a vector environment that does not auto-reset on the next step.
+        TypeError: For spaces that have no TF spec.
+
+    Example:
+        >>> env = GymEnv("CartPole-v1", num_envs=8, seed=0)
+        >>> timestep = env.reset()                  # Timestep of [8, ...] NumPy arrays
+        >>> timestep = env.step(np.zeros(8, np.int32))
+    """
+
+    def __init__(
+        self,
+        env: str | Sequence[Callable[[], gym.Env]] | gym.vector.VectorEnv,
+        num_envs: int | None = None,
+        *,
+        asynchronous: bool = False,
+        seed: int | None = None,
+        context: str | None = None,
+        **make_kwargs,
+    ):
+        if isinstance(env, gym.vector.VectorEnv):
+            mode = env.metadata.get("autoreset_mode", gym.vector.AutoresetMode.NEXT_STEP)
+            if mode != gym.vector.AutoresetMode.NEXT_STEP:
+                raise ValueError(
+                    "GymEnv: `env` must auto-reset on the next step (gymnasium's default); "
+                    f"received autoreset_mode={mode}."
+                )
+            self._env = env
+        else:
+            factories = self._factories(env, num_envs, make_kwargs)
+            vector_class = gym.vector.AsyncVectorEnv if asynchronous else gym.vector.SyncVectorEnv
+            kwargs = {"context": context} if asynchronous else {}
+            self._env = vector_class(
+                factories, autoreset_mode=gym.vector.AutoresetMode.NEXT_STEP, **kwargs
+            )
+        self.asynchronous = isinstance(self._env, gym.vector.AsyncVectorEnv)
+        self.num_envs = self._env.num_envs
+        self.observation_space = self._env.single_observation_space
+        self.action_space = self._env.single_action_space
+        self._observations = SpaceConverter(self.observation_space)
+        self._actions = SpaceConverter(self.action_space)
+        self.observation_spec = self._observations.spec
+        self.action_spec = self._actions.spec
+        self._seed = seed
+        self._ended = np.ones(self.num_envs, bool)
+        self._error: BaseException | None = None
+        self.closed = False
+
+    @staticmethod
+    def _factories(env, num_envs, make_kwargs) -> list[Callable[[], gym.Env]]:
+        if isinstance(env, str):
+            _check_env_id(env)
+            if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs <= 0:
+                raise ValueError(
+                    f"GymEnv: `num_envs` must be a positive int with an env id; received "
+                    f"{num_envs!r}."
+                )
+            makes = [lambda: gym.make(env, **make_kwargs)] * num_envs
+        elif isinstance(env, Sequence) and env and all(callable(f) for f in env):
+            if make_kwargs:
+                raise ValueError(
+                    f"GymEnv: keyword arguments {sorted(make_kwargs)} only apply to an env id, "
+                    "not to factories."
+                )
+            if num_envs is not None and num_envs != len(env):
+                raise ValueError(
+                    f"GymEnv: `num_envs` ({num_envs}) does not match the {len(env)} factories."
+                )
+            makes = list(env)
+        else:
+            raise ValueError(
+                "GymEnv: `env` must be a gymnasium id, a non-empty sequence of env factories or a "
+                f"gymnasium VectorEnv; received {env!r}."
+            )
+        return [_factory(make, index) for index, make in enumerate(makes)]
+
+    @property
+    def timestep_spec(self) -> Timestep:
+        """`Timestep` of `tf.TensorSpec`s with the batch dimension `[num_envs, ...]`."""
+        scalar = tf.TensorSpec([self.num_envs], tf.float32)
+        flag = tf.TensorSpec([self.num_envs], tf.bool)
+        return Timestep(
+            observation=batch_spec(self.observation_spec, self.num_envs),
+            reward=scalar,
+            terminated=flag,
+            truncated=flag,
+            episode_start=flag,
+        )
+
+    def _arrays(self, observation, reward, terminated, truncated) -> list[np.ndarray]:
+        """Flat NumPy outputs: the observation leaves, the reward and a bool `[B, 3]` array of
+        (terminated, truncated, episode_start). Few outputs keep `tf.numpy_function` cheap."""
+        terminated = np.asarray(terminated, bool)
+        truncated = np.asarray(truncated, bool)
+        flags = np.stack([terminated, truncated, self._ended], axis=1)
+        self._ended = terminated | truncated
+        reward = np.asarray(reward, np.float32)
+        return [*self._observations.to_arrays(observation), reward, flags]
+
+    def _to_timestep(self, arrays) -> Timestep:
+        *observation, reward, flags = arrays
+        if tf.is_tensor(flags):
+            terminated, truncated, episode_start = tf.unstack(flags, 3, axis=1)
+        else:
+            terminated, truncated, episode_start = flags[:, 0], flags[:, 1], flags[:, 2]
+        return Timestep(
+            observation=tf.nest.pack_sequence_as(self.observation_spec, observation),
+            reward=reward,
+            terminated=terminated,
+            truncated=truncated,
+            episode_start=episode_start,
+        )
+
+    def _guard(self, call, *args, **kwargs):
+        """Runs a call on the vector env; on failure, shuts workers down and keeps the error."""
+        if self.closed:
+            raise RuntimeError("GymEnv: the environment is closed.")
+        try:
+            return call(*args, **kwargs)
+        except BaseException as error:
+            self._error = error
+            self.close()
+            raise
+
+    def _reset_arrays(self, seed: int | None = None) -> list[np.ndarray]:
+        if seed is None:
+            seed, self._seed = self._seed, None
+        observation, _ = self._guard(self._env.reset, seed=seed)
+        self._ended = np.ones(self.num_envs, bool)
+        zeros = np.zeros(self.num_envs)
+        return self._arrays(observation, zeros, zeros, zeros)
+
+    def _step_arrays(self, flat_action) -> list[np.ndarray]:
+        gym_action = self._actions.to_gym(flat_action, clip=True)
+        observation, reward, terminated, truncated, _ = self._guard(self._env.step, gym_action)
+        return self._arrays(observation, reward, terminated, truncated)
+
+    def reset(self, seed: int | None = None) -> Timestep:
+        """Resets every environment; `seed` (or the constructor's seed, once) seeds them."""
+        return self._to_timestep(self._reset_arrays(seed))
+
+    def step(self, action) -> Timestep:
+        """Steps every environment with a batched action nest in spec dtypes."""
+        return self._to_timestep(self._step_arrays(tf.nest.flatten(action)))
+
+    def take_error(self) -> BaseException | None:
+        """The exception that the last failed call raised, if any (and forgets it)."""
+        error, self._error = self._error, None
+        return error
+
+    def _tf_call(self, fn, inputs, name) -> Timestep:
+        observation = tf.nest.flatten(batch_spec(self.observation_spec, self.num_envs))
+        specs = [
+            *observation,
+            tf.TensorSpec([self.num_envs], tf.float32),
+            tf.TensorSpec([self.num_envs, 3], tf.bool),
+        ]
+        # The function runs in Python at every step; autograph must not wrap it.
+        fn = tf.autograph.experimental.do_not_convert(fn)
+        outputs = tf.numpy_function(
+            fn, inputs, Tout=[s.dtype for s in specs], stateful=True, name=name
+        )
+        for output, spec in zip(outputs, specs, strict=True):
+            output.set_shape(spec.shape)
+        return self._to_timestep(outputs)
+
+    def tf_reset(self) -> Timestep:
+        """`reset()` as a graph op (no seed: seed with `reset` before)."""
+        return self._tf_call(self._reset_arrays, [], "env_reset")
+
+    def tf_step(self, action) -> Timestep:
+        """`step(action)` as a graph op; `action` is a nest of tensors in spec dtypes."""
+        return self._tf_call(
+            lambda *flat: self._step_arrays(flat), tf.nest.flatten(action), "env_step"
+        )
+
+    def close(self) -> None:
+        """Closes the environments; asynchronous workers are terminated, not left running."""
+        if self.closed:
+            return
+        self.closed = True
+        if self.asynchronous:
+            self._env.close(terminate=True)
+        else:
+            self._env.close()
+
+    def __enter__(self) -> GymEnv:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        mode = "async" if self.asynchronous else "sync"
+        return (
+            f"GymEnv({self.num_envs} x {self._env.spec.id if self._env.spec else 'env'}, {mode}, "
+            f"observation_spec={self.observation_spec}, action_spec={self.action_spec})"
+        )

@@ -1,0 +1,72 @@
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+from reinforceable.envs import MixedAction2D
+from reinforceable.envs.masked import MASKED_TASKS
+
+
+@pytest.mark.parametrize("env_id", sorted(MASKED_TASKS))
+def test_masked_tasks_hide_exactly_the_velocities(env_id):
+    base_id, keep, max_steps = MASKED_TASKS[env_id]
+    masked, base = gym.make(env_id), gym.make(base_id)
+    assert masked.spec.max_episode_steps == base.spec.max_episode_steps == max_steps
+    assert masked.observation_space.shape == (len(keep),)
+    np.testing.assert_array_equal(
+        masked.observation_space.low, base.observation_space.low[list(keep)]
+    )
+    observation, _ = masked.reset(seed=4)
+    full, _ = base.reset(seed=4)
+    np.testing.assert_array_equal(observation, full[list(keep)])
+    base.action_space.seed(4)
+    for _ in range(30):
+        action = base.action_space.sample()
+        observation, reward, terminated, truncated, _ = masked.step(action)
+        full, full_reward, full_terminated, full_truncated, _ = base.step(action)
+        np.testing.assert_array_equal(observation, full[list(keep)])
+        assert (reward, terminated, truncated) == (full_reward, full_terminated, full_truncated)
+        if terminated or truncated:
+            break
+
+
+def test_mixed_action_2d_passes_the_gymnasium_checker():
+    check_env(MixedAction2D())
+    env = gym.make("reinforceable/MixedAction2D-v0")
+    assert env.spec.max_episode_steps == 50
+    assert set(env.action_space.spaces) == {"axis", "move", "done"}
+
+
+def test_mixed_action_2d_rewards_and_termination():
+    env = MixedAction2D(target_radius=0.2)
+    env.reset(seed=0)
+    env._position, env._target = np.array([0.0, 0.0]), np.array([0.5, -0.3])
+    # Move along x by 0.5: the distance falls from sqrt(0.34) to 0.3; reward is the progress.
+    observation, reward, terminated, _, info = env.step({"axis": 0, "move": [0.5], "done": 0})
+    assert reward == pytest.approx(np.sqrt(0.34) - 0.3) and not terminated
+    np.testing.assert_allclose(observation, [0.5, 0.0, 0.5, -0.3])
+    # Signalling done outside the zone ends the episode with -1 (plus the move's progress of 0).
+    _, reward, terminated, _, info = env.step({"axis": 1, "move": [0.0], "done": 1})
+    assert terminated and reward == pytest.approx(-1.0) and info["is_success"] is False
+    env.reset(seed=0)
+    env._position, env._target = np.array([0.5, 0.0]), np.array([0.5, -0.3])
+    _, reward, terminated, _, info = env.step({"axis": 1, "move": [-0.25], "done": 1})
+    assert terminated and info["is_success"] is True and reward == pytest.approx(1.0 + 0.25)
+
+
+def test_mixed_action_2d_keeps_the_agent_in_the_arena_and_seeds_reproducibly():
+    env = MixedAction2D()
+    first, _ = env.reset(seed=9)
+    again, _ = MixedAction2D().reset(seed=9)
+    np.testing.assert_array_equal(first, again)
+    for _ in range(5):
+        observation, *_ = env.step({"axis": 1, "move": [1.0], "done": 0})
+    assert observation[1] == 1.0 and np.all(np.abs(observation) <= 1.0)
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"target_radius": 0.0}, {"target_radius": 1.5}, {"max_move": 0.0}]
+)
+def test_mixed_action_2d_rejects_bad_parameters(kwargs):
+    with pytest.raises(ValueError, match="MixedAction2D"):
+        MixedAction2D(**kwargs)
