@@ -2,18 +2,23 @@
 
 Policies are ordinary Keras models built from the distribution layers in `reinforceable.layers`;
 calling one returns TFP distributions, which `reinforceable.distributions.Joint` turns into a single
-action distribution for hybrid (discrete and continuous) actions.
+action distribution for hybrid (discrete and continuous) actions. `reinforceable.Driver` runs a
+policy in gymnasium vector environments (`reinforceable.envs.GymEnv`) with the whole loop inside
+`tf.function`. Importing the package registers its tasks with gymnasium (`reinforceable/...` ids).
 """
 
 __version__ = "0.1.0"
 
-from reinforceable import distributions, layers
+from reinforceable import distributions, driver, envs, layers
 from reinforceable.distributions import BoundedNormal, Joint
+from reinforceable.driver import Driver, KerasPolicy, Policy, RandomPolicy, Trajectory
+from reinforceable.envs import GymEnv, Timestep
 from reinforceable.layers import (
     DenseBernoulli,
     DenseCategorical,
     DenseNormal,
     StatefulRNN,
+    explicit_recurrent_state,
     get_recurrent_state,
     reset_recurrent_state,
     set_recurrent_state,
@@ -24,10 +29,20 @@ __all__ = [
     "DenseBernoulli",
     "DenseCategorical",
     "DenseNormal",
+    "Driver",
+    "GymEnv",
     "Joint",
+    "KerasPolicy",
+    "Policy",
+    "RandomPolicy",
     "StatefulRNN",
+    "Timestep",
+    "Trajectory",
     "__version__",
     "distributions",
+    "driver",
+    "envs",
+    "explicit_recurrent_state",
     "get_recurrent_state",
     "layers",
     "reset_recurrent_state",

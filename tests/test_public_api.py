@@ -8,7 +8,13 @@ import pytest
 
 import reinforceable
 
-PUBLIC_MODULES = ["reinforceable", "reinforceable.distributions", "reinforceable.layers"]
+PUBLIC_MODULES = [
+    "reinforceable",
+    "reinforceable.distributions",
+    "reinforceable.driver",
+    "reinforceable.envs",
+    "reinforceable.layers",
+]
 
 
 @pytest.mark.parametrize("module_name", PUBLIC_MODULES)

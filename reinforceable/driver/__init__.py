@@ -1,0 +1,18 @@
+"""The graph-mode agent-environment loop: `Driver`, policies, observers and trajectories."""
+
+from reinforceable.driver.driver import Driver
+from reinforceable.driver.observers import EpisodeStatistics, Observer
+from reinforceable.driver.policy import KerasPolicy, Policy, PolicyStep, RandomPolicy
+from reinforceable.driver.trajectory import Trajectory, Transition
+
+__all__ = [
+    "Driver",
+    "EpisodeStatistics",
+    "KerasPolicy",
+    "Observer",
+    "Policy",
+    "PolicyStep",
+    "RandomPolicy",
+    "Trajectory",
+    "Transition",
+]
