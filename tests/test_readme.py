@@ -25,6 +25,15 @@ def test_quickstart_runs_and_gives_the_documented_shapes():
     assert log_prob.shape == (4, 1)
 
 
+def test_driver_snippet_runs_and_gives_the_documented_shapes():
+    namespace = {}
+    exec(block_after("<!-- readme:driver"), namespace)
+    trajectory = namespace["trajectory"]
+    assert trajectory.observation.shape == (128, 16, 2)
+    assert trajectory.action.shape == (128, 16)
+    assert namespace["driver"].metrics()["env_steps"] == 16 * 128
+
+
 def test_ci_runs_the_readme_test_command():
     command = block_after("<!-- ci:test-command")
     assert "pytest" in command and "pip install" in command

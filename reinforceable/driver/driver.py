@@ -216,19 +216,23 @@ class Driver:
         return tf.nest.map_structure(reset, state, initial)
 
     def _row(self, timestep: Timestep, action, extras, next_timestep: Timestep):
-        """One trajectory row, in the order of the row spec built in `_run`."""
-        return (
-            timestep.observation,
-            timestep.episode_start,
-            action,
-            extras,
-            next_timestep.reward,
-            next_timestep.terminated,
-            next_timestep.truncated,
-            ~(timestep.terminated | timestep.truncated),
-        )
+        """One trajectory row, in the order of the row spec built in `_run`.
 
-    def _run(self, num_steps: tf.Tensor, num_episodes: tf.Tensor) -> Trajectory:
+        The four per-step flags travel as one bool `[num_envs, 4]` array (episode_start,
+        terminated, truncated, valid): fewer writes per step.
+        """
+        flags = tf.stack(
+            [
+                timestep.episode_start,
+                next_timestep.terminated,
+                next_timestep.truncated,
+                ~(timestep.terminated | timestep.truncated),
+            ],
+            axis=1,
+        )
+        return timestep.observation, action, extras, next_timestep.reward, flags
+
+    def _run(self, num_steps: tf.Tensor, num_episodes: tf.Tensor, count_episodes: bool):
         begun = [op for op in (o.begin() for o in self.observers) if op is not None]
         # Step t samples with the stateless seed [run_seed, t]: one op per step, and a fresh
         # run_seed from the Driver's generator for every run.
@@ -240,15 +244,12 @@ class Driver:
         timestep_spec = self.env.timestep_spec
         row_spec = (
             timestep_spec.observation,
-            timestep_spec.episode_start,
             tf.nest.map_structure(
                 lambda s: tf.TensorSpec([self.num_envs, *s.shape], s.dtype), action_spec
             ),
             self._extras_spec,
             timestep_spec.reward,
-            timestep_spec.terminated,
-            timestep_spec.truncated,
-            timestep_spec.episode_start,  # valid: the same bool [num_envs] spec
+            tf.TensorSpec([self.num_envs, 4], tf.bool),
         )
         flat_row_spec = tf.nest.flatten(row_spec)
         arrays = [
@@ -271,8 +272,9 @@ class Driver:
                 observer.update(transition)
             row = tf.nest.flatten(self._row(timestep, action, step.extras, next_timestep))
             arrays = [array.write(t, value) for array, value in zip(arrays, row, strict=True)]
-            ended = next_timestep.terminated | next_timestep.truncated
-            finished += tf.reduce_sum(tf.cast(ended, tf.int32))
+            if count_episodes:  # static: steps-only runs skip the count
+                ended = next_timestep.terminated | next_timestep.truncated
+                finished += tf.reduce_sum(tf.cast(ended, tf.int32))
             # The loop needs the state's shapes fixed; they are, only not always statically.
             for new, old in zip(tf.nest.flatten(step.state), tf.nest.flatten(state), strict=True):
                 new.set_shape(old.shape)
@@ -291,7 +293,8 @@ class Driver:
         tf.nest.map_structure(lambda v, t: v.assign(t), self._timestep, last_timestep)
         tf.nest.map_structure(lambda v, t: v.assign(t), self._state, last_state)
         rows = tf.nest.pack_sequence_as(row_spec, [array.stack() for array in arrays])
-        observation, episode_start, action, extras, reward, terminated, truncated, valid = rows
+        observation, action, extras, reward, flags = rows
+        episode_start, terminated, truncated, valid = tf.unstack(flags, 4, axis=2)
         return Trajectory(
             observation=observation,
             episode_start=episode_start,
@@ -323,7 +326,8 @@ class Driver:
         num_steps, num_episodes = _check_run_args(steps, episodes, self.num_envs)
         run = self._run if self.run_eagerly else self._run_graph
         try:
-            return run(tf.constant(num_steps), tf.constant(num_episodes))
+            count_episodes = episodes is not None
+            return run(tf.constant(num_steps), tf.constant(num_episodes), count_episodes)
         except Exception as error:
             env_error = self.env.take_error()
             if env_error is None or env_error is error:
