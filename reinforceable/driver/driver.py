@@ -111,6 +111,7 @@ class Driver:
             recurrent network with a categorical head: about 20% less policy time) and costs for
             others (a squashed-Gaussian head: about twice the time on CPU), so it is opt-in;
             measure with `benchmarks/driver_throughput.py`. Raises if XLA cannot compile it.
+
     Raises:
         TypeError: For a policy or environment of the wrong type.
         ValueError: If the policy's action does not fit the action space (the message gives the
@@ -325,8 +326,8 @@ class Driver:
         """
         num_steps, num_episodes = _check_run_args(steps, episodes, self.num_envs)
         run = self._run if self.run_eagerly else self._run_graph
+        count_episodes = episodes is not None
         try:
-            count_episodes = episodes is not None
             return run(tf.constant(num_steps), tf.constant(num_episodes), count_episodes)
         except Exception as error:
             env_error = self.env.take_error()
