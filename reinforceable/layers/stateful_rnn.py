@@ -333,6 +333,16 @@ def _by_name(model) -> dict[str, StatefulRNN]:
     return layers
 
 
+def _layers_matching(model, state: dict, caller: str) -> dict[str, StatefulRNN]:
+    """The model's StatefulRNNs by name, checked to be exactly the layers named in `state`."""
+    layers = _by_name(model)
+    if set(state) != set(layers):
+        raise ValueError(
+            f"{caller}: `state` must hold the layers {sorted(layers)}; received {sorted(state)}."
+        )
+    return layers
+
+
 def get_recurrent_state(model: keras.layers.Layer) -> dict[str, GRUState | LSTMState]:
     """The state of every `StatefulRNN` in `model`, keyed by layer name (empty if none)."""
     return {name: layer.get_state() for name, layer in _by_name(model).items()}
@@ -344,13 +354,7 @@ def set_recurrent_state(model: keras.layers.Layer, state: dict) -> None:
     Raises:
         ValueError: If the layer names in `state` are not those of the model.
     """
-    layers = _by_name(model)
-    if set(state) != set(layers):
-        raise ValueError(
-            f"set_recurrent_state: `state` must hold the layers {sorted(layers)}; received "
-            f"{sorted(state)}."
-        )
-    for name, layer in layers.items():
+    for name, layer in _layers_matching(model, state, "set_recurrent_state").items():
         layer.set_state(state[name])
 
 
@@ -372,12 +376,7 @@ def explicit_recurrent_state(model: keras.layers.Layer, state: dict):
     Raises:
         ValueError: If the layer names in `state` are not those of the model.
     """
-    layers = _by_name(model)
-    if set(state) != set(layers):
-        raise ValueError(
-            f"explicit_recurrent_state: `state` must hold the layers {sorted(layers)}; received "
-            f"{sorted(state)}."
-        )
+    layers = _layers_matching(model, state, "explicit_recurrent_state")
     for name, layer in layers.items():
         layer._store.explicit = layer._state_class(*state[name])
     final = {}
