@@ -167,3 +167,17 @@ def test_an_async_worker_exception_closes_every_worker():
     for process in processes:
         process.join(timeout=10)
         assert not process.is_alive()
+
+
+def test_graph_reset_and_step_match_the_numpy_calls():
+    numpy_env = GymEnv("CartPole-v1", 2, seed=8)
+    graph_env = GymEnv("CartPole-v1", 2, seed=8)
+    expected = [numpy_env.reset(), numpy_env.step(np.ones(2, np.int32))]
+
+    @tf.function
+    def reset_and_step():
+        return graph_env.tf_reset(), graph_env.tf_step(tf.ones([2], tf.int32))
+
+    for want, got in zip(expected, reset_and_step(), strict=True):
+        for x, y in zip(tf.nest.flatten(want), tf.nest.flatten(got), strict=True):
+            np.testing.assert_array_equal(x, y.numpy())
