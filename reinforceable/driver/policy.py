@@ -91,7 +91,7 @@ class KerasPolicy(Policy):
             )
         self.model = model
         self.deterministic = bool(deterministic)
-        self._recurrent = bool(recurrent_layers(model))
+        self._recurrent_layers = recurrent_layers(model)
         try:
             self._inputs = model.input
         except (AttributeError, ValueError):
@@ -102,16 +102,12 @@ class KerasPolicy(Policy):
         self._call(timestep)
 
     def initial_state(self, batch_size: int) -> dict:
-        if not self._recurrent:
-            return {}
-        if not all(layer.built for layer in recurrent_layers(self.model)):
+        if not all(layer.built for layer in self._recurrent_layers):
             raise ValueError(
                 "KerasPolicy: the model's recurrent layers are not built yet; call `build` "
                 "with a first timestep (the Driver does this when it is constructed)."
             )
-        return {
-            layer.name: layer.initial_state(batch_size) for layer in recurrent_layers(self.model)
-        }
+        return {layer.name: layer.initial_state(batch_size) for layer in self._recurrent_layers}
 
     def _model_inputs(self, timestep: Timestep) -> tuple[Any, bool]:
         """The model's inputs for `timestep`, and whether a time axis was added."""
@@ -193,7 +189,7 @@ class KerasPolicy(Policy):
         return self.model(inputs), time_axis
 
     def step(self, timestep: Timestep, state: Any, seed: tf.Tensor) -> PolicyStep:
-        if self._recurrent:
+        if self._recurrent_layers:
             with explicit_recurrent_state(self.model, state) as new_state:
                 outputs, time_axis = self._call(timestep)
         else:
