@@ -9,7 +9,7 @@ policy in gymnasium vector environments (`reinforceable.envs.GymEnv`) with the w
 
 __version__ = "0.1.0"
 
-from reinforceable import distributions, driver, envs, layers
+from reinforceable import agents, distributions, driver, envs, layers, networks, ops, training
 from reinforceable.distributions import BoundedNormal, Joint
 from reinforceable.driver import Driver, KerasPolicy, Policy, RandomPolicy, Trajectory
 from reinforceable.envs import GymEnv, Timestep
@@ -39,12 +39,16 @@ __all__ = [
     "Timestep",
     "Trajectory",
     "__version__",
+    "agents",
     "distributions",
     "driver",
     "envs",
     "explicit_recurrent_state",
     "get_recurrent_state",
     "layers",
+    "networks",
+    "ops",
     "reset_recurrent_state",
     "set_recurrent_state",
+    "training",
 ]

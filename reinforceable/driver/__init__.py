@@ -2,7 +2,13 @@
 
 from reinforceable.driver.driver import Driver
 from reinforceable.driver.observers import EpisodeStatistics, Observer
-from reinforceable.driver.policy import KerasPolicy, Policy, PolicyStep, RandomPolicy
+from reinforceable.driver.policy import (
+    KerasPolicy,
+    Policy,
+    PolicyStep,
+    RandomPolicy,
+    SequenceEvaluation,
+)
 from reinforceable.driver.trajectory import Trajectory, Transition
 
 __all__ = [
@@ -13,6 +19,7 @@ __all__ = [
     "Policy",
     "PolicyStep",
     "RandomPolicy",
+    "SequenceEvaluation",
     "Trajectory",
     "Transition",
 ]

@@ -192,6 +192,11 @@ class Driver:
         return first
 
     @property
+    def rng(self) -> tf.random.Generator:
+        """The generator that seeds each run's action sampling (checkpointed by `Trainer`)."""
+        return self._rng
+
+    @property
     def timestep(self) -> Timestep:
         """The timestep the next run starts from."""
         return tf.nest.map_structure(lambda v: v.read_value(), self._timestep)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import gymnasium as gym
@@ -16,7 +17,7 @@ from reinforceable.distributions.joint import Joint
 from reinforceable.envs.timestep import Timestep
 from reinforceable.layers.stateful_rnn import explicit_recurrent_state, recurrent_layers
 
-__all__ = ["KerasPolicy", "Policy", "PolicyStep", "RandomPolicy"]
+__all__ = ["KerasPolicy", "Policy", "PolicyStep", "RandomPolicy", "SequenceEvaluation"]
 
 tfd = tfp.distributions
 
@@ -30,6 +31,19 @@ class PolicyStep(NamedTuple):
     """The policy state after this step (any nest; `()` or `{}` for a memoryless policy)."""
     extras: dict
     """Named tensors `[B, ...]` to keep in the trajectory, such as `log_prob` and `value`."""
+
+
+class SequenceEvaluation(NamedTuple):
+    """`KerasPolicy.evaluate`'s result: recorded actions re-evaluated on `[B, T]` sequences."""
+
+    log_prob: tf.Tensor
+    """`[B, T]`, log-probability of the recorded action under the current parameters."""
+    entropy: tf.Tensor
+    """`[B, T]`, entropy of the action distribution."""
+    extras: dict
+    """The model's tensor outputs next to the action (`value`, ...), `[B, T, ...]`."""
+    final_state: Any
+    """The policy state after the last step."""
 
 
 class Policy:
@@ -82,24 +96,33 @@ class KerasPolicy(Policy):
     Args:
         model: The Keras policy model.
         deterministic: Act with the mode of the action distribution instead of a sample.
+        preprocess: A function applied to the observation nest before the model sees it (an
+            agent's observation normaliser, say), in acting and in `evaluate` alike.
     """
 
-    def __init__(self, model: keras.Model, deterministic: bool = False):
+    def __init__(
+        self,
+        model: keras.Model,
+        deterministic: bool = False,
+        preprocess: Callable[[Any], Any] | None = None,
+    ):
         if not isinstance(model, keras.Model):
             raise TypeError(
                 f"KerasPolicy: `model` must be a keras.Model; received {type(model).__name__}."
             )
         self.model = model
         self.deterministic = bool(deterministic)
+        self.preprocess = preprocess
         self._recurrent_layers = recurrent_layers(model)
         try:
             self._inputs = model.input
         except (AttributeError, ValueError):
             self._inputs = None  # a subclassed model
         self._takes_episode_start = "episode_start" in inspect.signature(model.call).parameters
+        self._time_axis = None
 
     def build(self, timestep: Timestep) -> None:
-        self._call(timestep)
+        _, self._time_axis = self._call(timestep.observation, timestep.episode_start)
 
     def initial_state(self, batch_size: int) -> dict:
         if not all(layer.built for layer in self._recurrent_layers):
@@ -109,9 +132,10 @@ class KerasPolicy(Policy):
             )
         return {layer.name: layer.initial_state(batch_size) for layer in self._recurrent_layers}
 
-    def _model_inputs(self, timestep: Timestep) -> tuple[Any, bool]:
-        """The model's inputs for `timestep`, and whether a time axis was added."""
-        observation = timestep.observation
+    def _model_inputs(self, observation, episode_start) -> tuple[Any, bool]:
+        """The model's inputs, and whether a time axis was added."""
+        if self.preprocess is not None:
+            observation = self.preprocess(observation)
         if self._inputs is None:
             return observation, False
         declared = self._inputs
@@ -121,7 +145,7 @@ class KerasPolicy(Policy):
                 if key == "observation":
                     values[key] = observation
                 elif key == "episode_start":
-                    values[key] = timestep.episode_start
+                    values[key] = episode_start
                 elif isinstance(observation, dict) and key in observation:
                     values[key] = observation[key]
                 else:
@@ -181,19 +205,71 @@ class KerasPolicy(Policy):
                 )
         return distributions, extras
 
-    def _call(self, timestep: Timestep):
-        """Calls the model on `timestep`; returns its outputs and whether a time axis was added."""
-        inputs, time_axis = self._model_inputs(timestep)
+    def _call(self, observation, episode_start):
+        """Calls the model; returns its outputs and whether a time axis was added."""
+        inputs, time_axis = self._model_inputs(observation, episode_start)
         if self._inputs is None and self._takes_episode_start:
-            return self.model(inputs, episode_start=timestep.episode_start), time_axis
+            return self.model(inputs, episode_start=episode_start), time_axis
         return self.model(inputs), time_axis
+
+    @property
+    def takes_sequences(self) -> bool:
+        """Whether the model is fed `[batch, time, ...]` sequences: a functional model that
+        declares a time axis, or a subclassed model with recurrent layers."""
+        if self._inputs is None:
+            return bool(self._recurrent_layers)
+        if self._time_axis is None:
+            raise ValueError("KerasPolicy: call `build` with a first timestep first.")
+        return self._time_axis
+
+    @property
+    def takes_episode_start(self) -> bool:
+        """Whether the model receives `episode_start` (a named input, or a `call` argument)."""
+        if self._inputs is None:
+            return self._takes_episode_start
+        return isinstance(self._inputs, dict) and "episode_start" in self._inputs
+
+    def evaluate(self, observation, episode_start, state, action) -> SequenceEvaluation:
+        """Re-evaluates recorded actions on sequences, as a learner does.
+
+        Args:
+            observation: `[B, T, ...]` (any nest), as recorded (before `preprocess`).
+            episode_start: bool `[B, T]`; the recurrent state is reset where it is True.
+            state: The policy state before the first step (`initial_state`'s structure).
+            action: `[B, T, ...]` (the action nest).
+
+        Returns:
+            A `SequenceEvaluation` with `[B, T]` log-probabilities and entropies, the model's
+            extras `[B, T, ...]` and the final state.
+        """
+        if self.takes_sequences:
+            with explicit_recurrent_state(self.model, state) as final_state:
+                # Sequences match a declared time axis, so `_call` adds none.
+                outputs, _ = self._call(observation, episode_start)
+            distributions, extras = self._split_outputs(outputs)
+            joint = Joint(distributions)
+            return SequenceEvaluation(joint.log_prob(action), joint.entropy(), extras, final_state)
+        # A memoryless model sees the steps as one flat batch.
+        batch_shape = tf.shape(episode_start)
+        flat = lambda x: tf.reshape(x, tf.concat([[-1], tf.shape(x)[2:]], 0))  # noqa: E731
+        unflat = lambda x: tf.reshape(x, tf.concat([batch_shape, tf.shape(x)[1:]], 0))  # noqa: E731
+        outputs, _ = self._call(tf.nest.map_structure(flat, observation), flat(episode_start))
+        distributions, extras = self._split_outputs(outputs)
+        joint = Joint(distributions)
+        flat_action = tf.nest.map_structure(flat, action)
+        return SequenceEvaluation(
+            unflat(joint.log_prob(flat_action)),
+            unflat(joint.entropy()),
+            tf.nest.map_structure(unflat, extras),
+            {},
+        )
 
     def step(self, timestep: Timestep, state: Any, seed: tf.Tensor) -> PolicyStep:
         if self._recurrent_layers:
             with explicit_recurrent_state(self.model, state) as new_state:
-                outputs, time_axis = self._call(timestep)
+                outputs, time_axis = self._call(timestep.observation, timestep.episode_start)
         else:
-            outputs, time_axis = self._call(timestep)
+            outputs, time_axis = self._call(timestep.observation, timestep.episode_start)
             new_state = {}
         distributions, extras = self._split_outputs(outputs)
         distribution = Joint(distributions)

@@ -237,6 +237,15 @@ class GymEnv:
         """Steps every environment with a batched action nest in spec dtypes."""
         return self._to_timestep(self._step_arrays(tf.nest.flatten(action)))
 
+    def example_timestep(self) -> Timestep:
+        """A first timestep with observations drawn from the observation space, without touching
+        the environments: for building a model before any rollout."""
+        observation = self._env.observation_space.sample()
+        zeros = np.zeros(self.num_envs, np.float32)
+        flags = np.zeros([self.num_envs, 3], bool)
+        flags[:, 2] = True
+        return self._to_timestep([*self._observations.to_arrays(observation), zeros, flags])
+
     def take_error(self) -> BaseException | None:
         """The exception that the last failed call raised, if any (and forgets it)."""
         error, self._error = self._error, None

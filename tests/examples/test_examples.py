@@ -12,9 +12,12 @@ EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"
 TINY_BUDGETS = {
     "hybrid_bandit.py": ["--iterations", "20", "--eval-episodes", "100", "--log-every", "10"],
     "driver_rollout.py": ["--num-envs", "2", "--steps-per-env", "8", "--chunks", "2"],
+    "recurrent_ppo_cartpole.py": ["--total-steps", "512", "--units", "8", "--eval-episodes", "4"],
 }
 # Examples that write files take --output-dir.
 WRITES_OUTPUT = {"hybrid_bandit.py"}
+# Examples that write a run directory (checkpoints, logs, plots) take --run-dir.
+WRITES_RUN_DIR = {"recurrent_ppo_cartpole.py"}
 
 
 def test_every_example_has_a_tiny_budget_here():
@@ -24,6 +27,8 @@ def test_every_example_has_a_tiny_budget_here():
 @pytest.mark.parametrize("script", sorted(TINY_BUDGETS))
 def test_example_runs_with_a_tiny_budget(script, tmp_path):
     output = ["--output-dir", str(tmp_path / "run")] if script in WRITES_OUTPUT else []
+    if script in WRITES_RUN_DIR:
+        output = ["--run-dir", str(tmp_path / "run")]
     result = subprocess.run(
         [sys.executable, str(EXAMPLES / script), *TINY_BUDGETS[script], *output],
         capture_output=True,

@@ -1,0 +1,187 @@
+"""`PPOConfig`: every hyperparameter of `RecurrentPPOAgent`, checked at construction."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+from reinforceable.ops.schedules import LinearSchedule
+
+__all__ = ["PPOConfig"]
+
+
+@dataclasses.dataclass(frozen=True)
+class PPOConfig:
+    """Hyperparameters of `RecurrentPPOAgent` (Schulman et al., 2017, with recurrent policies).
+
+    The defaults are those of sb3-contrib's RecurrentPPO. Every invalid value raises a
+    `ValueError` naming the field when the config is made. What depends on the environment and
+    the model (`batch_size` must divide `num_steps * num_envs`, and hold whole sequences of a
+    recurrent policy) is checked when the agent is made.
+
+    Example:
+        >>> PPOConfig(num_steps=32, batch_size=256, num_epochs=20, discount=0.98,
+        ...           gae_lambda=0.8, learning_rate=LinearSchedule(1e-3),
+        ...           clip_range=LinearSchedule(0.2))
+    """
+
+    num_steps: int = 128
+    """Steps per environment in each rollout (`n_steps`); a rollout is `num_steps * num_envs`."""
+    batch_size: int = 128
+    """Environment steps per minibatch. It must be a multiple of the sequence length and divide
+    the rollout."""
+    sequence_length: int | None = None
+    """Length of the sequence chunks that minibatches are made of; it must divide `num_steps`.
+    `None` uses whole rollouts (`num_steps`) for a recurrent policy and single steps for a
+    memoryless one. Each chunk is replayed from the recurrent state that the policy had at its
+    first step during the rollout."""
+    num_epochs: int = 10
+    """Passes over the rollout per `train` call."""
+    learning_rate: float | LinearSchedule = 3e-4
+    """Adam learning rate: a constant or a `LinearSchedule` over the training budget."""
+    adam_epsilon: float = 1e-5
+    """Adam's epsilon."""
+    discount: float = 0.99
+    """γ, in (0, 1]."""
+    gae_lambda: float = 0.95
+    """λ of GAE, in [0, 1]."""
+    clip_range: float | LinearSchedule = 0.2
+    """ε of the clipped surrogate: a constant or a `LinearSchedule`."""
+    clip_range_value: float | None = None
+    """If set, the value prediction is kept within this distance of the rollout's value, as in
+    the PPO2 baselines (the loss takes the worse of the clipped and unclipped errors)."""
+    entropy_coef: float = 0.0
+    """Weight of the entropy bonus."""
+    value_coef: float = 0.5
+    """Weight of the value loss."""
+    max_grad_norm: float | None = 0.5
+    """Gradients are clipped to this global norm; `None` turns clipping off."""
+    target_kl: float | None = None
+    """If set, the epochs of a `train` call stop once the approximate KL of a minibatch exceeds
+    `1.5 * target_kl` (SB3's rule)."""
+    normalize_advantages: bool = True
+    """Standardise the advantages of each minibatch (over its valid steps)."""
+    normalize_observations: bool = False
+    """Normalise floating observations with running mean and variance (kept in TF variables,
+    checkpointed, updated after each `train` call so a rollout and its update see the same
+    statistics)."""
+    scale_rewards: bool = False
+    """Divide rewards by the running standard deviation of the discounted return."""
+    total_steps: int | None = None
+    """The training budget in env steps that linear schedules run over. `fit(total_steps=...)`
+    provides it when this is `None`; calling `train` directly with a `LinearSchedule` needs it."""
+    seed: int | None = None
+    """Seed of the minibatch shuffling. `None` draws one."""
+
+    def __post_init__(self):
+        _positive_int(self, "num_steps")
+        _positive_int(self, "batch_size")
+        _positive_int(self, "num_epochs")
+        if self.sequence_length is not None:
+            _positive_int(self, "sequence_length")
+            if self.num_steps % self.sequence_length:
+                raise ValueError(
+                    f"PPOConfig: `sequence_length` must divide `num_steps` ({self.num_steps}); "
+                    f"received {self.sequence_length}."
+                )
+            self.check_sequences(recurrent=True)
+        _schedule(self, "learning_rate", low=0.0, low_open=True)
+        _schedule(self, "clip_range", low=0.0, low_open=True)
+        _number(self, "adam_epsilon", low=0.0, low_open=True)
+        _number(self, "discount", low=0.0, low_open=True, high=1.0)
+        _number(self, "gae_lambda", low=0.0, high=1.0)
+        _number(self, "entropy_coef", low=0.0)
+        _number(self, "value_coef", low=0.0)
+        for name in ("clip_range_value", "max_grad_norm", "target_kl"):
+            if getattr(self, name) is not None:
+                _number(self, name, low=0.0, low_open=True)
+        for name in ("normalize_advantages", "normalize_observations", "scale_rewards"):
+            if not isinstance(getattr(self, name), bool):
+                raise TypeError(
+                    f"PPOConfig: `{name}` must be a bool; received {getattr(self, name)!r}."
+                )
+        if self.total_steps is not None:
+            _positive_int(self, "total_steps")
+        if self.seed is not None and (
+            isinstance(self.seed, bool) or not isinstance(self.seed, int)
+        ):
+            raise TypeError(f"PPOConfig: `seed` must be an int or None; received {self.seed!r}.")
+
+    def chunk_length(self, recurrent: bool) -> int:
+        """The sequence length used: `sequence_length`, or if unset `num_steps` for a recurrent
+        policy and 1 for a memoryless one."""
+        if self.sequence_length is not None:
+            return self.sequence_length
+        return self.num_steps if recurrent else 1
+
+    def check_sequences(self, recurrent: bool) -> None:
+        """Raises a ValueError unless minibatches hold whole sequences."""
+        length = self.chunk_length(recurrent)
+        if self.batch_size % length:
+            raise ValueError(
+                f"PPOConfig: `batch_size` must be a multiple of the sequence length ({length}"
+                f"{'' if self.sequence_length else ', num_steps for a recurrent policy'}), so "
+                f"minibatches hold whole sequences; received {self.batch_size}."
+            )
+
+    def check_num_envs(self, num_envs: int) -> None:
+        """Raises a ValueError if `batch_size` does not divide the rollout of `num_envs` envs."""
+        rollout = self.num_steps * num_envs
+        if rollout % self.batch_size:
+            raise ValueError(
+                f"PPOConfig: `batch_size` must divide the rollout, num_steps * num_envs = "
+                f"{self.num_steps} * {num_envs} = {rollout}; received {self.batch_size}."
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable dict; `from_dict` inverts it."""
+        out = {}
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, LinearSchedule):
+                value = {"linear": dataclasses.asdict(value)}
+            out[field.name] = value
+        return out
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> PPOConfig:
+        names = {field.name for field in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise ValueError(f"PPOConfig: unknown fields {unknown}; known fields: {sorted(names)}.")
+        values = {
+            key: LinearSchedule(**value["linear"]) if isinstance(value, dict) else value
+            for key, value in values.items()
+        }
+        return cls(**values)
+
+
+def _positive_int(config, name: str) -> None:
+    value = getattr(config, name)
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"PPOConfig: `{name}` must be a positive int; received {value!r}.")
+
+
+def _number(config, name, low=None, high=None, low_open=False, value=None) -> None:
+    value = getattr(config, name) if value is None else value
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"PPOConfig: `{name}` must be a finite number; received {value!r}.")
+    too_low = low is not None and (value <= low if low_open else value < low)
+    too_high = high is not None and value > high
+    if too_low or too_high:
+        left = "(" if low_open else "["
+        interval = (
+            f"{left}{low if low is not None else '-inf'}, {high if high is not None else 'inf'}"
+        )
+        interval += "]" if high is not None else ")"
+        raise ValueError(f"PPOConfig: `{name}` must be in {interval}; received {value!r}.")
+
+
+def _schedule(config, name: str, **bounds) -> None:
+    value = getattr(config, name)
+    if isinstance(value, LinearSchedule):
+        _number(config, f"{name}.start", value=value.start, **bounds)
+        _number(config, f"{name}.end", low=0.0, value=value.end)
+    else:
+        _number(config, name, **bounds)

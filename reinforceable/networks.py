@@ -1,0 +1,132 @@
+"""Ready-made actor-critic Keras models for vector observations and any action space."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import gymnasium as gym
+import keras
+import numpy as np
+
+from reinforceable.envs.vector import GymEnv
+from reinforceable.layers import DenseBernoulli, DenseCategorical, DenseNormal, StatefulRNN
+
+__all__ = ["action_heads", "actor_critic"]
+
+
+def action_heads(space: gym.Space, features, hard_bounds: bool = False, name: str = "action"):
+    """The distribution heads for `space`, applied to `features`, in the space's structure.
+
+    `Discrete` gets a `DenseCategorical`, `MultiBinary` a `DenseBernoulli`, `Box` a `DenseNormal`
+    (bounded by the box where it is finite), `Dict` and `Tuple` a dict or tuple of heads: a
+    hybrid action space gets one head per part.
+
+    Raises:
+        TypeError: For a space with no head (`MultiDiscrete`, `Text`, ...).
+    """
+    if isinstance(space, gym.spaces.Dict):
+        return {
+            key: action_heads(sub, features, hard_bounds, name=f"{name}_{key}")
+            for key, sub in space.spaces.items()
+        }
+    if isinstance(space, gym.spaces.Tuple):
+        return tuple(
+            action_heads(sub, features, hard_bounds, name=f"{name}_{i}")
+            for i, sub in enumerate(space.spaces)
+        )
+    if isinstance(space, gym.spaces.Discrete):
+        return DenseCategorical(int(space.n), name=name)(features)
+    if isinstance(space, gym.spaces.MultiBinary):
+        return DenseBernoulli(tuple(np.atleast_1d(space.n)), name=name)(features)
+    if isinstance(space, gym.spaces.Box):
+        bounded = bool(np.all(np.isfinite(space.low)) and np.all(np.isfinite(space.high)))
+        bounds = np.stack([space.low, space.high], -1).tolist() if bounded else None
+        return DenseNormal(
+            space.shape, output_bounds=bounds, hard_bounds=hard_bounds and bounded, name=name
+        )(features)
+    raise TypeError(f"action_heads: no distribution head for a {type(space).__name__} space.")
+
+
+def _mlp(x, hidden: Sequence[int], activation: str, name: str):
+    for i, units in enumerate(hidden):
+        x = keras.layers.Dense(
+            units,
+            activation=activation,
+            kernel_initializer=keras.initializers.Orthogonal(np.sqrt(2)),
+            name=f"{name}_{i}",
+        )(x)
+    return x
+
+
+def actor_critic(
+    env: GymEnv,
+    hidden: Sequence[int] = (64, 64),
+    recurrent: str | None = None,
+    units: int = 64,
+    shared_torso: bool = False,
+    hidden_after: Sequence[int] = (),
+    activation: str = "tanh",
+    hard_bounds: bool = False,
+    name: str = "actor_critic",
+) -> keras.Model:
+    """An actor-critic model for `RecurrentPPOAgent`, for a flat `Box` observation.
+
+    Each torso is an MLP (`hidden` units), followed, if `recurrent` is `"gru"` or `"lstm"`, by a
+    `StatefulRNN` of `units` reset at episode starts, and by another MLP (`hidden_after`). The
+    actor and the critic have a torso each, or share one (`shared_torso`). The outputs are
+    `{"action": heads, "value": [batch(, time)]}`.
+
+    A recurrent model declares a time axis, `{"observation": [batch, time, obs],
+    "episode_start": [batch, time]}`; a memoryless one takes the observation `[batch, obs]`.
+
+    Args:
+        env: The environment (its observation and action spaces).
+        hidden: Units of the dense layers of each torso.
+        recurrent: `None`, `"gru"` or `"lstm"`.
+        units: Units of the recurrent layer.
+        shared_torso: One torso for the actor and the critic.
+        hidden_after: Units of dense layers after the recurrent layer (sb3-contrib's layout is
+            `hidden=(), recurrent="lstm", units=256, hidden_after=(64, 64)`).
+        activation: Activation of the dense layers.
+        hard_bounds: Bounded Box actions get a `BoundedNormal` (hard bounds) instead of a Normal
+            whose mean is squashed into the bounds.
+        name: The model's name.
+
+    Raises:
+        TypeError: For an observation space that is not a flat `Box`, or an unsupported action
+            space.
+    """
+    space = env.observation_space
+    if not isinstance(space, gym.spaces.Box) or len(space.shape) != 1:
+        raise TypeError(
+            "actor_critic: `env` must have a flat Box observation space; received "
+            f"{space}. Build a model of your own for other observations."
+        )
+    if recurrent is not None and recurrent not in ("gru", "lstm"):
+        raise ValueError(
+            f"actor_critic: `recurrent` must be None, 'gru' or 'lstm'; received {recurrent!r}."
+        )
+    features = space.shape[0]
+    if recurrent:
+        observation = keras.Input((None, features), name="observation")
+        episode_start = keras.Input((None,), dtype="bool", name="episode_start")
+        inputs = {"observation": observation, "episode_start": episode_start}
+    else:
+        observation = keras.Input((features,), name="observation")
+        inputs = observation
+
+    def torso(prefix: str):
+        x = _mlp(observation, hidden, activation, prefix)
+        if recurrent:
+            x = StatefulRNN(recurrent, units, name=f"{prefix}_rnn")(x, reset_mask=episode_start)
+        return _mlp(x, hidden_after, activation, f"{prefix}_after")
+
+    actor = torso("torso" if shared_torso else "actor")
+    critic = actor if shared_torso else torso("critic")
+    action = action_heads(env.action_space, actor, hard_bounds=hard_bounds)
+    value = keras.layers.Dense(
+        1, kernel_initializer=keras.initializers.Orthogonal(1.0), name="value"
+    )(critic)
+    # [..., 1] -> [batch] or [batch, time].
+    value = keras.layers.Reshape((-1,) if recurrent else (), name="value_squeeze")(value)
+    return keras.Model(inputs, {"action": action, "value": value}, name=name)

@@ -1,0 +1,15 @@
+"""Pure tensor functions shared by the agents: returns, advantages and running statistics."""
+
+from reinforceable.ops.normalization import RewardScaler, RunningMeanStd
+from reinforceable.ops.observation import ObservationNormalizer
+from reinforceable.ops.returns import generalized_advantage_estimation
+from reinforceable.ops.schedules import LinearSchedule, schedule_value
+
+__all__ = [
+    "LinearSchedule",
+    "ObservationNormalizer",
+    "RewardScaler",
+    "RunningMeanStd",
+    "generalized_advantage_estimation",
+    "schedule_value",
+]

@@ -1,0 +1,266 @@
+"""Callbacks for `Trainer`: progress, TensorBoard, learning curves and evaluation.
+
+A callback has three hooks, each given the `Trainer` (its `agent`, `env`, `run_dir`,
+`total_steps` and `history`). `on_iteration_end` also gets the iteration's `logs`, a dict of
+Python floats keyed by namespaced metric names (`charts/episode_return`, `losses/approx_kl`,
+...); returning `False` from it stops training (as in SB3). Callbacks that add to the logs
+(`Evaluation`) run before the others, so every callback sees the same, complete logs.
+"""
+
+from __future__ import annotations
+
+import math
+import pathlib
+import time
+from typing import TYPE_CHECKING
+
+import tensorflow as tf
+from tensorflow.core.framework import summary_pb2
+
+from reinforceable.driver.driver import Driver
+from reinforceable.driver.observers import EpisodeStatistics
+from reinforceable.envs.vector import GymEnv
+
+if TYPE_CHECKING:
+    from reinforceable.training.trainer import Trainer
+
+__all__ = ["Callback", "Evaluation", "LearningCurve", "ProgressBar", "TensorBoard"]
+
+
+class Callback:
+    """Base class; override any of the hooks."""
+
+    adds_logs = False
+    """Whether `on_iteration_end` adds entries to `logs` (such callbacks run first)."""
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        """Called once before the first iteration (after a resumed run's state is restored)."""
+
+    def on_iteration_end(self, trainer: Trainer, logs: dict[str, float]) -> bool | None:
+        """Called after each rollout and update; return `False` to stop training."""
+
+    def on_train_end(self, trainer: Trainer, logs: dict[str, float]) -> None:
+        """Called once at the end, with the last iteration's logs."""
+
+
+class Evaluation(Callback):
+    """Runs the deterministic policy (`agent.eval_policy`) every `every` iterations.
+
+    Adds `eval/episode_return` and `eval/episode_length` (means over `episodes` episodes) to the
+    logs of the iterations where it runs, and to the last one.
+
+    Args:
+        env: The evaluation environments, a `GymEnv` separate from the training one (with its own
+            seed).
+        every: Iterations between evaluations.
+        episodes: Episodes per evaluation. Episodes that end first are counted first, so use as
+            many environments as you can, and `episodes` a multiple of their number.
+    """
+
+    adds_logs = True
+
+    def __init__(self, env: GymEnv, every: int = 10, episodes: int = 10):
+        if not isinstance(env, GymEnv):
+            raise TypeError(f"Evaluation: `env` must be a GymEnv; received {type(env).__name__}.")
+        for name, value in (("every", every), ("episodes", episodes)):
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(
+                    f"Evaluation: `{name}` must be a positive int; received {value!r}."
+                )
+        self.env = env
+        self.every = every
+        self.episodes = episodes
+        self._driver = None
+
+    def evaluate_policy(self, policy) -> dict[str, float]:
+        """Runs `policy` for `episodes` episodes from fresh resets; returns the `eval/` means."""
+        if self._driver is None or self._driver.policy is not policy:
+            statistics = EpisodeStatistics(window=self.episodes)
+            self._driver = Driver(policy, self.env, [statistics], seed=0)
+        driver = self._driver
+        driver.reset()
+        for observer in driver.observers:
+            observer.reset()
+        driver.run(episodes=self.episodes)
+        metrics = driver.metrics()
+        return {
+            "eval/episode_return": metrics["episode_return"],
+            "eval/episode_length": metrics["episode_length"],
+        }
+
+    def on_iteration_end(self, trainer, logs):
+        iteration = int(logs["iteration"])
+        if iteration % self.every == 0 or trainer.is_last_iteration:
+            logs.update(self.evaluate_policy(trainer.agent.eval_policy))
+
+
+class ProgressBar(Callback):
+    """A progress bar (rich) with env steps, episode return and env steps per second.
+
+    When the output is not a terminal (a log file, CI), it prints one line every `print_every`
+    iterations instead.
+    """
+
+    def __init__(self, print_every: int = 10):
+        self.print_every = print_every
+        self._progress = None
+
+    def on_train_begin(self, trainer):
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self._console = Console()
+        self._start = time.perf_counter()
+        self._start_steps = trainer.env_steps
+        if self._console.is_terminal:
+            self._progress = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                TextColumn("{task.completed:,.0f}/{task.total:,.0f} steps"),
+                TextColumn("{task.fields[status]}"),
+                TimeRemainingColumn(),
+                console=self._console,
+            )
+            self._task = self._progress.add_task(
+                "training", total=trainer.total_steps, completed=trainer.env_steps, status=""
+            )
+            self._progress.start()
+
+    @staticmethod
+    def _status(logs) -> str:
+        parts = [f"return {logs.get('charts/episode_return', math.nan):.1f}"]
+        if "eval/episode_return" in logs:
+            parts.append(f"eval {logs['eval/episode_return']:.1f}")
+        parts.append(f"{logs.get('charts/fps', 0.0):,.0f} steps/s")
+        return " | ".join(parts)
+
+    def on_iteration_end(self, trainer, logs):
+        if self._progress is not None:
+            self._progress.update(
+                self._task, completed=logs["env_steps"], status=self._status(logs)
+            )
+        elif int(logs["iteration"]) % self.print_every == 0 or trainer.is_last_iteration:
+            print(
+                f"iteration {int(logs['iteration'])} | {int(logs['env_steps']):,} steps | "
+                + self._status(logs),
+                flush=True,
+            )
+
+    def on_train_end(self, trainer, logs):
+        if self._progress is not None:
+            self._progress.stop()
+
+
+# The metadata TensorBoard's scalar plugin expects. Writing it with `tf.summary.write` (TF core)
+# rather than `tf.summary.scalar` (which lives in the tensorboard package) keeps TensorBoard an
+# optional install: it is needed to view the logs, not to write them.
+_SCALAR = summary_pb2.SummaryMetadata(
+    plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars")
+).SerializeToString()
+
+
+class TensorBoard(Callback):
+    """Writes every logged scalar as a TensorBoard summary, against env steps.
+
+    Args:
+        log_dir: Where the event files go; defaults to `run_dir / "tensorboard"`.
+    """
+
+    def __init__(self, log_dir=None):
+        self.log_dir = log_dir
+        self._writer = None
+
+    def on_train_begin(self, trainer):
+        log_dir = self.log_dir
+        if log_dir is None:
+            if trainer.run_dir is None:
+                raise ValueError(
+                    "TensorBoard: give `log_dir`, or a `run_dir` to the trainer to write into."
+                )
+            log_dir = trainer.run_dir / "tensorboard"
+        self._writer = tf.summary.create_file_writer(str(log_dir))
+
+    def on_iteration_end(self, trainer, logs):
+        step = int(logs["env_steps"])
+        with self._writer.as_default(step=step):
+            for key, value in logs.items():
+                if key not in ("iteration", "env_steps") and math.isfinite(value):
+                    tf.summary.write(key, tf.constant(value, tf.float32), metadata=_SCALAR)
+        self._writer.flush()
+
+    def on_train_end(self, trainer, logs):
+        self._writer.close()
+
+
+class LearningCurve(Callback):
+    """Saves a learning-curve PNG (episode return against env steps) with matplotlib.
+
+    Plots the training episode return (mean of the last 100 episodes) and, where present, the
+    evaluation return. The figure is redrawn every `every` iterations and at the end, from the
+    trainer's whole history (a resumed run's curve includes the iterations before the resume).
+
+    Args:
+        path: The PNG file; defaults to `run_dir / "learning_curve.png"`.
+        every: Iterations between redraws.
+        title: The figure title (defaults to the environment id).
+
+    Raises:
+        ImportError: At construction, if matplotlib is not installed (the `plot` extra).
+    """
+
+    def __init__(self, path=None, every: int = 50, title: str | None = None):
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError as error:
+            raise ImportError(
+                "LearningCurve needs matplotlib: pip install 'reinforceable[plot]'."
+            ) from error
+        self.path = None if path is None else pathlib.Path(path)
+        self.every = every
+        self.title = title
+
+    def on_train_begin(self, trainer):
+        if self.path is None:
+            if trainer.run_dir is None:
+                raise ValueError("LearningCurve: give `path`, or a `run_dir` to the trainer.")
+            self.path = trainer.run_dir / "learning_curve.png"
+
+    def on_iteration_end(self, trainer, logs):
+        if int(logs["iteration"]) % self.every == 0:
+            self.draw(trainer.history)
+
+    def on_train_end(self, trainer, logs):
+        self.draw(trainer.history)
+
+    def draw(self, history: list[dict[str, float]]) -> pathlib.Path:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        figure, axes = plt.subplots(figsize=(6, 4))
+        for key, label in (
+            ("charts/episode_return", "training (last 100 episodes)"),
+            ("eval/episode_return", "evaluation (deterministic)"),
+        ):
+            points = [
+                (row["env_steps"], row[key])
+                for row in history
+                if key in row and math.isfinite(row[key])
+            ]
+            if points:
+                steps, values = zip(*points, strict=True)
+                axes.plot(
+                    steps, values, label=label, marker="o" if key.startswith("eval") else None
+                )
+        axes.set_xlabel("environment steps")
+        axes.set_ylabel("episode return")
+        axes.set_title(self.title or "learning curve")
+        axes.grid(alpha=0.3)
+        if axes.lines:
+            axes.legend()
+        figure.tight_layout()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        figure.savefig(self.path, dpi=100)
+        plt.close(figure)
+        return self.path

@@ -1,0 +1,212 @@
+"""`Trainer`: the training loop shared by the agents (rollouts, updates, callbacks, checkpoints)."""
+
+from __future__ import annotations
+
+import csv
+import math
+import pathlib
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import tensorflow as tf
+
+from reinforceable.driver.driver import Driver
+from reinforceable.driver.observers import EpisodeStatistics
+from reinforceable.training.callbacks import Callback
+
+__all__ = ["Trainer"]
+
+_PROGRESS_FILE = "progress.csv"
+
+
+class Trainer:
+    """Runs an agent's training loop: collect a rollout, update, log, evaluate, checkpoint.
+
+    The agent provides `policy` (what the Driver runs), `eval_policy`, `env`, `rollout_steps`
+    (env steps per iteration), `train(trajectory) -> metrics`, `env_steps` and `iterations`
+    (TF counters), `schedule_steps` and `checkpoint_items()`. `RecurrentPPOAgent` does; so will
+    the other agents.
+
+    Each iteration's logs are Python floats: `iteration`, `env_steps`, `charts/episode_return`
+    and `charts/episode_length` (last 100 training episodes), `charts/fps` (env steps per second
+    of the whole iteration, update included), `charts/collect_fps` (of the rollout alone), the
+    agent's metrics (`losses/...`), and whatever callbacks add (`eval/...`). They are kept in
+    `history` and, with a `run_dir`, appended to `run_dir/progress.csv`.
+
+    Checkpoints: with a `run_dir`, a `tf.train.CheckpointManager` in `run_dir/checkpoints` saves
+    the model, optimizer, step counters, normaliser statistics and random generators every
+    `checkpoint_every` iterations and at the end. Only a successful update is ever checkpointed,
+    so a run that fails (a NaN loss, a crash, a SIGKILL) leaves the last good checkpoint in place.
+    If `resume` is set and a checkpoint exists, `fit` restores it and continues from its step
+    count; the environments start new episodes.
+
+    Args:
+        agent: The agent to train.
+        callbacks: `Callback`s (`ProgressBar`, `TensorBoard`, `LearningCurve`, `Evaluation`...).
+        run_dir: Directory for checkpoints, `progress.csv` and the callbacks' files. `None`
+            writes nothing.
+        checkpoint_every: Iterations between checkpoints (`None`: only at the end).
+        keep_checkpoints: How many checkpoints to keep.
+        resume: Continue from the latest checkpoint in `run_dir`, if there is one.
+        seed: Seed of the Driver's action sampling.
+    """
+
+    def __init__(
+        self,
+        agent,
+        callbacks: Sequence[Callback] | None = None,
+        run_dir=None,
+        checkpoint_every: int | None = 10,
+        keep_checkpoints: int = 3,
+        resume: bool = True,
+        seed: int | None = None,
+    ):
+        callbacks = list(callbacks or [])
+        for callback in callbacks:
+            if not isinstance(callback, Callback):
+                raise TypeError(
+                    "Trainer: every callback must be a reinforceable.training.Callback; received "
+                    f"{type(callback).__name__}."
+                )
+        if checkpoint_every is not None and (
+            isinstance(checkpoint_every, bool)
+            or not isinstance(checkpoint_every, int)
+            or checkpoint_every <= 0
+        ):
+            raise ValueError(
+                f"Trainer: `checkpoint_every` must be a positive int or None; received "
+                f"{checkpoint_every!r}."
+            )
+        self.agent = agent
+        self.env = agent.env
+        # Callbacks that add logs run first, so the others see complete logs.
+        self.callbacks = sorted(callbacks, key=lambda c: not c.adds_logs)
+        self.run_dir = None if run_dir is None else pathlib.Path(run_dir)
+        self.checkpoint_every = checkpoint_every
+        self.resume = bool(resume)
+        self.history: list[dict[str, float]] = []
+        self.total_steps = 0
+        self.is_last_iteration = False
+        self.driver = Driver(agent.policy, self.env, [EpisodeStatistics()], seed=seed)
+        self.checkpoint = tf.train.Checkpoint(
+            **agent.checkpoint_items(), driver_rng=self.driver.rng
+        )
+        self.manager = None
+        if self.run_dir is not None:
+            self.manager = tf.train.CheckpointManager(
+                self.checkpoint, self.run_dir / "checkpoints", max_to_keep=keep_checkpoints
+            )
+
+    @property
+    def env_steps(self) -> int:
+        return int(self.agent.env_steps.numpy())
+
+    def _restore(self) -> None:
+        if self.manager is None or not self.resume or self.manager.latest_checkpoint is None:
+            return
+        self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
+        iterations = int(self.agent.iterations.numpy())
+        progress = self.run_dir / _PROGRESS_FILE
+        if progress.exists():
+            with progress.open(newline="") as file:
+                rows = [
+                    {key: float(value) for key, value in row.items() if value != ""}
+                    for row in csv.DictReader(file)
+                ]
+            # Iterations after the checkpoint were lost with the run that made them.
+            self.history = [row for row in rows if row["iteration"] <= iterations]
+            self._write_progress(rewrite=True)
+        print(
+            f"Resumed from {self.manager.latest_checkpoint} "
+            f"(iteration {iterations}, {self.env_steps:,} env steps).",
+            flush=True,
+        )
+
+    def _write_progress(self, rewrite: bool = False) -> None:
+        if self.run_dir is None or not self.history:
+            return
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        path = self.run_dir / _PROGRESS_FILE
+        keys = list(dict.fromkeys(key for row in self.history for key in row))
+        existing = []
+        if path.exists() and not rewrite:
+            with path.open(newline="") as file:
+                existing = next(csv.reader(file), [])
+        if rewrite or existing != keys:
+            # New columns (an evaluation's) or a resume: write the whole file again.
+            with path.open("w", newline="") as file:
+                writer = csv.DictWriter(file, fieldnames=keys)
+                writer.writeheader()
+                writer.writerows(self.history)
+        else:
+            with path.open("a", newline="") as file:
+                csv.DictWriter(file, fieldnames=keys).writerow(self.history[-1])
+
+    def _save(self) -> None:
+        if self.manager is not None:
+            self.manager.save(checkpoint_number=int(self.agent.iterations.numpy()))
+
+    def fit(self, total_steps: int) -> list[dict[str, float]]:
+        """Trains until the agent has seen `total_steps` env steps; returns the history.
+
+        Raises:
+            ValueError: If `total_steps` is not a positive int.
+            TrainingDivergedError: (from the agent) if an update is NaN; the last good checkpoint
+                is kept.
+        """
+        if isinstance(total_steps, bool) or not isinstance(total_steps, int) or total_steps <= 0:
+            raise ValueError(
+                f"Trainer.fit: `total_steps` must be a positive int; received {total_steps!r}."
+            )
+        self.total_steps = total_steps
+        if self.agent.schedule_steps is None:
+            self.agent.schedule_steps = total_steps
+        self._restore()
+        for callback in self.callbacks:
+            callback.on_train_begin(self)
+        logs: dict[str, Any] = {}
+        rollout_steps = self.agent.rollout_steps
+        while self.env_steps < total_steps:
+            start = time.perf_counter()
+            trajectory = self.driver.run(rollout_steps)
+            collected = time.perf_counter()
+            metrics = self.agent.train(trajectory)
+            elapsed = time.perf_counter() - start
+            self.is_last_iteration = self.env_steps >= total_steps
+            episode = self.driver.metrics()
+            logs = {
+                "iteration": float(self.agent.iterations.numpy()),
+                "env_steps": float(self.env_steps),
+                "charts/episode_return": episode["episode_return"],
+                "charts/episode_length": episode["episode_length"],
+                "charts/fps": rollout_steps / elapsed,
+                "charts/collect_fps": rollout_steps / max(collected - start, 1e-9),
+                **metrics,
+            }
+            stop = False
+            for callback in self.callbacks:
+                stop |= callback.on_iteration_end(self, logs) is False
+            self.history.append(logs)
+            self._write_progress()
+            iteration = int(logs["iteration"])
+            if (
+                (self.checkpoint_every is not None and iteration % self.checkpoint_every == 0)
+                or self.is_last_iteration
+                or stop
+            ):
+                self._save()
+            if stop:
+                break
+        for callback in self.callbacks:
+            callback.on_train_end(self, logs)
+        return self.history
+
+
+def final_metric(history: list[dict[str, float]], key: str) -> float:
+    """The last finite value of `key` in a history (NaN if there is none)."""
+    for row in reversed(history):
+        value = row.get(key)
+        if value is not None and math.isfinite(value):
+            return value
+    return math.nan
