@@ -15,10 +15,18 @@ VERSION = re.search(
 ).group(1)
 
 EXTRAS = {
-    "atari": ["ale-py>=0.10"],
+    # gymnasium's AtariPreprocessing resizes frames with OpenCV.
+    "atari": ["ale-py>=0.10", "opencv-python-headless>=4.8"],
     "mujoco": ["mujoco>=3.1", "imageio>=2.30"],
     "plot": ["matplotlib>=3.8"],
-    "test": ["pytest>=8.0", "scipy>=1.11"],
+    # The tests run every example, the Atari one and the learning-curve plots included.
+    "test": [
+        "pytest>=8.0",
+        "scipy>=1.11",
+        "matplotlib>=3.8",
+        "ale-py>=0.10",
+        "opencv-python-headless>=4.8",
+    ],
 }
 EXTRAS["all"] = sorted({req for reqs in EXTRAS.values() for req in reqs})
 

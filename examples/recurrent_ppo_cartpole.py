@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import pathlib
+import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -66,6 +67,7 @@ def main(args: Args) -> float:
     keras.utils.set_random_seed(args.seed)
     env = rf.GymEnv("reinforceable/CartPoleNoVel-v1", num_envs=args.num_envs, seed=args.seed)
     eval_env = rf.GymEnv("reinforceable/CartPoleNoVel-v1", num_envs=4, seed=args.seed + 10_000)
+    # sb3-contrib's layout: the recurrent layer first, then a dense layer, for actor and critic.
     model = actor_critic(env, hidden=(), recurrent=args.cell, units=args.units, hidden_after=(64,))
     config = PPOConfig(
         num_steps=32,
@@ -75,12 +77,16 @@ def main(args: Args) -> float:
         gae_lambda=0.8,
         learning_rate=LinearSchedule(1e-3),
         clip_range=LinearSchedule(0.2),
+        # Positions are metres and angles radians: normalising them helps the GRU (without it,
+        # 2 of 3 seeds stay below 350 at 100k steps).
+        normalize_observations=True,
         seed=args.seed,
     )
     agent = RecurrentPPOAgent(model, env, config)
     run_dir = pathlib.Path(args.run_dir)
     evaluation = Evaluation(eval_env, every=args.eval_every, episodes=args.eval_episodes)
     curve = LearningCurve(title="Recurrent PPO, CartPole without velocities")
+    start = time.perf_counter()
     agent.fit(
         args.total_steps,
         callbacks=[ProgressBar(), TensorBoard(), curve, evaluation],
@@ -89,8 +95,10 @@ def main(args: Args) -> float:
         checkpoint_every=args.checkpoint_every,
         seed=args.seed,
     )
+    wall = time.perf_counter() - start
     agent.save(run_dir / "agent")
     final = evaluation.evaluate_policy(agent.eval_policy)
+    print(f"training: {wall:.1f} s, {args.total_steps / wall:,.0f} env steps/s")
     print(f"saved agent: {run_dir / 'agent'}")
     print(f"learning curve: {curve.path}")
     print(

@@ -15,9 +15,21 @@ def block_after(marker: str) -> str:
     return match.group(1)
 
 
-def test_quickstart_runs_and_gives_the_documented_shapes():
+def test_quickstart_trains_saves_and_reloads(tmp_path, monkeypatch):
+    """The quickstart as written, with 2 rollouts instead of 100k steps, in a scratch directory."""
+    code = block_after("<!-- readme:quickstart")
+    assert "agent.fit(100_000" in code
+    monkeypatch.chdir(tmp_path)
     namespace = {}
-    exec(block_after("<!-- readme:quickstart"), namespace)
+    exec(code.replace("agent.fit(100_000", "agent.fit(512"), namespace)
+    assert [row["env_steps"] for row in namespace["history"]] == [256, 512]
+    assert (tmp_path / "runs" / "quickstart" / "agent" / "model.keras").exists()
+    assert (tmp_path / "runs" / "quickstart" / "checkpoints" / "checkpoint").exists()
+
+
+def test_policy_snippet_runs_and_gives_the_documented_shapes():
+    namespace = {}
+    exec(block_after("<!-- readme:policy"), namespace)
     action, log_prob = namespace["action"], namespace["log_prob"]
     assert action["axis"].shape == (4, 1) and action["axis"].dtype.name == "int32"
     assert action["move"].shape == (4, 1, 1)

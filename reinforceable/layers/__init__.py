@@ -6,6 +6,7 @@ Compose them in one Keras model to build discrete, continuous, hybrid and recurr
 from reinforceable.layers.dense_bernoulli import DenseBernoulli
 from reinforceable.layers.dense_categorical import DenseCategorical
 from reinforceable.layers.dense_normal import DenseNormal
+from reinforceable.layers.fold_time import FoldTime
 from reinforceable.layers.stateful_rnn import (
     GRUState,
     LSTMState,
@@ -21,6 +22,7 @@ __all__ = [
     "DenseBernoulli",
     "DenseCategorical",
     "DenseNormal",
+    "FoldTime",
     "GRUState",
     "LSTMState",
     "StatefulRNN",

@@ -13,11 +13,24 @@ TINY_BUDGETS = {
     "hybrid_bandit.py": ["--iterations", "20", "--eval-episodes", "100", "--log-every", "10"],
     "driver_rollout.py": ["--num-envs", "2", "--steps-per-env", "8", "--chunks", "2"],
     "recurrent_ppo_cartpole.py": ["--total-steps", "512", "--units", "8", "--eval-episodes", "4"],
+    "ppo_mixed_action.py": ["--total-steps", "2048", "--eval-episodes", "20"],
+    "recurrent_ppo_atari.py": [
+        "--total-steps",
+        "64",
+        "--num-envs",
+        "2",
+        "--num-steps",
+        "32",
+        "--units",
+        "16",
+        "--eval-episodes",
+        "0",
+    ],
 }
 # Examples that write files take --output-dir.
 WRITES_OUTPUT = {"hybrid_bandit.py"}
 # Examples that write a run directory (checkpoints, logs, plots) take --run-dir.
-WRITES_RUN_DIR = {"recurrent_ppo_cartpole.py"}
+WRITES_RUN_DIR = {"ppo_mixed_action.py", "recurrent_ppo_atari.py", "recurrent_ppo_cartpole.py"}
 
 
 def test_every_example_has_a_tiny_budget_here():
