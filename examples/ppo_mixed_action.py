@@ -26,8 +26,7 @@ import reinforceable as rf
 from reinforceable.agents import PPOConfig, RecurrentPPOAgent
 from reinforceable.training import LearningCurve, ProgressBar
 
-tf.config.threading.set_inter_op_parallelism_threads(1)
-tf.config.threading.set_intra_op_parallelism_threads(1)
+rf.training.configure_threads(inter_op=1, intra_op=1)
 
 ENV_ID = "reinforceable/MixedAction2D-v0"
 

@@ -31,6 +31,9 @@ import reinforceable as rf
 from reinforceable.agents import PPOConfig, RecurrentPPOAgent
 from reinforceable.training import Evaluation, LearningCurve, ProgressBar, TensorBoard
 
+# Convolutions train faster with two threads per op on two cores.
+rf.training.configure_threads(inter_op=2, intra_op=2)
+
 
 @dataclasses.dataclass(frozen=True)
 class Args:

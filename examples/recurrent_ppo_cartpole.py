@@ -22,7 +22,6 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras
-import tensorflow as tf
 
 import reinforceable as rf
 from reinforceable.agents import PPOConfig, RecurrentPPOAgent
@@ -31,8 +30,7 @@ from reinforceable.ops import LinearSchedule
 from reinforceable.training import Evaluation, LearningCurve, ProgressBar, TensorBoard
 
 # Two-core machines run small models faster with one thread per op and one op at a time.
-tf.config.threading.set_inter_op_parallelism_threads(1)
-tf.config.threading.set_intra_op_parallelism_threads(1)
+rf.training.configure_threads(inter_op=1, intra_op=1)
 
 
 @dataclasses.dataclass(frozen=True)

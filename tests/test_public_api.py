@@ -14,6 +14,11 @@ PUBLIC_MODULES = [
     "reinforceable.driver",
     "reinforceable.envs",
     "reinforceable.layers",
+    "reinforceable.agents",
+    "reinforceable.agents.ppo",
+    "reinforceable.networks",
+    "reinforceable.ops",
+    "reinforceable.training",
 ]
 
 
@@ -38,15 +43,15 @@ def test_version_is_a_release_string():
 def test_layers_are_registered_for_keras_serialization():
     import keras
 
-    for name in ["DenseNormal", "DenseCategorical", "DenseBernoulli", "StatefulRNN"]:
-        cls = getattr(reinforceable, name)
+    for name in ["DenseNormal", "DenseCategorical", "DenseBernoulli", "StatefulRNN", "FoldTime"]:
+        cls = getattr(reinforceable.layers, name)
         assert keras.saving.get_registered_name(cls) == f"reinforceable>{name}"
         assert keras.saving.get_registered_object(f"reinforceable>{name}") is cls
 
 
 BLOCK_OPTIONAL = """
 import importlib.abc, sys
-OPTIONAL = {"ale_py", "mujoco", "imageio", "matplotlib", "pytest", "scipy"}
+OPTIONAL = {"ale_py", "cv2", "mujoco", "imageio", "matplotlib", "pytest", "scipy", "tensorboard"}
 class Block(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
         if name.split(".")[0] in OPTIONAL:
@@ -61,9 +66,18 @@ def test_core_import_works_without_the_optional_dependencies():
         "x = keras.Input((3,))\n"
         "policy = keras.Model(x, (rf.DenseNormal(2)(x), rf.DenseCategorical(2)(x)))\n"
         "print(rf.Joint(policy(tf.zeros([1, 3]))).sample()[0].shape)\n"
+        # Training, with progress and TensorBoard logs, needs no optional dependency either.
+        "import tempfile\n"
+        "env = rf.GymEnv('CartPole-v1', num_envs=2, seed=0)\n"
+        "config = rf.agents.PPOConfig(num_steps=8, batch_size=16, num_epochs=1)\n"
+        "agent = rf.agents.RecurrentPPOAgent(rf.networks.actor_critic(env), env, config)\n"
+        "callbacks = [rf.training.ProgressBar(), rf.training.TensorBoard()]\n"
+        "agent.fit(16, callbacks=callbacks, run_dir=tempfile.mkdtemp())\n"
+        "print(int(agent.env_steps.numpy()))\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.strip().splitlines()[-1] == "(1, 2)"
+    lines = result.stdout.strip().splitlines()
+    assert lines[0] == "(1, 2)" and lines[-1] == "16"

@@ -7,7 +7,7 @@ from reinforceable.training.callbacks import (
     ProgressBar,
     TensorBoard,
 )
-from reinforceable.training.cli import parse_args
+from reinforceable.training.cli import configure_threads, parse_args
 from reinforceable.training.trainer import Trainer, final_metric
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "ProgressBar",
     "TensorBoard",
     "Trainer",
+    "configure_threads",
     "final_metric",
     "parse_args",
 ]
