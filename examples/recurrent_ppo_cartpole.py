@@ -101,7 +101,8 @@ def main(args: Args) -> float:
     print(f"learning curve: {curve.path}")
     print(
         f"result: evaluation return {final['eval/episode_return']:.1f} over "
-        f"{args.eval_episodes} episodes (deterministic policy, {args.total_steps:,} steps)"
+        f"{args.eval_episodes} episodes (deterministic policy, "
+        f"{int(agent.env_steps.numpy()):,} training steps)"
     )
     env.close()
     eval_env.close()
