@@ -11,7 +11,7 @@ import numpy as np
 from reinforceable.envs.vector import GymEnv
 from reinforceable.layers import DenseBernoulli, DenseCategorical, DenseNormal, StatefulRNN
 
-__all__ = ["action_heads", "actor_critic"]
+__all__ = ["action_heads", "actor_critic", "sac_actor"]
 
 
 def action_heads(space: gym.Space, features, hard_bounds: bool = False, name: str = "action"):
@@ -130,3 +130,48 @@ def actor_critic(
     # [..., 1] -> [batch] or [batch, time].
     value = keras.layers.Reshape((-1,) if recurrent else (), name="value_squeeze")(value)
     return keras.Model(inputs, {"action": action, "value": value}, name=name)
+
+
+def sac_actor(
+    env: GymEnv,
+    hidden: Sequence[int] = (256, 256),
+    activation: str = "relu",
+    name: str = "sac_actor",
+) -> keras.Model:
+    """An actor for `SACAgent`, for a flat `Box` observation: an MLP and one head per action part.
+
+    Box parts get a `DenseNormal` with a state-dependent scale, tanh-squashed into the box
+    (`hard_bounds=True`, a `BoundedNormal`); Discrete parts a `DenseCategorical`. The output is
+    the distribution nest, shaped like the action space.
+
+    Raises:
+        TypeError: For an observation space that is not a flat `Box`, or an unsupported action
+            space.
+    """
+    space = env.observation_space
+    if not isinstance(space, gym.spaces.Box) or len(space.shape) != 1:
+        raise TypeError(
+            f"sac_actor: `env` must have a flat Box observation space; received {space}."
+        )
+    observation = keras.Input(space.shape, name="observation")
+    x = _mlp(observation, hidden, activation, "actor")
+    return keras.Model(observation, _sac_heads(env.action_space, x, "action"), name=name)
+
+
+def _sac_heads(space: gym.Space, features, name: str):
+    if isinstance(space, gym.spaces.Dict):
+        return {
+            key: _sac_heads(sub, features, f"{name}_{key}") for key, sub in space.spaces.items()
+        }
+    if isinstance(space, gym.spaces.Tuple):
+        return tuple(_sac_heads(sub, features, f"{name}_{i}") for i, sub in enumerate(space.spaces))
+    if isinstance(space, gym.spaces.Box):
+        bounded = bool(np.all(np.isfinite(space.low)) and np.all(np.isfinite(space.high)))
+        return DenseNormal(
+            space.shape,
+            output_bounds=np.stack([space.low, space.high], -1).tolist() if bounded else None,
+            hard_bounds=bounded,
+            state_dependent_scale=True,
+            name=name,
+        )(features)
+    return action_heads(space, features, name=name)

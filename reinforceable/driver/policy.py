@@ -222,6 +222,28 @@ class KerasPolicy(Policy):
             raise ValueError("KerasPolicy: call `build` with a first timestep first.")
         return self._time_axis
 
+    def distributions(self, observation, episode_start=None) -> tuple[Any, dict]:
+        """The action distributions (a nest) and the extras for a batch of observations `[B, ...]`
+        (before `preprocess`), for learners of memoryless policies.
+
+        Raises:
+            ValueError: If the model is recurrent (use `evaluate` on sequences instead).
+        """
+        if self._recurrent_layers:
+            raise ValueError(
+                "KerasPolicy.distributions: the model is recurrent; use `evaluate` on sequences."
+            )
+        if episode_start is None:
+            batch = tf.shape(tf.nest.flatten(observation)[0])[0]
+            episode_start = tf.zeros([batch], tf.bool)
+        outputs, time_axis = self._call(observation, episode_start)
+        distributions, extras = self._split_outputs(outputs)
+        if time_axis:
+            raise ValueError(
+                "KerasPolicy.distributions: the model declares a time axis; use `evaluate`."
+            )
+        return distributions, extras
+
     @property
     def takes_episode_start(self) -> bool:
         """Whether the model receives `episode_start` (a named input, or a `call` argument)."""

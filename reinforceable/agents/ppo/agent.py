@@ -9,6 +9,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 
+from reinforceable.agents.errors import TrainingDivergedError
 from reinforceable.agents.ppo.config import PPOConfig
 from reinforceable.agents.ppo.losses import PPOBatch, masked_mean, ppo_loss
 from reinforceable.agents.ppo.sequences import chunk_initial_states, to_chunks
@@ -21,10 +22,6 @@ from reinforceable.ops.returns import generalized_advantage_estimation
 from reinforceable.ops.schedules import LinearSchedule, schedule_value
 
 __all__ = ["RecurrentPPOAgent", "TrainingDivergedError"]
-
-
-class TrainingDivergedError(FloatingPointError):
-    """A loss or a gradient was NaN or infinite; the update that produced it was not applied."""
 
 
 class RecurrentPPOAgent:

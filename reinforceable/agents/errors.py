@@ -1,0 +1,7 @@
+"""Errors shared by the agents."""
+
+__all__ = ["TrainingDivergedError"]
+
+
+class TrainingDivergedError(FloatingPointError):
+    """A loss or a gradient was NaN or infinite; the update that produced it was not applied."""

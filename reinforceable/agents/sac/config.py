@@ -1,0 +1,125 @@
+"""`SACConfig`: every hyperparameter of `SACAgent`, checked at construction."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+__all__ = ["SACConfig"]
+
+
+@dataclasses.dataclass(frozen=True)
+class SACConfig:
+    """Hyperparameters of `SACAgent` (Haarnoja et al., 2018, "Soft Actor-Critic Algorithms and
+    Applications": twin critics, target networks, learned temperature).
+
+    Defaults follow SB3's SAC, except that environment steps are collected in rollouts of
+    `steps_per_iteration` steps per environment between bursts of updates (SpinningUp's
+    `update_every`), which keeps the update-to-data ratio and spends less time in Python.
+    Invalid values raise a `ValueError` naming the field.
+    """
+
+    buffer_capacity: int = 1_000_000
+    """Transitions the replay buffer keeps."""
+    batch_size: int = 256
+    """Transitions per gradient update."""
+    learning_rate: float = 3e-4
+    """Adam learning rate of the actor, the critics and the temperatures."""
+    discount: float = 0.99
+    """γ, in (0, 1]."""
+    tau: float = 0.005
+    """Polyak coefficient of the target critics, in (0, 1]."""
+    steps_per_iteration: int = 64
+    """Vector-environment steps collected per iteration (per environment)."""
+    utd_ratio: float = 1.0
+    """Gradient updates per environment step collected (update-to-data ratio)."""
+    warmup_steps: int = 100
+    """Environment steps of uniformly random actions before learning starts."""
+    initial_temperature: float = 1.0
+    """Initial α of every action part."""
+    learn_temperature: bool = True
+    """Learn α towards the target entropy; otherwise it stays at `initial_temperature`."""
+    target_entropy: float | None = None
+    """Target entropy of the continuous part; `None` uses -(number of continuous dimensions)."""
+    discrete_target_entropy_ratio: float = 0.5
+    """Target entropy of the discrete part, as a fraction of its largest entropy (the sum of
+    log(n) over the discrete heads); in [0, 1)."""
+    hidden: tuple[int, ...] = (256, 256)
+    """Units of each critic's hidden layers."""
+    seed: int | None = None
+    """Seed of the replay sampling and the updates' action samples."""
+
+    def __post_init__(self):
+        for name in ("buffer_capacity", "batch_size", "steps_per_iteration"):
+            _positive_int(name, getattr(self, name))
+        if (
+            isinstance(self.warmup_steps, bool)
+            or not isinstance(self.warmup_steps, int)
+            or self.warmup_steps < 0
+        ):
+            raise ValueError(
+                f"SACConfig: `warmup_steps` must be an int >= 0; received {self.warmup_steps!r}."
+            )
+        if self.batch_size > self.buffer_capacity:
+            raise ValueError(
+                f"SACConfig: `batch_size` ({self.batch_size}) must not exceed `buffer_capacity` "
+                f"({self.buffer_capacity})."
+            )
+        _number("learning_rate", self.learning_rate, low=0.0)
+        _number("discount", self.discount, low=0.0, high=1.0)
+        _number("tau", self.tau, low=0.0, high=1.0)
+        _number("utd_ratio", self.utd_ratio, low=0.0)
+        _number("initial_temperature", self.initial_temperature, low=0.0)
+        if self.target_entropy is not None:
+            _number("target_entropy", self.target_entropy)
+        ratio = self.discrete_target_entropy_ratio
+        _number("discrete_target_entropy_ratio", ratio)
+        if not 0.0 <= ratio < 1.0:
+            raise ValueError(
+                f"SACConfig: `discrete_target_entropy_ratio` must be in [0, 1); received {ratio!r}."
+            )
+        if not isinstance(self.learn_temperature, bool):
+            raise TypeError(
+                "SACConfig: `learn_temperature` must be a bool; received "
+                f"{self.learn_temperature!r}."
+            )
+        hidden = tuple(self.hidden) if isinstance(self.hidden, list | tuple) else None
+        if not hidden or not all(
+            isinstance(u, int) and not isinstance(u, bool) and u > 0 for u in hidden
+        ):
+            raise ValueError(
+                "SACConfig: `hidden` must be a non-empty tuple of positive ints; received "
+                f"{self.hidden!r}."
+            )
+        object.__setattr__(self, "hidden", hidden)
+        if self.seed is not None and (
+            isinstance(self.seed, bool) or not isinstance(self.seed, int)
+        ):
+            raise TypeError(f"SACConfig: `seed` must be an int or None; received {self.seed!r}.")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> SACConfig:
+        names = {field.name for field in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise ValueError(f"SACConfig: unknown fields {unknown}; known fields: {sorted(names)}.")
+        return cls(**values)
+
+
+def _positive_int(name: str, value) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"SACConfig: `{name}` must be a positive int; received {value!r}.")
+
+
+def _number(name: str, value, low: float | None = None, high: float | None = None) -> None:
+    """Finite, and in (low, high] where given."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"SACConfig: `{name}` must be a finite number; received {value!r}.")
+    if (low is not None and value <= low) or (high is not None and value > high):
+        interval = f"({low if low is not None else '-inf'}, {high if high is not None else 'inf'}"
+        interval += "]" if high is not None else ")"
+        raise ValueError(f"SACConfig: `{name}` must be in {interval}; received {value!r}.")
