@@ -19,13 +19,15 @@ EXTRAS = {
     "atari": ["ale-py>=0.10", "opencv-python-headless>=4.8"],
     "mujoco": ["mujoco>=3.1", "imageio>=2.30"],
     "plot": ["matplotlib>=3.8"],
-    # The tests run every example, the Atari one and the learning-curve plots included.
+    # The tests run every example: the Atari and MuJoCo ones and the learning-curve plots included.
     "test": [
         "pytest>=8.0",
         "scipy>=1.11",
         "matplotlib>=3.8",
         "ale-py>=0.10",
         "opencv-python-headless>=4.8",
+        "mujoco>=3.1",
+        "imageio>=2.30",
     ],
 }
 EXTRAS["all"] = sorted({req for reqs in EXTRAS.values() for req in reqs})

@@ -26,11 +26,30 @@ TINY_BUDGETS = {
         "--eval-episodes",
         "0",
     ],
+    "sac_pendulum.py": ["--total-steps", "256", "--eval-episodes", "2"],
+    "sac_mixed_action.py": ["--total-steps", "256", "--eval-episodes", "10"],
+    "sac_mujoco.py": [
+        "--env-id",
+        "InvertedPendulum-v5",
+        "--total-steps",
+        "256",
+        "--warmup-steps",
+        "64",
+        "--eval-episodes",
+        "1",
+    ],  # fmt: skip
 }
 # Examples that write files take --output-dir.
 WRITES_OUTPUT = {"hybrid_bandit.py"}
 # Examples that write a run directory (checkpoints, logs, plots) take --run-dir.
-WRITES_RUN_DIR = {"ppo_mixed_action.py", "recurrent_ppo_atari.py", "recurrent_ppo_cartpole.py"}
+WRITES_RUN_DIR = {
+    "ppo_mixed_action.py",
+    "recurrent_ppo_atari.py",
+    "recurrent_ppo_cartpole.py",
+    "sac_mixed_action.py",
+    "sac_mujoco.py",
+    "sac_pendulum.py",
+}
 
 
 def test_every_example_has_a_tiny_budget_here():
