@@ -37,7 +37,7 @@ TINY_BUDGETS = {
         "64",
         "--eval-episodes",
         "1",
-    ],  # fmt: skip
+    ],
 }
 # Examples that write files take --output-dir.
 WRITES_OUTPUT = {"hybrid_bandit.py"}
