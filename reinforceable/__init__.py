@@ -9,7 +9,17 @@ policy in gymnasium vector environments (`reinforceable.envs.GymEnv`) with the w
 
 __version__ = "0.1.0"
 
-from reinforceable import agents, distributions, driver, envs, layers, networks, ops, training
+from reinforceable import (
+    agents,
+    distributions,
+    driver,
+    envs,
+    layers,
+    networks,
+    ops,
+    replay,
+    training,
+)
 from reinforceable.distributions import BoundedNormal, Joint
 from reinforceable.driver import Driver, KerasPolicy, Policy, RandomPolicy, Trajectory
 from reinforceable.envs import GymEnv, Timestep
@@ -48,6 +58,7 @@ __all__ = [
     "layers",
     "networks",
     "ops",
+    "replay",
     "reset_recurrent_state",
     "set_recurrent_state",
     "training",

@@ -16,6 +16,8 @@ PUBLIC_MODULES = [
     "reinforceable.layers",
     "reinforceable.agents",
     "reinforceable.agents.ppo",
+    "reinforceable.agents.sac",
+    "reinforceable.replay",
     "reinforceable.networks",
     "reinforceable.ops",
     "reinforceable.training",
