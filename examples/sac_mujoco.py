@@ -24,7 +24,7 @@ import reinforceable as rf
 from reinforceable.agents import SACAgent, SACConfig
 from reinforceable.training import Evaluation, LearningCurve, ProgressBar, TensorBoard
 
-rf.training.configure_threads(inter_op=1, intra_op=2)
+rf.training.configure_threads(inter_op=2, intra_op=2)
 
 
 @dataclasses.dataclass(frozen=True)

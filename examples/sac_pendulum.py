@@ -23,7 +23,9 @@ import reinforceable as rf
 from reinforceable.agents import SACAgent, SACConfig
 from reinforceable.training import Evaluation, LearningCurve, ProgressBar
 
-rf.training.configure_threads(inter_op=1, intra_op=1)
+# Two threads per pool: the updates (256x256 MLPs, batch 256) are compute-bound, and run
+# about 1.7x faster than with one thread on 2 cores.
+rf.training.configure_threads(inter_op=2, intra_op=2)
 
 
 @dataclasses.dataclass(frozen=True)
