@@ -20,7 +20,6 @@ import pathlib
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras
-import tensorflow as tf
 
 import reinforceable as rf
 from reinforceable.agents import PPOConfig, RecurrentPPOAgent
@@ -49,34 +48,6 @@ class Args:
             raise ValueError("--total-steps, --num-envs and --eval-episodes must be positive")
 
 
-class SuccessRate(rf.driver.Observer):
-    """Share of finished episodes that ended in the target zone.
-
-    The environment pays +1 for `done` inside the zone and -1 outside, on top of the progress of
-    that step, which is at most the largest move (1) in size. So an episode that terminates with a
-    positive last reward is a success, and one that terminates otherwise, or is truncated, is not.
-    """
-
-    def __init__(self):
-        super().__init__("success_rate")
-
-    def build(self, num_envs):
-        super().build(num_envs)
-        self.successes = tf.Variable(0.0, trainable=False)
-        self.episodes = tf.Variable(0.0, trainable=False)
-
-    def update(self, transition):
-        after = transition.next_timestep
-        success = after.terminated & (after.reward > 0.0)
-        self.successes.assign_add(tf.reduce_sum(tf.cast(success, tf.float32)))
-        self.episodes.assign_add(
-            tf.reduce_sum(tf.cast(after.terminated | after.truncated, tf.float32))
-        )
-
-    def result(self):
-        return tf.math.divide_no_nan(self.successes, self.episodes)
-
-
 def make_policy(env: rf.GymEnv) -> keras.Model:
     """One torso, three heads: {"axis": Categorical, "done": Categorical, "move": Normal}."""
     observation = keras.Input(env.observation_space.shape, name="observation")
@@ -99,7 +70,7 @@ def make_policy(env: rf.GymEnv) -> keras.Model:
 def evaluate(agent: RecurrentPPOAgent, episodes: int, seed: int) -> dict[str, float]:
     env = rf.GymEnv(ENV_ID, num_envs=10, seed=seed)
     statistics = rf.driver.EpisodeStatistics(window=episodes)
-    driver = rf.Driver(agent.eval_policy, env, [statistics, SuccessRate()], seed=seed)
+    driver = rf.Driver(agent.eval_policy, env, [statistics, rf.driver.SuccessRate()], seed=seed)
     driver.run(episodes=episodes)
     env.close()
     return driver.metrics()

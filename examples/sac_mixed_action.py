@@ -48,39 +48,9 @@ class Args:
             raise ValueError("--total-steps, --num-envs and --eval-episodes must be positive")
 
 
-class SuccessRate(rf.driver.Observer):
-    """Share of finished episodes that signalled `done` inside the target zone: those that
-    terminate with a positive last reward (+1 bonus, progress at most 1 in size)."""
-
-    def __init__(self):
-        super().__init__("success_rate")
-
-    def build(self, num_envs):
-        import tensorflow as tf
-
-        super().build(num_envs)
-        self.successes = tf.Variable(0.0, trainable=False)
-        self.episodes = tf.Variable(0.0, trainable=False)
-
-    def update(self, transition):
-        import tensorflow as tf
-
-        after = transition.next_timestep
-        ended = tf.cast(after.terminated | after.truncated, tf.float32)
-        self.successes.assign_add(
-            tf.reduce_sum(tf.cast(after.terminated & (after.reward > 0.0), tf.float32))
-        )
-        self.episodes.assign_add(tf.reduce_sum(ended))
-
-    def result(self):
-        import tensorflow as tf
-
-        return tf.math.divide_no_nan(self.successes, self.episodes)
-
-
 def evaluate(agent, episodes: int, seed: int) -> float:
     env = rf.GymEnv(ENV_ID, num_envs=10, seed=seed)
-    driver = rf.Driver(agent.eval_policy, env, [SuccessRate()], seed=seed)
+    driver = rf.Driver(agent.eval_policy, env, [rf.driver.SuccessRate()], seed=seed)
     driver.run(episodes=episodes)
     env.close()
     return driver.metrics()["success_rate"]

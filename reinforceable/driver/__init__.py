@@ -1,7 +1,7 @@
 """The graph-mode agent-environment loop: `Driver`, policies, observers and trajectories."""
 
 from reinforceable.driver.driver import Driver
-from reinforceable.driver.observers import EpisodeStatistics, Observer
+from reinforceable.driver.observers import EpisodeStatistics, Observer, SuccessRate
 from reinforceable.driver.policy import (
     KerasPolicy,
     Policy,
@@ -20,6 +20,7 @@ __all__ = [
     "PolicyStep",
     "RandomPolicy",
     "SequenceEvaluation",
+    "SuccessRate",
     "Trajectory",
     "Transition",
 ]

@@ -6,7 +6,7 @@ import tensorflow as tf
 
 from reinforceable.driver.trajectory import Transition
 
-__all__ = ["EpisodeStatistics", "Observer"]
+__all__ = ["EpisodeStatistics", "Observer", "SuccessRate"]
 
 
 class Observer(tf.Module):
@@ -129,3 +129,37 @@ class EpisodeStatistics(Observer):
             "env_steps": self._steps.read_value(),
             "env_steps_per_second": tf.cast(tf.math.divide_no_nan(run_steps, elapsed), tf.float32),
         }
+
+
+class SuccessRate(Observer):
+    """Share of finished episodes that terminated with a last reward above `threshold`.
+
+    For tasks whose success shows in the reward of the terminal step (gymnasium infos such as
+    `is_success` do not reach the graph). In `MixedAction2D`, signalling `done` pays +1 inside
+    the target zone and -1 outside, on top of that step's progress, which is at most the largest
+    move (1) in size; so `threshold=0` counts exactly the successes. Truncated episodes count as
+    failures.
+
+    Args:
+        threshold: The last reward of a successful episode is above it.
+    """
+
+    def __init__(self, threshold: float = 0.0, name: str = "success_rate"):
+        super().__init__(name)
+        self.threshold = float(threshold)
+
+    def build(self, num_envs: int) -> None:
+        super().build(num_envs)
+        self._successes = tf.Variable(0.0, trainable=False, name="successes")
+        self._episodes = tf.Variable(0.0, trainable=False, name="episodes")
+
+    def update(self, transition: Transition) -> None:
+        after = transition.next_timestep
+        success = after.terminated & (after.reward > self.threshold)
+        self._successes.assign_add(tf.reduce_sum(tf.cast(success, tf.float32)))
+        ended = after.terminated | after.truncated
+        self._episodes.assign_add(tf.reduce_sum(tf.cast(ended, tf.float32)))
+
+    def result(self) -> tf.Tensor:
+        """The success rate (0 before any episode ends)."""
+        return tf.math.divide_no_nan(self._successes, self._episodes)

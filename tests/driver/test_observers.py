@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from reinforceable.driver import EpisodeStatistics, Transition
+from reinforceable.driver import EpisodeStatistics, SuccessRate, Transition
 from reinforceable.envs import Timestep
 
 
@@ -58,3 +58,25 @@ def test_returns_lengths_and_counts_with_a_wrapping_window():
 def test_window_must_be_positive():
     with pytest.raises(ValueError, match="`window` must be a positive int"):
         EpisodeStatistics(window=0)
+
+
+def test_success_rate_counts_terminal_rewards_above_the_threshold():
+    observer = SuccessRate()
+    observer.build(3)
+
+    def step(reward, terminated, truncated):
+        after = Timestep(
+            observation=tf.zeros([3, 1]),
+            reward=tf.constant(reward),
+            terminated=tf.constant(terminated),
+            truncated=tf.constant(truncated),
+            episode_start=tf.zeros([3], tf.bool),
+        )
+        observer.update(Transition(after, tf.zeros([3]), {}, after))
+
+    assert float(observer.result()) == 0.0  # no episode yet
+    # Env 0 succeeds (+1.2 at termination), env 1 fails (-0.9), env 2 only moves on.
+    step([1.2, -0.9, 0.5], [True, True, False], [False, False, False])
+    # Env 2 is truncated with a positive reward: still a failure.
+    step([0.0, 0.0, 0.7], [False, False, False], [False, False, True])
+    assert float(observer.result()) == pytest.approx(1 / 3)
