@@ -20,7 +20,7 @@ import gymnasium as gym
 import numpy as np
 import tensorflow as tf
 
-__all__ = ["SpaceConverter", "batch_spec", "space_to_spec"]
+__all__ = ["SpaceConverter", "batch_spec", "space_leaves", "space_to_spec"]
 
 Nest = Any
 
@@ -61,12 +61,12 @@ def batch_spec(spec: Nest, batch_size: int | None) -> Nest:
     )
 
 
-def _leaves(space: gym.Space) -> list[gym.Space]:
+def space_leaves(space: gym.Space) -> list[gym.Space]:
     """The leaf spaces of a (nested) space in `tf.nest.flatten` order of its spec."""
     if isinstance(space, gym.spaces.Dict):
-        return [leaf for key in sorted(space.spaces) for leaf in _leaves(space.spaces[key])]
+        return [leaf for key in sorted(space.spaces) for leaf in space_leaves(space.spaces[key])]
     if isinstance(space, gym.spaces.Tuple):
-        return [leaf for sub in space.spaces for leaf in _leaves(sub)]
+        return [leaf for sub in space.spaces for leaf in space_leaves(sub)]
     return [space]
 
 
@@ -88,7 +88,7 @@ class SpaceConverter:
         self.space = space
         self.spec = space_to_spec(space)
         self.flat_spec = tf.nest.flatten(self.spec)
-        self.leaves = _leaves(space)
+        self.leaves = space_leaves(space)
         self._nested = len(self.leaves) > 1 or self.leaves[0] is not space
         self._to_spec = [
             _converter(np.asarray(-_start(leaf)), spec.dtype.as_numpy_dtype)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import pathlib
 from typing import Any
 
 import keras
 import tensorflow as tf
 
+from reinforceable.agents._saving import read_model_and_config, restore_state, save_agent
 from reinforceable.agents.errors import TrainingDivergedError
 from reinforceable.agents.ppo.config import PPOConfig
 from reinforceable.agents.ppo.losses import PPOBatch, masked_mean, ppo_loss
@@ -393,12 +393,7 @@ class RecurrentPPOAgent:
     def save(self, path) -> pathlib.Path:
         """Saves the agent in the directory `path`: the model (`model.keras`), the config
         (`config.json`) and the training state (optimizer, counters, normalisers, RNG)."""
-        path = pathlib.Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        self.model.save(path / "model.keras")
-        (path / "config.json").write_text(json.dumps(self.config.to_dict(), indent=2))
-        tf.train.Checkpoint(**self.checkpoint_items()).write(str(path / "state"))
-        return path
+        return save_agent(path, self.model, self.config, self.checkpoint_items())
 
     @classmethod
     def load(cls, path, env: GymEnv) -> RecurrentPPOAgent:
@@ -407,16 +402,9 @@ class RecurrentPPOAgent:
         Raises:
             FileNotFoundError: If `path` holds no saved agent.
         """
-        path = pathlib.Path(path)
-        if not (path / "model.keras").exists() or not (path / "config.json").exists():
-            raise FileNotFoundError(
-                f"RecurrentPPOAgent.load: {path} holds no saved agent (model.keras and "
-                "config.json are missing)."
-            )
-        model = keras.models.load_model(path / "model.keras")
-        config = PPOConfig.from_dict(json.loads((path / "config.json").read_text()))
+        model, config = read_model_and_config(path, PPOConfig, "RecurrentPPOAgent.load")
         agent = cls(model, env, config)
-        tf.train.Checkpoint(**agent.checkpoint_items()).read(str(path / "state")).assert_consumed()
+        restore_state(path, agent.checkpoint_items())
         return agent
 
 

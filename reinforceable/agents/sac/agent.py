@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import json
 import pathlib
 from typing import Any
 
@@ -14,25 +13,20 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from reinforceable._nest import leaf_paths
+from reinforceable.agents._saving import read_model_and_config, restore_state, save_agent
 from reinforceable.agents.errors import TrainingDivergedError
 from reinforceable.agents.sac.config import SACConfig
 from reinforceable.agents.sac.losses import soft_q_target, soft_state_value, temperature_loss
 from reinforceable.driver.policy import KerasPolicy, Policy, PolicyStep, RandomPolicy
 from reinforceable.driver.trajectory import Trajectory
+from reinforceable.envs.specs import space_leaves
 from reinforceable.envs.vector import GymEnv
+from reinforceable.layers.stateful_rnn import recurrent_layers
 from reinforceable.replay.buffer import ReplayBuffer
 
 __all__ = ["SACAgent"]
 
 tfd = tfp.distributions
-
-
-def _space_leaves(space: gym.Space) -> list[gym.Space]:
-    if isinstance(space, gym.spaces.Dict):
-        return [leaf for key in sorted(space.spaces) for leaf in _space_leaves(space.spaces[key])]
-    if isinstance(space, gym.spaces.Tuple):
-        return [leaf for sub in space.spaces for leaf in _space_leaves(sub)]
-    return [space]
 
 
 def _critic(input_dim: int, hidden: tuple[int, ...], name: str) -> keras.Model:
@@ -129,7 +123,7 @@ class SACAgent:
         example = tf.nest.map_structure(tf.convert_to_tensor, env.example_timestep())
         for policy in (self.actor_policy, self.eval_policy):
             policy.build(example)
-        if self.actor_policy._recurrent_layers:
+        if recurrent_layers(actor):
             raise ValueError("SACAgent: the actor must be memoryless (no StatefulRNN layers).")
         distributions, _ = self.actor_policy.distributions(example.observation)
         self._describe_action(env.action_space, env.action_spec, distributions)
@@ -200,7 +194,7 @@ class SACAgent:
             ) from None
         self._kinds, self._classes, self._dims = [], [], []
         for path, leaf_space, distribution in zip(
-            leaf_paths(spec), _space_leaves(space), tf.nest.flatten(distributions), strict=True
+            leaf_paths(spec), space_leaves(space), tf.nest.flatten(distributions), strict=True
         ):
             where = path or "the action"
             if isinstance(leaf_space, gym.spaces.Discrete):
@@ -488,20 +482,16 @@ class SACAgent:
     def save(self, path) -> pathlib.Path:
         """Saves the actor (`model.keras`), the config and the learner state (critics,
         temperatures, optimizers, counters; not the replay buffer) in the directory `path`."""
-        path = pathlib.Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        self.model.save(path / "model.keras")
-        (path / "config.json").write_text(json.dumps(self.config.to_dict(), indent=2))
-        tf.train.Checkpoint(**self._state_items()).write(str(path / "state"))
-        return path
+        return save_agent(path, self.model, self.config, self._state_items())
 
     @classmethod
     def load(cls, path, env: GymEnv) -> SACAgent:
-        """Loads an agent saved by `save`, to act in (or keep training on) `env`."""
-        path = pathlib.Path(path)
-        if not (path / "model.keras").exists() or not (path / "config.json").exists():
-            raise FileNotFoundError(f"SACAgent.load: {path} holds no saved agent.")
-        config = SACConfig.from_dict(json.loads((path / "config.json").read_text()))
-        agent = cls(keras.models.load_model(path / "model.keras"), env, config)
-        tf.train.Checkpoint(**agent._state_items()).read(str(path / "state")).assert_consumed()
+        """Loads an agent saved by `save`, to act in (or keep training on) `env`.
+
+        Raises:
+            FileNotFoundError: If `path` holds no saved agent.
+        """
+        actor, config = read_model_and_config(path, SACConfig, "SACAgent.load")
+        agent = cls(actor, env, config)
+        restore_state(path, agent._state_items())
         return agent

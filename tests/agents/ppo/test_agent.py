@@ -2,7 +2,6 @@
 
 import math
 
-import gymnasium as gym
 import keras
 import numpy as np
 import pytest
@@ -197,16 +196,3 @@ def test_saved_and_loaded_agent_acts_identically(tmp_path):
         )
     with pytest.raises(FileNotFoundError, match="no saved agent"):
         RecurrentPPOAgent.load(tmp_path / "nothing", env)
-
-
-class _NanAfter(gym.Wrapper):
-    """Rewards become NaN after `steps` steps of this environment."""
-
-    def __init__(self, env, steps):
-        super().__init__(env)
-        self.left = steps
-
-    def step(self, action):
-        observation, reward, terminated, truncated, info = self.env.step(action)
-        self.left -= 1
-        return observation, math.nan if self.left < 0 else reward, terminated, truncated, info
