@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import pathlib
+import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -58,14 +59,17 @@ def main(args: Args) -> float:
     evaluation = Evaluation(eval_env, every=args.eval_every, episodes=args.eval_episodes)
     curve = LearningCurve(title=f"SAC, {args.env_id}")
     run_dir = pathlib.Path(args.run_dir)
-    history = agent.fit(
+    start = time.perf_counter()
+    agent.fit(
         args.total_steps,
         callbacks=[ProgressBar(), TensorBoard(), curve, evaluation],
         run_dir=run_dir,
         seed=args.seed,
     )
+    wall = time.perf_counter() - start
     agent.save(run_dir / "agent")
-    final = rf.training.final_metric(history, "eval/episode_return")
+    final = evaluation.evaluate_policy(agent.eval_policy)["eval/episode_return"]
+    print(f"training: {wall:.1f} s, {args.total_steps / wall:,.0f} env steps/s")
     print(f"learning curve: {curve.path}")
     print(
         f"result: evaluation return {final:.1f} over {args.eval_episodes} episodes after "

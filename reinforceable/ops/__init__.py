@@ -2,7 +2,7 @@
 
 from reinforceable.ops.normalization import RewardScaler, RunningMeanStd
 from reinforceable.ops.observation import ObservationNormalizer
-from reinforceable.ops.returns import generalized_advantage_estimation
+from reinforceable.ops.returns import generalized_advantage_estimation, n_step_returns
 from reinforceable.ops.schedules import LinearSchedule, schedule_value
 
 __all__ = [
@@ -11,5 +11,6 @@ __all__ = [
     "RewardScaler",
     "RunningMeanStd",
     "generalized_advantage_estimation",
+    "n_step_returns",
     "schedule_value",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-__all__ = ["generalized_advantage_estimation"]
+__all__ = ["generalized_advantage_estimation", "n_step_returns"]
 
 
 def _check(name: str, value, rank: int, dtype: tf.DType) -> tf.Tensor:
@@ -120,3 +120,57 @@ def generalized_advantage_estimation(
         reverse=True,
     )
     return advantages, advantages + values
+
+
+def n_step_returns(
+    rewards, terminated, truncated, valid, discount: float, n: int
+) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """n-step returns of every row of a time-major rollout, for off-policy targets.
+
+    For a real transition at row `t`, the return sums up to `n` discounted rewards of its episode,
+    `R_t = Σ_{i<m} γ^i r_{t+i}`, stopping early where the episode ends (terminated or truncated)
+    or the rollout does: `m <= n` steps are used. The target is then
+    `R_t + γ_t V(s_{t+m})`, with `γ_t = γ^m`, or 0 where the episode terminated within the `m`
+    steps (a truncated episode bootstraps from its final observation, `s_{t+m}`). `n = 1` gives
+    the one-step transition (`R_t = r_t`, `γ_t = γ (1 - terminated_t)`).
+
+    Args:
+        rewards: float `[T, B]`.
+        terminated, truncated: bool `[T, B]`: the action of row `t` ended the episode.
+        valid: bool `[T, B]`: the row is a real transition (not the step that crosses a reset).
+        discount: γ.
+        n: The most steps to sum, >= 1.
+
+    Returns:
+        `(returns, discounts, next_index)`, each `[T, B]`: `R_t`, `γ_t`, and `t + m`, the row of
+        `s_{t+m}` (`T` for the observation after the last row). Rows that are not valid get
+        `R_t = 0`, `γ_t = 0` and `t + 1`.
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n_step_returns: `n` must be an int >= 1; received {n!r}.")
+    rewards = tf.convert_to_tensor(rewards, tf.float32)
+    valid = tf.convert_to_tensor(valid, tf.bool)
+    terminated = tf.convert_to_tensor(terminated, tf.bool)
+    ended = terminated | tf.convert_to_tensor(truncated, tf.bool)
+    steps = tf.shape(rewards)[0]
+    rows = tf.range(steps)[:, None] + tf.zeros_like(rewards, tf.int32)
+
+    def ahead(x, i, fill):
+        """Row t of the result is row t + i of `x` (`fill` past the end)."""
+        pad = tf.fill(tf.concat([[i], tf.shape(x)[1:]], 0), tf.constant(fill, x.dtype))
+        return tf.concat([x, pad], 0)[i:]
+
+    returns = tf.zeros_like(rewards)
+    scale = tf.ones_like(rewards)
+    next_index = rows + 1
+    ended_terminal = tf.zeros_like(valid)
+    going = valid
+    for i in range(n):
+        take = going & ahead(valid, i, False)
+        returns += tf.where(take, scale * ahead(rewards, i, 0.0), 0.0)
+        scale = tf.where(take, scale * discount, scale)
+        next_index = tf.where(take, rows + i + 1, next_index)
+        ended_terminal |= take & ahead(terminated, i, False)
+        going = take & ~ahead(ended, i, False)
+    discounts = tf.where(valid & ~ended_terminal, scale, 0.0)
+    return returns, discounts, next_index

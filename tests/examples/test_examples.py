@@ -92,3 +92,20 @@ def test_hybrid_bandit_learns_both_heads(tmp_path):
     example = load_example("hybrid_bandit")
     args = example.Args(output_dir=str(tmp_path / "run"), eval_episodes=500, log_every=10_000)
     assert example.main(args) >= 0.95
+
+
+def test_mixed_action_baseline_maps_every_discrete_part_onto_a_continuous_one():
+    import gymnasium as gym
+    import numpy as np
+
+    example = load_example("sac_mixed_action")
+    env = example.DiscreteAsContinuous(gym.make(example.ENV_ID))
+    # Dict parts in order: axis (Discrete 2), done (Discrete 2), move (Box [-1, 1]).
+    np.testing.assert_array_equal(env.action_space.low, [-1, -1, -1])
+    assert env.action(np.array([0.3, -0.2, 0.5])) == {"axis": 1, "done": 0, "move": [0.5]}
+    assert env.action(np.array([-0.3, 0.2, -0.5]))["done"] == 1
+    with pytest.raises(TypeError, match="Dict"):
+        example.DiscreteAsContinuous(gym.make("CartPole-v1"))
+    agent_env = example.make_env("continuous", 2, seed=0)
+    assert agent_env.action_space.shape == (3,)
+    agent_env.close()

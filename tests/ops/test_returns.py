@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from reinforceable.ops import generalized_advantage_estimation
+from reinforceable.ops import generalized_advantage_estimation, n_step_returns
 from tests.conftest import run
 
 
@@ -75,3 +75,63 @@ def test_gae_rejects_bad_input(kwargs, message):
     args.update(kwargs)
     with pytest.raises((ValueError, TypeError), match=message):
         generalized_advantage_estimation(**args)
+
+
+def test_n_step_returns_by_hand(mode):
+    # Same layout as above (γ = .5, n = 2). Column 0: truncation at row 1, reset row 2.
+    #   row 0: r0 + .5 r1 = 2, γ^2 = .25, bootstrap from row 2 (the final observation);
+    #   row 1: the episode ends here: r1 = 2, γ = .5 (truncated: bootstrap), from row 2;
+    #   row 3: the rollout ends: r3 = 3, γ = .5, from row 4 (the observation after the rollout).
+    # Column 1: termination at row 0, reset row 1.
+    #   row 0: r0 = 1, discount 0; row 2: r2 + .5 r3 = 3.5, .25, from row 4; row 3: 3, .5, row 4.
+    rewards = tf.constant([[1.0, 1.0], [2.0, 0.0], [0.0, 2.0], [3.0, 3.0]])
+    terminated = tf.constant([[False, True], [False, False], [False, False], [False, False]])
+    truncated = tf.constant([[False, False], [True, False], [False, False], [False, False]])
+    valid = tf.constant([[True, True], [True, False], [False, True], [True, True]])
+    returns, discounts, next_index = run(
+        lambda: n_step_returns(rewards, terminated, truncated, valid, discount=0.5, n=2), mode
+    )
+    np.testing.assert_allclose(returns, [[2.0, 1.0], [2.0, 0.0], [0.0, 3.5], [3.0, 3.0]])
+    np.testing.assert_allclose(discounts, [[0.25, 0.0], [0.5, 0.0], [0.0, 0.25], [0.5, 0.5]])
+    np.testing.assert_array_equal(next_index[valid.numpy()], [2, 1, 2, 4, 4, 4])
+
+
+@pytest.mark.parametrize("n", [1, 3, 5])
+def test_n_step_returns_match_a_python_loop(n):
+    rng = np.random.default_rng(n)
+    steps, envs, gamma = 12, 4, 0.9
+    rewards = rng.normal(size=(steps, envs)).astype(np.float32)
+    ended = rng.random((steps, envs)) < 0.2
+    terminated = ended & (rng.random((steps, envs)) < 0.5)
+    truncated = ended & ~terminated
+    # Next-step auto-reset: the row after an episode's end is the invalid reset row.
+    valid = np.ones((steps, envs), bool)
+    valid[1:] = ~ended[:-1]
+    ended &= valid
+    terminated &= valid
+    truncated &= valid
+    returns, discounts, next_index = (
+        x.numpy() for x in n_step_returns(rewards, terminated, truncated, valid, gamma, n)
+    )
+    for b in range(envs):
+        for t in range(steps):
+            if not valid[t, b]:
+                assert returns[t, b] == 0 and discounts[t, b] == 0
+                continue
+            total, scale, j = 0.0, 1.0, t
+            while True:
+                total += scale * rewards[j, b]
+                scale *= gamma
+                if ended[j, b] or j + 1 == steps or j + 1 - t == n:
+                    break
+                j += 1
+            assert next_index[t, b] == j + 1
+            np.testing.assert_allclose(returns[t, b], total, rtol=1e-5)
+            np.testing.assert_allclose(
+                discounts[t, b], 0.0 if terminated[j, b] else scale, rtol=1e-6
+            )
+
+
+def test_n_step_must_be_positive():
+    with pytest.raises(ValueError, match="`n`"):
+        n_step_returns([[1.0]], [[False]], [[False]], [[True]], 0.9, 0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import pathlib
+import re
 from typing import Any
 
 import gymnasium as gym
@@ -22,6 +23,7 @@ from reinforceable.driver.trajectory import Trajectory
 from reinforceable.envs.specs import space_leaves
 from reinforceable.envs.vector import GymEnv
 from reinforceable.layers.stateful_rnn import recurrent_layers
+from reinforceable.ops.returns import n_step_returns
 from reinforceable.replay.buffer import ReplayBuffer
 
 __all__ = ["SACAgent"]
@@ -140,13 +142,16 @@ class SACAgent:
             target.set_weights(critic.get_weights())
         log_alpha = float(np.log(config.initial_temperature))
         self.log_alpha_continuous = tf.Variable(log_alpha, name="log_alpha_continuous")
-        self.log_alpha_discrete = tf.Variable(log_alpha, name="log_alpha_discrete")
+        # One temperature per discrete head, `[H]` (H = 0 without a discrete part).
+        self.log_alpha_discrete = tf.Variable(
+            np.full([len(self._classes)], log_alpha, np.float32), name="log_alpha_discrete"
+        )
         self.target_entropy_continuous = (
             -float(self._continuous_dim) if config.target_entropy is None else config.target_entropy
         )
-        self.target_entropy_discrete = config.discrete_target_entropy_ratio * float(
-            np.sum(np.log(self._classes))
-        )
+        self.target_entropy_discrete = config.discrete_target_entropy_ratio * np.log(
+            np.array(self._classes, np.float32)
+        ).astype(np.float32)
         self.actor_optimizer = keras.optimizers.Adam(config.learning_rate)
         self.critic_optimizer = keras.optimizers.Adam(config.learning_rate)
         self.alpha_optimizer = keras.optimizers.Adam(config.learning_rate)
@@ -161,7 +166,7 @@ class SACAgent:
             "action": env.action_spec,
             "reward": tf.TensorSpec([], tf.float32),
             "next_observation": env.observation_spec,
-            "terminated": tf.TensorSpec([], tf.bool),
+            "discount": tf.TensorSpec([], tf.float32),
         }
         self.buffer = ReplayBuffer(item_spec, config.buffer_capacity)
         self.env_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name="env_steps")
@@ -192,7 +197,7 @@ class SACAgent:
                 f"{space}; received "
                 f"{tf.nest.map_structure(lambda d: type(d).__name__, distributions)}."
             ) from None
-        self._kinds, self._classes, self._dims = [], [], []
+        self._kinds, self._classes, self._dims, self._discrete_names = [], [], [], []
         for path, leaf_space, distribution in zip(
             leaf_paths(spec), space_leaves(space), tf.nest.flatten(distributions), strict=True
         ):
@@ -205,6 +210,7 @@ class SACAgent:
                     )
                 self._kinds.append("discrete")
                 self._classes.append(int(leaf_space.n))
+                self._discrete_names.append(".".join(re.findall(r"\w+", path)) or "action")
             elif isinstance(leaf_space, gym.spaces.Box):
                 if isinstance(distribution, tfd.Categorical | tfd.Bernoulli):
                     raise ValueError(
@@ -265,14 +271,14 @@ class SACAgent:
         return tf.reduce_min(tf.stack(qs), axis=0)
 
     def _act(self, observation, seed):
-        """Samples the policy: (continuous [B, C], log π_c [B], log P [B, K], entropy_d [B])."""
+        """Samples the policy: (continuous [B, C], log π_c [B], P [B, K], entropies [B, H])."""
         distributions, _ = self.actor_policy.distributions(observation)
         flat = tf.nest.flatten(distributions)
         batch = tf.shape(self._features(observation))[0]
         seeds = tf.unstack(tf.random.split(seed, max(len(flat), 1)), num=max(len(flat), 1))
         continuous, continuous_log_prob = [], tf.zeros([batch])
         discrete_log_prob = tf.zeros([batch, self._combos.shape[0]])
-        entropy_discrete = tf.zeros([batch])
+        entropies = []
         head = 0
         for kind, distribution, leaf_seed in zip(self._kinds, flat, seeds, strict=False):
             if kind == "continuous":
@@ -282,12 +288,13 @@ class SACAgent:
             else:
                 log_probs = tf.nn.log_softmax(distribution.logits_parameter())  # [B, n]
                 discrete_log_prob += tf.gather(log_probs, self._combos[:, head], axis=1)
-                entropy_discrete += -tf.reduce_sum(
-                    tf.math.multiply_no_nan(log_probs, tf.exp(log_probs)), axis=1
+                entropies.append(
+                    -tf.reduce_sum(tf.math.multiply_no_nan(log_probs, tf.exp(log_probs)), axis=1)
                 )
                 head += 1
         continuous = tf.concat(continuous, 1) if continuous else tf.zeros([batch, 0])
-        return continuous, continuous_log_prob, discrete_log_prob, entropy_discrete
+        entropy = tf.stack(entropies, 1) if entropies else tf.zeros([batch, 0])
+        return continuous, continuous_log_prob, tf.exp(discrete_log_prob), entropy
 
     # ---------------------------------------------------------------------------- training
 
@@ -297,18 +304,31 @@ class SACAgent:
         return self.config.steps_per_iteration * self.num_envs
 
     def _add(self, trajectory: Trajectory):
-        def next_rows(rows, last):
-            return tf.concat([rows[1:], last[None]], 0)
+        returns, discounts, next_index = n_step_returns(
+            trajectory.reward,
+            trajectory.terminated,
+            trajectory.truncated,
+            trajectory.valid,
+            self.config.discount,
+            self.config.n_step,
+        )
+
+        columns = tf.zeros_like(next_index) + tf.range(tf.shape(next_index)[1])[None]
+        where = tf.stack([next_index, columns], -1)  # [T, B, 2]
+
+        def following(rows, last):
+            # Row t, column b of the result is row next_index[t, b] of [rows; last], column b.
+            return tf.gather_nd(tf.concat([rows, last[None]], 0), where)
 
         next_observation = tf.nest.map_structure(
-            next_rows, trajectory.observation, trajectory.next_timestep.observation
+            following, trajectory.observation, trajectory.next_timestep.observation
         )
         items = {
             "observation": trajectory.observation,
             "action": trajectory.action,
-            "reward": trajectory.reward,
+            "reward": returns,
             "next_observation": next_observation,
-            "terminated": trajectory.terminated,
+            "discount": discounts,
         }
         valid = tf.reshape(trajectory.valid, [-1])
 
@@ -328,11 +348,15 @@ class SACAgent:
         alpha_d = tf.exp(self.log_alpha_discrete)
 
         next_features = self._features(batch["next_observation"])
-        next_c, next_log_pc, next_log_pd, _ = self._act(batch["next_observation"], next_seed)
+        next_c, next_log_pc, next_pd, next_entropy = self._act(batch["next_observation"], next_seed)
         next_q = self._q_all(self.target_critics, next_features, next_c)
-        next_value = soft_state_value(next_q, next_log_pd, next_log_pc, alpha_d, alpha_c)
+        backup = float(config.backup_entropy)
+        next_value = soft_state_value(
+            next_q, next_pd, next_entropy, next_log_pc, backup * alpha_d, backup * alpha_c
+        )
+        # The stored discount is γ^n, or 0 where the episode terminated within the n steps.
         target = tf.stop_gradient(
-            soft_q_target(batch["reward"], config.discount, batch["terminated"], next_value)
+            soft_q_target(batch["reward"], batch["discount"], False, next_value)
         )
 
         features = self._features(batch["observation"])
@@ -345,14 +369,16 @@ class SACAgent:
 
         actor_variables = self.model.trainable_variables
         with tf.GradientTape(persistent=True) as tape:
-            c, log_pc, log_pd, entropy_d = self._act(batch["observation"], actor_seed)
+            c, log_pc, pd, entropy_d = self._act(batch["observation"], actor_seed)
             q = self._q_all(self.critics, features, c)
-            actor_loss = -tf.reduce_mean(soft_state_value(q, log_pd, log_pc, alpha_d, alpha_c))
+            actor_loss = -tf.reduce_mean(
+                soft_state_value(q, pd, entropy_d, log_pc, alpha_d, alpha_c)
+            )
             alpha_loss = temperature_loss(
                 self.log_alpha_continuous, -log_pc, self.target_entropy_continuous
             ) * float(self._continuous_dim > 0) + temperature_loss(
                 self.log_alpha_discrete, entropy_d, self.target_entropy_discrete
-            ) * float(bool(self._classes))
+            )
         actor_grads = tape.gradient(actor_loss, actor_variables)
         alpha_grads = tape.gradient(alpha_loss, self._alpha_variables)
         del tape
@@ -383,28 +409,20 @@ class SACAgent:
             return tf.constant(True)
 
         tf.cond(finite, apply, lambda: tf.constant(False))
-        metrics = tf.stack(
-            [
-                critic_loss,
-                actor_loss,
-                alpha_c,
-                alpha_d,
-                tf.reduce_mean(-log_pc),
-                tf.reduce_mean(entropy_d),
-                tf.reduce_mean(qs[0]),
-            ]
-        )
+        parts = [tf.stack([critic_loss, actor_loss, tf.reduce_mean(qs[0])])]
+        if self._continuous_dim:
+            parts.append(tf.stack([alpha_c, tf.reduce_mean(-log_pc)]))
+        metrics = tf.concat([*parts, alpha_d, tf.reduce_mean(entropy_d, axis=0)], 0)
         return finite, metrics
 
-    _METRICS = (
-        "losses/critic_loss",
-        "losses/actor_loss",
-        "losses/alpha_continuous",
-        "losses/alpha_discrete",
-        "losses/entropy_continuous",
-        "losses/entropy_discrete",
-        "losses/q_mean",
-    )
+    @property
+    def _metric_names(self) -> list[str]:
+        names = ["losses/critic_loss", "losses/actor_loss", "losses/q_mean"]
+        if self._continuous_dim:
+            names += ["losses/alpha_continuous", "losses/entropy_continuous"]
+        names += [f"losses/alpha_{name}" for name in self._discrete_names]
+        names += [f"losses/entropy_{name}" for name in self._discrete_names]
+        return names
 
     def _updates(self, num_updates):
         seed = self.rng.uniform_full_int([2], tf.int32)
@@ -419,7 +437,7 @@ class SACAgent:
         done, ok, totals = tf.while_loop(
             keep_going,
             body,
-            (tf.constant(0), tf.constant(True), tf.zeros([len(self._METRICS)])),
+            (tf.constant(0), tf.constant(True), tf.zeros([len(self._metric_names)])),
         )
         applied = tf.cast(done, tf.float32) - tf.cast(~ok, tf.float32)
         return ok, totals / tf.maximum(applied, 1.0), applied
@@ -447,7 +465,9 @@ class SACAgent:
                 f"{int(self.iterations.numpy())} "
                 f"(after {env_steps} env steps); that update was not applied."
             )
-        result = {name: float(v) for name, v in zip(self._METRICS, metrics.numpy(), strict=True)}
+        result = {
+            name: float(v) for name, v in zip(self._metric_names, metrics.numpy(), strict=True)
+        }
         result["losses/updates"] = float(applied)
         result["charts/buffer_size"] = float(self.buffer.size)
         return result

@@ -43,15 +43,23 @@ class SACConfig:
     target_entropy: float | None = None
     """Target entropy of the continuous part; `None` uses -(number of continuous dimensions)."""
     discrete_target_entropy_ratio: float = 0.5
-    """Target entropy of the discrete part, as a fraction of its largest entropy (the sum of
-    log(n) over the discrete heads); in [0, 1)."""
+    """Target entropy of each discrete head, as a fraction of its largest entropy (log n for `n`
+    choices); in [0, 1). Each head has a temperature of its own."""
+    backup_entropy: bool = True
+    """Put the entropy bonus in the critics' target (standard SAC). `False` keeps it in the
+    actor's objective only: where episodes end on a terminal state, a positive bonus can make
+    merely staying alive pay more than the task's reward (the survival bias)."""
+    n_step: int = 1
+    """Rewards summed in each critic target, `r_t + ... + γ^(n-1) r_{t+n-1} + γ^n V(s_{t+n})`,
+    cut short at the episode's end and at the end of each rollout (uncorrected n-step returns, as
+    in Rainbow and D4PG). At most `steps_per_iteration`."""
     hidden: tuple[int, ...] = (256, 256)
     """Units of each critic's hidden layers."""
     seed: int | None = None
     """Seed of the replay sampling and the updates' action samples."""
 
     def __post_init__(self):
-        for name in ("buffer_capacity", "batch_size", "steps_per_iteration"):
+        for name in ("buffer_capacity", "batch_size", "steps_per_iteration", "n_step"):
             _positive_int(name, getattr(self, name))
         if (
             isinstance(self.warmup_steps, bool)
@@ -66,6 +74,11 @@ class SACConfig:
                 f"SACConfig: `batch_size` ({self.batch_size}) must not exceed `buffer_capacity` "
                 f"({self.buffer_capacity})."
             )
+        if self.n_step > self.steps_per_iteration:
+            raise ValueError(
+                f"SACConfig: `n_step` ({self.n_step}) must not exceed `steps_per_iteration` "
+                f"({self.steps_per_iteration}): the returns are summed within each rollout."
+            )
         _number("learning_rate", self.learning_rate, low=0.0)
         _number("discount", self.discount, low=0.0, high=1.0)
         _number("tau", self.tau, low=0.0, high=1.0)
@@ -79,11 +92,11 @@ class SACConfig:
             raise ValueError(
                 f"SACConfig: `discrete_target_entropy_ratio` must be in [0, 1); received {ratio!r}."
             )
-        if not isinstance(self.learn_temperature, bool):
-            raise TypeError(
-                "SACConfig: `learn_temperature` must be a bool; received "
-                f"{self.learn_temperature!r}."
-            )
+        for name in ("learn_temperature", "backup_entropy"):
+            if not isinstance(getattr(self, name), bool):
+                raise TypeError(
+                    f"SACConfig: `{name}` must be a bool; received {getattr(self, name)!r}."
+                )
         hidden = tuple(self.hidden) if isinstance(self.hidden, list | tuple) else None
         if not hidden or not all(
             isinstance(u, int) and not isinstance(u, bool) and u > 0 for u in hidden

@@ -1,15 +1,18 @@
 """SAC's soft values and losses as pure functions, for continuous, discrete and hybrid actions.
 
-A hybrid action is a continuous part `c` and a discrete part `d` (one or more categorical heads;
-`d` ranges over their `K` combinations), drawn independently given the state. With temperatures
-`α_c` and `α_d` for the two parts (Delalleau et al., 2019, "Discrete and Continuous Action
-Representation for Practical RL in Video Games"), the soft value of a state is
+A hybrid action is a continuous part `c` and a discrete part `d` made of `H` categorical heads
+(`d` ranges over their `K` combinations), all drawn independently given the state. Each discrete
+head `h` has a temperature `α_h` of its own and the continuous part has `α_c` (Delalleau et al.,
+2019, "Discrete and Continuous Action Representation for Practical RL in Video Games"); the soft
+value of a state is
 
-    V(s) = Σ_k P(k|s) [Q(s, c, k) - α_d log P(k|s)] - α_c log π(c|s),    c ~ π(·|s)
+    V(s) = Σ_k P(k|s) Q(s, c, k) + Σ_h α_h H_h(s) - α_c log π(c|s),    c ~ π(·|s)
 
-The sum over the discrete combinations is exact (Christodoulou, 2019, "Soft Actor-Critic for
-Discrete Action Settings"); the continuous part is a single reparameterised sample. A purely
-continuous action is the case `K = 1`, `log P = 0`; a purely discrete one has `log π(c|s) = 0`.
+where `H_h` is the entropy of head `h`. The expectation over the discrete combinations is exact
+(Christodoulou, 2019, "Soft Actor-Critic for Discrete Action Settings"); the continuous part is a
+single reparameterised sample. With one temperature for all heads, `Σ_h α H_h` is the familiar
+`-α Σ_k P(k|s) log P(k|s)`, since the heads are independent. A purely continuous action is the
+case `K = 1`, `H = 0`; a purely discrete one has `log π(c|s) = 0`.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ __all__ = ["soft_q_target", "soft_state_value", "temperature_loss"]
 
 def soft_state_value(
     q: tf.Tensor,
-    discrete_log_prob: tf.Tensor,
+    discrete_probs: tf.Tensor,
+    discrete_entropy: tf.Tensor,
     continuous_log_prob: tf.Tensor,
     alpha_discrete,
     alpha_continuous,
@@ -30,16 +34,16 @@ def soft_state_value(
 
     Args:
         q: `[B, K]`, `Q(s, c, k)` for every discrete combination (the minimum over the critics).
-        discrete_log_prob: `[B, K]`, `log P(k|s)` (`[B, 1]` of zeros without a discrete part).
+        discrete_probs: `[B, K]`, `P(k|s)` (`[B, 1]` of ones without a discrete part).
+        discrete_entropy: `[B, H]`, the entropy of each discrete head (`[B, 0]` without one).
         continuous_log_prob: `[B]`, `log π(c|s)` of the sampled `c` (zeros without one).
-        alpha_discrete, alpha_continuous: The temperatures.
+        alpha_discrete: `[H]`, the temperature of each discrete head.
+        alpha_continuous: The temperature of the continuous part.
     """
-    probs = tf.exp(discrete_log_prob)
-    # Masked choices have probability 0 and log-probability -inf: they contribute 0, not NaN.
-    expected = tf.reduce_sum(
-        tf.math.multiply_no_nan(q - alpha_discrete * discrete_log_prob, probs), axis=-1
-    )
-    return expected - alpha_continuous * continuous_log_prob
+    # Masked choices have probability 0: they contribute 0 whatever their Q.
+    expected = tf.reduce_sum(tf.math.multiply_no_nan(q, discrete_probs), axis=-1)
+    bonus = tf.reduce_sum(discrete_entropy * alpha_discrete, axis=-1)
+    return expected + bonus - alpha_continuous * continuous_log_prob
 
 
 def soft_q_target(reward, discount, terminated, next_value) -> tf.Tensor:
@@ -49,6 +53,9 @@ def soft_q_target(reward, discount, terminated, next_value) -> tf.Tensor:
 
 
 def temperature_loss(log_alpha, entropy, target_entropy) -> tf.Tensor:
-    """`log α · (H - H̄)`, averaged: its gradient lowers α while the policy's entropy `H` (a
-    per-state estimate, `[B]`) is above the target `H̄`, and raises it while below."""
-    return tf.reduce_mean(log_alpha * tf.stop_gradient(entropy - target_entropy))
+    """`log α · (H - H̄)`, averaged over the batch: its gradient lowers α while the policy's
+    entropy `H` (a per-state estimate, `[B]`) is above the target `H̄`, and raises it while below.
+    Several temperatures at once: `log_alpha` and `target_entropy` `[H]`, `entropy` `[B, H]`; the
+    losses are summed over the heads."""
+    terms = log_alpha * tf.stop_gradient(entropy - target_entropy)
+    return tf.reduce_sum(tf.reduce_mean(terms, axis=0))

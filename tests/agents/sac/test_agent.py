@@ -72,7 +72,7 @@ def test_buffer_holds_exactly_the_real_transitions():
     valid = trajectory.valid.numpy()
     assert int(agent.buffer.size) == valid.sum() < valid.size
     stored = agent.buffer._storage
-    names = sorted(["observation", "action", "reward", "next_observation", "terminated"])
+    names = sorted(["observation", "action", "reward", "next_observation", "discount"])
     items = dict(zip(names, stored, strict=True))
     observation = trajectory.observation.numpy()
     following = np.concatenate(
@@ -81,8 +81,15 @@ def test_buffer_holds_exactly_the_real_transitions():
     rows = np.argwhere(valid)  # [t, b] in row-major order, as stored
     np.testing.assert_array_equal(items["observation"].numpy()[: len(rows)], observation[valid])
     np.testing.assert_array_equal(items["next_observation"].numpy()[: len(rows)], following[valid])
+    # One-step returns (n_step = 1): the reward, and γ where the episode goes on, 0 where it
+    # terminated.
     np.testing.assert_array_equal(
-        items["terminated"].numpy()[: len(rows)], trajectory.terminated.numpy()[valid]
+        items["reward"].numpy()[: len(rows)], trajectory.reward.numpy()[valid]
+    )
+    np.testing.assert_allclose(
+        items["discount"].numpy()[: len(rows)],
+        0.99 * (1.0 - trajectory.terminated.numpy()[valid]),
+        rtol=1e-6,
     )
 
 
@@ -103,7 +110,7 @@ def test_no_updates_before_warmup_and_a_full_batch():
 def test_hybrid_and_discrete_updates_move_actor_critics_and_temperatures(env_id):
     agent = _agent(env_id)
     before = [v.numpy().copy() for v in agent.model.trainable_variables]
-    alphas = [float(agent.log_alpha_continuous), float(agent.log_alpha_discrete)]
+    alpha_c, alpha_d = float(agent.log_alpha_continuous), agent.log_alpha_discrete.numpy().copy()
     driver = rf.Driver(agent.policy, agent.env, seed=0)
     for _ in range(3):
         metrics = agent.train(driver.run(agent.rollout_steps))
@@ -113,9 +120,14 @@ def test_hybrid_and_discrete_updates_move_actor_critics_and_temperatures(env_id)
         not np.array_equal(a, b.numpy())
         for a, b in zip(before, agent.model.trainable_variables, strict=True)
     )
-    # The discrete temperature learns; the continuous one only where there is a continuous part.
-    assert float(agent.log_alpha_discrete) != alphas[1]
-    assert (float(agent.log_alpha_continuous) != alphas[0]) == (env_id != "CartPole-v1")
+    # Each discrete head's temperature learns (MixedAction2D has two heads, "axis" and "done");
+    # the continuous one only where there is a continuous part.
+    heads = 2 if env_id != "CartPole-v1" else 1
+    assert agent.log_alpha_discrete.shape == (heads,)
+    assert np.all(agent.log_alpha_discrete.numpy() != alpha_d)
+    assert (float(agent.log_alpha_continuous) != alpha_c) == (env_id != "CartPole-v1")
+    names = ("axis", "done") if heads == 2 else ("action",)
+    assert {f"losses/{m}_{h}" for m in ("alpha", "entropy") for h in names} <= set(metrics)
 
 
 def test_sac_learns_pendulum_quickly():
@@ -155,3 +167,47 @@ def test_save_load_acts_identically_and_resume_keeps_the_buffer(tmp_path):
     np.testing.assert_array_equal(
         resumed.buffer._storage[0].numpy(), agent.buffer._storage[0].numpy()
     )
+
+
+def test_n_step_transitions_stop_at_episode_ends_and_bootstrap_from_the_right_observation():
+    gamma, n = 0.9, 3
+    config = SACConfig(batch_size=8, hidden=(8,), warmup_steps=10**6, discount=gamma, n_step=n)
+    agent = _agent("CartPole-v1", config=config)
+    trajectory = rf.Driver(agent.policy, agent.env, seed=0).run(2 * 64)
+    agent.train(trajectory)
+    items = dict(
+        zip(
+            sorted(["observation", "action", "reward", "next_observation", "discount"]),
+            agent.buffer._storage,
+            strict=True,
+        )
+    )
+    valid = trajectory.valid.numpy()
+    ended = (trajectory.terminated | trajectory.truncated).numpy()
+    rewards, terminated = trajectory.reward.numpy(), trajectory.terminated.numpy()
+    observations = np.concatenate(
+        [trajectory.observation.numpy(), trajectory.next_timestep.observation.numpy()[None]]
+    )
+    steps = valid.shape[0]
+    for row, (t, b) in enumerate(np.argwhere(valid)):
+        total, scale, j = 0.0, 1.0, t
+        while True:
+            total += scale * rewards[j, b]
+            scale *= gamma
+            if ended[j, b] or j + 1 == steps or j + 1 - t == n:
+                break
+            j += 1
+        np.testing.assert_allclose(items["reward"][row].numpy(), total, rtol=1e-5)
+        expected = 0.0 if terminated[j, b] else scale
+        np.testing.assert_allclose(items["discount"][row].numpy(), expected, rtol=1e-5)
+        np.testing.assert_array_equal(
+            items["next_observation"][row].numpy(), observations[j + 1, b]
+        )
+    assert np.any(items["discount"].numpy()[: valid.sum()] == 0.0)  # terminations were seen
+
+
+def test_n_step_must_fit_in_a_rollout():
+    with pytest.raises(ValueError, match="`n_step`"):
+        SACConfig(n_step=0)
+    with pytest.raises(ValueError, match="`n_step` \\(9\\) must not exceed `steps_per_iteration`"):
+        SACConfig(n_step=9, steps_per_iteration=8)
