@@ -78,14 +78,18 @@ class SACAgent:
     observation, the continuous action and a one-hot code of the discrete choice.
 
     Losses (see `losses.py`): the soft state value sums exactly over the discrete choices
-    (Christodoulou, 2019) and samples the continuous part; the discrete and the continuous parts
-    have temperatures of their own, each learned towards its target entropy (Delalleau et al.,
-    2019). Purely continuous and purely discrete spaces are the special cases.
+    (Christodoulou, 2019) and samples the continuous part; each discrete head and the continuous
+    part have temperatures of their own, each learned towards its target entropy (Delalleau et
+    al., 2019). Purely continuous and purely discrete spaces are the special cases. Where an
+    action ends the episode (a "done" switch), `SACConfig(backup_entropy=False)` avoids the
+    survival bias of the entropy bonus.
 
     Experience goes to a `ReplayBuffer` in TF variables (checkpointed with the agent, so a resumed
-    run keeps its data). `train(trajectory)` stores the trajectory's real transitions (at a
-    truncation, the next observation is the final one) and, once `warmup_steps` env steps have
-    been collected, makes `utd_ratio` gradient updates per new env step, all in one graph call.
+    run keeps its data). `train(trajectory)` stores the trajectory's real transitions as
+    `n_step`-step returns (at a truncation, the next observation is the final one) and, once
+    `warmup_steps` env steps have been collected, makes `utd_ratio` gradient updates per new env
+    step, all in one graph call. The metrics include each temperature and entropy
+    (`losses/alpha_<head>`, `losses/entropy_<head>`).
 
     Args:
         actor: The actor model.

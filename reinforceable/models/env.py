@@ -1,0 +1,84 @@
+"""`ModelEnv`: a gymnasium environment built from any `Model`."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import gymnasium as gym
+import numpy as np
+import tensorflow as tf
+
+from reinforceable.models.base import Model
+
+__all__ = ["ModelEnv"]
+
+
+class ModelEnv(gym.Env):
+    """Steps a `Model` in float64, so planners and agents can be tested on a known system.
+
+    `reset` draws the state with `model.initial_state`; `step` applies `model.step` and
+    `model.reward`, ends the episode where `model.terminal` holds and truncates it after
+    `max_episode_steps`. Observations are `model.observe(state)` in float32; `info["state"]` holds
+    the full state.
+
+    Args:
+        model: A `Model`.
+        max_episode_steps: Steps before truncation.
+
+    Raises:
+        TypeError: If `model` is not a `Model`.
+        ValueError: If `max_episode_steps` is not a positive int.
+
+    Example:
+        >>> env = rf.GymEnv([lambda: ModelEnv(models.Pendulum(), 200)] * 8, seed=0)
+    """
+
+    metadata: ClassVar[dict] = {"render_modes": []}
+
+    def __init__(self, model: Model, max_episode_steps: int = 200):
+        if not isinstance(model, Model):
+            raise TypeError(
+                f"ModelEnv: `model` must be a reinforceable.models.Model; received "
+                f"{type(model).__name__}."
+            )
+        if (
+            isinstance(max_episode_steps, bool)
+            or not isinstance(max_episode_steps, int)
+            or max_episode_steps <= 0
+        ):
+            raise ValueError(
+                f"ModelEnv: `max_episode_steps` must be a positive int; received "
+                f"{max_episode_steps!r}."
+            )
+        self.model = model
+        self.max_episode_steps = max_episode_steps
+        self.observation_space = gym.spaces.Box(-np.inf, np.inf, (model.obs_dim,), np.float32)
+        if model.action_low is not None:
+            low = np.asarray(model.action_low, np.float32)
+            high = np.asarray(model.action_high, np.float32)
+        else:
+            low = np.full(model.action_dim, -np.inf, np.float32)
+            high = np.full(model.action_dim, np.inf, np.float32)
+        self.action_space = gym.spaces.Box(low, high, dtype=np.float32)
+        self._state = np.zeros(model.state_dim)
+        self._steps = 0
+
+    def _observation(self) -> np.ndarray:
+        return np.asarray(self.model.observe(tf.constant(self._state)), np.float32)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        draw = self.np_random.integers(0, 2**31 - 1, size=2)
+        self._state = self.model.initial_state([], tf.constant(draw), tf.float64).numpy()
+        self._steps = 0
+        return self._observation(), {"state": self._state.copy()}
+
+    def step(self, action):
+        action = np.asarray(action, np.float64).reshape(self.model.action_dim)
+        state = tf.constant(self._state)
+        reward = float(self.model.reward(state, action))
+        self._state = self.model.step(state, action).numpy()
+        self._steps += 1
+        terminated = bool(self.model.terminal(tf.constant(self._state)))
+        truncated = self._steps >= self.max_episode_steps
+        return self._observation(), reward, terminated, truncated, {"state": self._state.copy()}
