@@ -25,8 +25,10 @@ class Trainer:
 
     The agent provides `policy` (what the Driver runs), `eval_policy`, `env`, `rollout_steps`
     (env steps per iteration), `train(trajectory) -> metrics`, `env_steps` and `iterations`
-    (TF counters), `schedule_steps` and `checkpoint_items()`. `RecurrentPPOAgent` does; so will
-    the other agents.
+    (TF counters), `schedule_steps` and `checkpoint_items()`. `RecurrentPPOAgent` and `SACAgent`
+    do. An agent that learns from a model instead of an environment sets `uses_driver = False`:
+    the trainer then calls `train(None)` and takes the episode statistics from its metrics
+    (`AnalyticPolicySearch`).
 
     Each iteration's logs are Python floats: `iteration`, `env_steps`, `charts/episode_return`
     and `charts/episode_length` (last 100 training episodes), `charts/fps` (env steps per second
@@ -88,10 +90,12 @@ class Trainer:
         self.history: list[dict[str, float]] = []
         self.total_steps = 0
         self.is_last_iteration = False
-        self.driver = Driver(agent.policy, self.env, [EpisodeStatistics()], seed=seed)
-        self.checkpoint = tf.train.Checkpoint(
-            **agent.checkpoint_items(), driver_rng=self.driver.rng
-        )
+        self.driver = None
+        items = agent.checkpoint_items()
+        if getattr(agent, "uses_driver", True):
+            self.driver = Driver(agent.policy, self.env, [EpisodeStatistics()], seed=seed)
+            items["driver_rng"] = self.driver.rng
+        self.checkpoint = tf.train.Checkpoint(**items)
         self.manager = None
         if self.run_dir is not None:
             self.manager = tf.train.CheckpointManager(
@@ -169,12 +173,18 @@ class Trainer:
         rollout_steps = self.agent.rollout_steps
         while self.env_steps < total_steps:
             start = time.perf_counter()
-            trajectory = self.driver.run(rollout_steps)
+            trajectory = None if self.driver is None else self.driver.run(rollout_steps)
             collected = time.perf_counter()
             metrics = self.agent.train(trajectory)
             elapsed = time.perf_counter() - start
             self.is_last_iteration = self.env_steps >= total_steps
-            episode = self.driver.metrics()
+            if self.driver is not None:
+                episode = self.driver.metrics()
+            else:
+                episode = {
+                    "episode_return": metrics.pop("charts/episode_return", math.nan),
+                    "episode_length": metrics.pop("charts/episode_length", math.nan),
+                }
             logs = {
                 "iteration": float(self.agent.iterations.numpy()),
                 "env_steps": float(self.env_steps),

@@ -27,6 +27,14 @@ TINY_BUDGETS = {
         "0",
     ],
     "sac_pendulum.py": ["--total-steps", "256", "--eval-episodes", "2"],
+    "policy_search_pendulum.py": [
+        "--total-steps",
+        "4096",
+        "--num-rollouts",
+        "16",
+        "--eval-episodes",
+        "2",
+    ],
     "sac_mixed_action.py": ["--total-steps", "256", "--eval-episodes", "10"],
     "sac_mujoco.py": [
         "--env-id",
@@ -43,6 +51,7 @@ TINY_BUDGETS = {
 WRITES_OUTPUT = {"hybrid_bandit.py"}
 # Examples that write a run directory (checkpoints, logs, plots) take --run-dir.
 WRITES_RUN_DIR = {
+    "policy_search_pendulum.py",
     "ppo_mixed_action.py",
     "recurrent_ppo_atari.py",
     "recurrent_ppo_cartpole.py",

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Any
 
+from reinforceable.agents._config import (
+    check_bool,
+    check_number,
+    check_positive_int,
+    check_seed,
+    check_units,
+    config_from_dict,
+)
+
 __all__ = ["SACConfig"]
+
+OWNER = "SACConfig"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,7 +70,7 @@ class SACConfig:
 
     def __post_init__(self):
         for name in ("buffer_capacity", "batch_size", "steps_per_iteration", "n_step"):
-            _positive_int(name, getattr(self, name))
+            check_positive_int(OWNER, name, getattr(self, name))
         if (
             isinstance(self.warmup_steps, bool)
             or not isinstance(self.warmup_steps, int)
@@ -79,60 +89,27 @@ class SACConfig:
                 f"SACConfig: `n_step` ({self.n_step}) must not exceed `steps_per_iteration` "
                 f"({self.steps_per_iteration}): the returns are summed within each rollout."
             )
-        _number("learning_rate", self.learning_rate, low=0.0)
-        _number("discount", self.discount, low=0.0, high=1.0)
-        _number("tau", self.tau, low=0.0, high=1.0)
-        _number("utd_ratio", self.utd_ratio, low=0.0)
-        _number("initial_temperature", self.initial_temperature, low=0.0)
+        check_number(OWNER, "learning_rate", self.learning_rate, low=0.0)
+        check_number(OWNER, "discount", self.discount, low=0.0, high=1.0)
+        check_number(OWNER, "tau", self.tau, low=0.0, high=1.0)
+        check_number(OWNER, "utd_ratio", self.utd_ratio, low=0.0)
+        check_number(OWNER, "initial_temperature", self.initial_temperature, low=0.0)
         if self.target_entropy is not None:
-            _number("target_entropy", self.target_entropy)
+            check_number(OWNER, "target_entropy", self.target_entropy)
         ratio = self.discrete_target_entropy_ratio
-        _number("discrete_target_entropy_ratio", ratio)
+        check_number(OWNER, "discrete_target_entropy_ratio", ratio)
         if not 0.0 <= ratio < 1.0:
             raise ValueError(
                 f"SACConfig: `discrete_target_entropy_ratio` must be in [0, 1); received {ratio!r}."
             )
         for name in ("learn_temperature", "backup_entropy"):
-            if not isinstance(getattr(self, name), bool):
-                raise TypeError(
-                    f"SACConfig: `{name}` must be a bool; received {getattr(self, name)!r}."
-                )
-        hidden = tuple(self.hidden) if isinstance(self.hidden, list | tuple) else None
-        if not hidden or not all(
-            isinstance(u, int) and not isinstance(u, bool) and u > 0 for u in hidden
-        ):
-            raise ValueError(
-                "SACConfig: `hidden` must be a non-empty tuple of positive ints; received "
-                f"{self.hidden!r}."
-            )
-        object.__setattr__(self, "hidden", hidden)
-        if self.seed is not None and (
-            isinstance(self.seed, bool) or not isinstance(self.seed, int)
-        ):
-            raise TypeError(f"SACConfig: `seed` must be an int or None; received {self.seed!r}.")
+            check_bool(OWNER, name, getattr(self, name))
+        object.__setattr__(self, "hidden", check_units(OWNER, "hidden", self.hidden))
+        check_seed(OWNER, self.seed)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> SACConfig:
-        names = {field.name for field in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - names)
-        if unknown:
-            raise ValueError(f"SACConfig: unknown fields {unknown}; known fields: {sorted(names)}.")
-        return cls(**values)
-
-
-def _positive_int(name: str, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"SACConfig: `{name}` must be a positive int; received {value!r}.")
-
-
-def _number(name: str, value, low: float | None = None, high: float | None = None) -> None:
-    """Finite, and in (low, high] where given."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValueError(f"SACConfig: `{name}` must be a finite number; received {value!r}.")
-    if (low is not None and value <= low) or (high is not None and value > high):
-        interval = f"({low if low is not None else '-inf'}, {high if high is not None else 'inf'}"
-        interval += "]" if high is not None else ")"
-        raise ValueError(f"SACConfig: `{name}` must be in {interval}; received {value!r}.")
+        return config_from_dict(cls, values)

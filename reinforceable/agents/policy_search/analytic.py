@@ -1,0 +1,382 @@
+"""`AnalyticPolicySearch`: policy gradients by backpropagation through a differentiable model."""
+
+from __future__ import annotations
+
+import math
+import pathlib
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from reinforceable.agents._saving import read_model_and_config, restore_state, save_agent
+from reinforceable.agents.errors import TrainingDivergedError
+from reinforceable.agents.policy_search.config import AnalyticPolicySearchConfig
+from reinforceable.driver.policy import KerasPolicy
+from reinforceable.envs.vector import GymEnv
+from reinforceable.layers.stateful_rnn import recurrent_layers
+from reinforceable.models.base import Model
+
+__all__ = ["AnalyticPolicySearch"]
+
+
+def _value_network(observation_dim: int, hidden: tuple[int, ...]) -> keras.Model:
+    observation = keras.Input((observation_dim,))
+    x = observation
+    for units in hidden:
+        x = keras.layers.Dense(units, activation="tanh")(x)
+    value = keras.layers.Reshape(())(keras.layers.Dense(1)(x))
+    return keras.Model(observation, value, name="terminal_value")
+
+
+class AnalyticPolicySearch:
+    """Improves a Keras policy by backpropagating the return through rollouts of a `Model`.
+
+    Each iteration (`train`) rolls `num_rollouts` states `horizon` steps forward through
+    `model.step` with actions from the policy (the mode of its distribution, or a reparameterised
+    sample), sums the discounted `model.reward`s, and takes one Adam step on the gradient of
+    their mean, clipped to `max_grad_norm`. With `truncation`, the gradient through the state is
+    cut every `truncation` steps. With `terminal_value`, a value function of the observation is
+    fitted to the windows' returns and `γ^H V(s_H)` is added to each window (SHAC; Xu et al.,
+    2022). Rollouts continue across iterations from their last states until `episode_length`
+    steps, then restart from `model.initial_state`, so the policy sees the states it visits, not
+    only initial ones. Steps after `model.terminal` holds earn nothing.
+
+    The policy is a memoryless Keras model of one `observation_dim` input whose output is a
+    `DenseNormal` head over the `action_dim` actions (`hard_bounds=True` where the model's
+    actions are bounded). It runs unchanged on the real environment through `eval_policy`.
+
+    `env_steps` counts model steps. `fit(total_steps, callbacks=...)` trains with the shared
+    `Trainer` (progress, TensorBoard, learning curves, checkpoints); its `charts/episode_return`
+    is the mean return of the model episodes that ended in the last iteration. To evaluate on a
+    real environment, give `env` and an `Evaluation` callback.
+
+    Args:
+        policy: The Keras policy.
+        model: The differentiable `Model` to roll out.
+        config: An `AnalyticPolicySearchConfig`.
+        env: Optional `GymEnv` of the real system, for `eval_policy`; its spaces must match the
+            model's.
+
+    Raises:
+        TypeError: For arguments of the wrong type.
+        ValueError: For a policy whose output is not one distribution over `action_dim` actions,
+            a recurrent policy, an env whose spaces do not match the model, or a policy whose
+            actions leave the model's bounds on a first trial rollout.
+
+    Example:
+        >>> model = rf.models.Pendulum()
+        >>> agent = AnalyticPolicySearch(policy, model, AnalyticPolicySearchConfig(horizon=50))
+        >>> agent.fit(200_000)
+    """
+
+    uses_driver = False
+
+    def __init__(
+        self,
+        policy: keras.Model,
+        model: Model,
+        config: AnalyticPolicySearchConfig | None = None,
+        env: GymEnv | None = None,
+    ):
+        if not isinstance(policy, keras.Model):
+            raise TypeError(
+                "AnalyticPolicySearch: `policy` must be a keras.Model; received "
+                f"{type(policy).__name__}."
+            )
+        if not isinstance(model, Model):
+            raise TypeError(
+                "AnalyticPolicySearch: `model` must be a reinforceable.models.Model; received "
+                f"{type(model).__name__}."
+            )
+        config = AnalyticPolicySearchConfig() if config is None else config
+        if not isinstance(config, AnalyticPolicySearchConfig):
+            raise TypeError(
+                "AnalyticPolicySearch: `config` must be an AnalyticPolicySearchConfig; received "
+                f"{type(config).__name__}."
+            )
+        if env is not None and not isinstance(env, GymEnv):
+            raise TypeError(
+                f"AnalyticPolicySearch: `env` must be a GymEnv or None; received "
+                f"{type(env).__name__}."
+            )
+        if recurrent_layers(policy):
+            raise ValueError("AnalyticPolicySearch: the policy must be memoryless.")
+        self.model = policy
+        self.system = model
+        self.config = config
+        self.env = env
+        self.schedule_steps = None
+        self.policy = KerasPolicy(policy, deterministic=config.deterministic)
+        self.eval_policy = KerasPolicy(policy, deterministic=True)
+        if env is not None:
+            self._check_env(env)
+            example = tf.nest.map_structure(tf.convert_to_tensor, env.example_timestep())
+            for keras_policy in (self.policy, self.eval_policy):
+                keras_policy.build(example)
+        self.rng = (
+            tf.random.Generator.from_seed(config.seed)
+            if config.seed is not None
+            else tf.random.Generator.from_non_deterministic_state()
+        )
+        self._check_policy()
+        self.optimizer = keras.optimizers.Adam(config.learning_rate)
+        self.optimizer.build(policy.trainable_variables)
+        self.value = None
+        if config.terminal_value:
+            self.value = _value_network(model.obs_dim, config.value_hidden)
+            self.value_optimizer = keras.optimizers.Adam(config.learning_rate)
+            self.value_optimizer.build(self.value.trainable_variables)
+        n = config.num_rollouts
+        self.states = tf.Variable(
+            self.system.initial_state([n], self.rng.uniform_full_int([2], tf.int32)),
+            trainable=False,
+            name="states",
+        )
+        self.episode_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="episode_step")
+        self.episode_returns = tf.Variable(tf.zeros([n]), trainable=False, name="episode_returns")
+        self.env_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name="env_steps")
+        self.iterations = tf.Variable(0, dtype=tf.int64, trainable=False, name="iterations")
+        self._last_episode_return = math.nan
+        self._train_graph = tf.function(self._train, autograph=False)
+
+    # ---------------------------------------------------------------------------- checks
+
+    def _check_env(self, env: GymEnv) -> None:
+        model = self.system
+        observation, action = env.observation_space, env.action_space
+        if getattr(observation, "shape", None) != (model.obs_dim,) or getattr(
+            action, "shape", None
+        ) != (model.action_dim,):
+            raise ValueError(
+                "AnalyticPolicySearch: `env` must match the model: observations of shape "
+                f"({model.obs_dim},) and actions of shape ({model.action_dim},); received "
+                f"{observation} and {action}."
+            )
+
+    def _check_policy(self) -> None:
+        """One eager trial step: the policy's output and the actions it takes."""
+        states = self.system.initial_state([2], tf.constant([0, 0]))
+        distribution = self._distribution(tf.cast(self.system.observe(states), tf.float32))
+        action = distribution.mode()
+        if action.shape != (2, self.system.action_dim):
+            raise ValueError(
+                "AnalyticPolicySearch: the policy's action must have shape "
+                f"[batch, {self.system.action_dim}] (the model's `action_dim`); received "
+                f"{action.shape} for a batch of 2."
+            )
+        try:
+            self.system.step(states, tf.cast(action, states.dtype))
+            self.system.step(
+                states, tf.cast(distribution.sample(seed=tf.constant([0, 1])), states.dtype)
+            )
+        except ValueError as error:
+            raise ValueError(
+                f"AnalyticPolicySearch: the policy's actions do not fit the model ({error}). "
+                "Bound the policy's head to the model's action bounds (DenseNormal with "
+                "`output_bounds` and `hard_bounds=True`)."
+            ) from None
+
+    def _distribution(self, observation):
+        distributions, _ = self.policy.distributions(observation)
+        flat = tf.nest.flatten(distributions)
+        if len(flat) != 1:
+            raise ValueError(
+                "AnalyticPolicySearch: the policy must output one distribution (a DenseNormal "
+                f"head); received {len(flat)}."
+            )
+        return flat[0]
+
+    # ---------------------------------------------------------------------------- training
+
+    @property
+    def rollout_steps(self) -> int:
+        """Model steps per iteration."""
+        return self.config.horizon * self.config.num_rollouts
+
+    def _rollout(self, start, seed):
+        """Rolls `start` forward `horizon` steps in a `tf.while_loop`; returns the discounted
+        sums, the per-step observations and rewards `[H, N, ...]`, the final states and whether
+        they are alive."""
+        config, system = self.config, self.system
+        horizon = config.horizon
+        seeds = tf.random.split(seed, horizon)
+        batch_shape = tf.shape(start)[:-1]
+        dtype = start.dtype
+
+        def body(t, state, alive, total, observations, rewards):
+            observation = tf.cast(system.observe(state), tf.float32)
+            distribution = self._distribution(observation)
+            if config.deterministic:
+                action = distribution.mode()
+            else:
+                action = distribution.sample(seed=seeds[t])
+            action = tf.cast(action, dtype)
+            reward = system.reward(state, action) * tf.cast(alive, dtype)
+            total += tf.pow(tf.constant(config.discount, dtype), tf.cast(t, dtype)) * reward
+            state = system.step(state, action)
+            alive &= ~system.terminal(state)
+            if config.truncation is not None:
+                cut = tf.equal((t + 1) % config.truncation, 0)
+                state = tf.where(cut, tf.stop_gradient(state), state)
+            return (
+                t + 1,
+                state,
+                alive,
+                total,
+                observations.write(t, observation),
+                rewards.write(t, reward),
+            )
+
+        _, final, alive, total, observations, rewards = tf.while_loop(
+            lambda t, *_: t < horizon,
+            body,
+            (
+                tf.constant(0),
+                start,
+                ~system.terminal(start),
+                tf.zeros(batch_shape, dtype),
+                tf.TensorArray(tf.float32, size=horizon),
+                tf.TensorArray(dtype, size=horizon),
+            ),
+        )
+        return total, observations.stack(), rewards.stack(), final, alive
+
+    def _train(self):
+        config, system = self.config, self.system
+        seed = self.rng.uniform_full_int([2], tf.int32)
+        start = tf.identity(self.states)
+        policy_variables = self.model.trainable_variables
+        horizon_discount = config.discount**config.horizon
+        with tf.GradientTape() as tape:
+            total, observations, rewards, final, alive = self._rollout(start, seed)
+            objective = total
+            if self.value is not None:
+                final_value = self.value(tf.cast(system.observe(final), tf.float32))
+                objective += tf.cast(
+                    horizon_discount * final_value * tf.cast(alive, tf.float32), total.dtype
+                )
+            # Per step, so the scale (and the learning rate) does not depend on the horizon.
+            loss = -tf.reduce_mean(tf.cast(objective, tf.float32)) / config.horizon
+        gradients = tape.gradient(loss, policy_variables)
+        gradients = [
+            tf.zeros_like(v) if g is None else g
+            for g, v in zip(gradients, policy_variables, strict=True)
+        ]
+        norm = tf.linalg.global_norm(gradients)
+        if config.max_grad_norm is not None:
+            gradients, _ = tf.clip_by_global_norm(gradients, config.max_grad_norm, use_norm=norm)
+        finite = tf.math.is_finite(loss) & tf.math.is_finite(norm)
+
+        value_loss = tf.constant(0.0)
+        if self.value is not None:
+            # Targets: the discounted rewards to the window's end plus γ^(H-t) V(s_H).
+            rewards32 = tf.stop_gradient(tf.cast(rewards, tf.float32))
+            bootstrap = tf.stop_gradient(final_value * tf.cast(alive, tf.float32))
+            returns, running = [], bootstrap
+            for t in reversed(range(config.horizon)):
+                running = rewards32[t] + config.discount * running
+                returns.append(running)
+            targets = tf.reshape(tf.stack(returns[::-1]), [-1])
+            inputs = tf.reshape(observations, [-1, system.obs_dim])
+            for _ in range(config.value_updates):
+                with tf.GradientTape() as value_tape:
+                    value_loss = tf.reduce_mean(tf.square(self.value(inputs) - targets))
+                value_gradients = value_tape.gradient(value_loss, self.value.trainable_variables)
+                self.value_optimizer.apply_gradients(
+                    zip(value_gradients, self.value.trainable_variables, strict=True)
+                )
+
+        def apply():
+            self.optimizer.apply_gradients(zip(gradients, policy_variables, strict=True))
+            return tf.constant(True)
+
+        tf.cond(finite, apply, lambda: tf.constant(False))
+
+        # Carry the rollouts on; restart those whose episode is over.
+        returns_so_far = self.episode_returns + tf.cast(tf.reduce_sum(rewards, 0), tf.float32)
+        steps = self.episode_step + config.horizon
+        over = steps >= config.episode_length
+        fresh = system.initial_state(
+            [config.num_rollouts], self.rng.uniform_full_int([2], tf.int32), final.dtype
+        )
+        self.states.assign(tf.where(over, fresh, tf.stop_gradient(final)))
+        self.episode_step.assign(tf.where(over, tf.constant(0, tf.int64), steps))
+        completed = tf.where(over, tf.reduce_mean(returns_so_far), math.nan)
+        self.episode_returns.assign(tf.where(over, tf.zeros_like(returns_so_far), returns_so_far))
+        self.env_steps.assign_add(config.horizon * config.num_rollouts)
+        self.iterations.assign_add(1)
+        return finite, tf.stack([loss, norm, value_loss, completed])
+
+    def train(self, trajectory=None) -> dict[str, float]:
+        """One gradient step on model rollouts; returns the metrics.
+
+        Raises:
+            TrainingDivergedError: If the loss or the gradient became NaN or infinite (that
+                update is not applied).
+        """
+        finite, metrics = self._train_graph()
+        if not bool(finite):
+            raise TrainingDivergedError(
+                "AnalyticPolicySearch: the loss or its gradient became NaN or infinite at "
+                f"iteration {int(self.iterations.numpy())}; that update was not applied. Try a "
+                "smaller `learning_rate`, a shorter `truncation` or a `max_grad_norm`."
+            )
+        loss, norm, value_loss, completed = (float(x) for x in metrics.numpy())
+        result = {"losses/policy_loss": loss, "losses/grad_norm": norm}
+        if self.value is not None:
+            result["losses/value_loss"] = value_loss
+        if not math.isnan(completed):
+            self._last_episode_return = completed
+        # The latest completed model episodes' mean return (NaN before the first ends).
+        result["charts/episode_return"] = self._last_episode_return
+        result["charts/episode_length"] = float(self.config.episode_length)
+        return result
+
+    # ---------------------------------------------------------------------------- the rest
+
+    def checkpoint_items(self) -> dict[str, Any]:
+        items = {
+            "policy": self.model,
+            "optimizer": self.optimizer,
+            "states": self.states,
+            "episode_step": self.episode_step,
+            "episode_returns": self.episode_returns,
+            "env_steps": self.env_steps,
+            "iterations": self.iterations,
+            "rng": self.rng,
+        }
+        if self.value is not None:
+            items.update(value=self.value, value_optimizer=self.value_optimizer)
+        return items
+
+    def fit(self, total_steps: int, callbacks=None, **kwargs):
+        """Trains for `total_steps` model steps with `reinforceable.training.Trainer`."""
+        from reinforceable.training.trainer import Trainer
+
+        return Trainer(self, callbacks=callbacks, **kwargs).fit(total_steps)
+
+    def save(self, path) -> pathlib.Path:
+        """Saves the policy (`model.keras`), the config and the learner state in `path`."""
+        return save_agent(path, self.model, self.config, self.checkpoint_items())
+
+    @classmethod
+    def load(cls, path, model: Model, env: GymEnv | None = None) -> AnalyticPolicySearch:
+        """Loads an agent saved by `save`, for the same `model` (and optionally an `env`)."""
+        policy, config = read_model_and_config(
+            path, AnalyticPolicySearchConfig, "AnalyticPolicySearch.load"
+        )
+        agent = cls(policy, model, config, env)
+        restore_state(path, agent.checkpoint_items())
+        return agent
+
+
+def linear_gain(agent: AnalyticPolicySearch) -> np.ndarray:
+    """The gain `K` of a linear policy (`u = -K x`): minus the Jacobian of the policy's mode at
+    the origin, for testing against LQR."""
+    observation = tf.zeros([1, agent.system.obs_dim])
+    with tf.GradientTape() as tape:
+        tape.watch(observation)
+        action = agent._distribution(observation).mode()
+    return -tape.batch_jacobian(action, observation)[0].numpy()
