@@ -1,11 +1,18 @@
 """Agents: learners that improve a policy from the Driver's trajectories, or from a model."""
 
 from reinforceable.agents.errors import TrainingDivergedError
-from reinforceable.agents.policy_search import AnalyticPolicySearch, AnalyticPolicySearchConfig
+from reinforceable.agents.policy_search import (
+    AnalyticPolicySearch,
+    AnalyticPolicySearchConfig,
+    ARSAgent,
+    ARSConfig,
+)
 from reinforceable.agents.ppo import PPOConfig, RecurrentPPOAgent
 from reinforceable.agents.sac import SACAgent, SACConfig
 
 __all__ = [
+    "ARSAgent",
+    "ARSConfig",
     "AnalyticPolicySearch",
     "AnalyticPolicySearchConfig",
     "PPOConfig",

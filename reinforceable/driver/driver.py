@@ -66,9 +66,9 @@ def _check_action(action, spec, num_envs: int) -> None:
             raise mismatch(f"dtype of {where}")
 
 
-def _check_run_args(steps, episodes, num_envs: int) -> tuple[int, int]:
-    if steps is None and episodes is None:
-        raise ValueError("Driver.run: give `steps`, `episodes`, or both.")
+def _check_run_args(steps, episodes, num_envs: int, episodes_per_env=None) -> tuple[int, int, int]:
+    if steps is None and episodes is None and episodes_per_env is None:
+        raise ValueError("Driver.run: give `steps`, `episodes` or `episodes_per_env`.")
     if steps is not None:
         if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps <= 0:
             raise ValueError(f"Driver.run: `steps` must be a positive int; received {steps!r}.")
@@ -81,9 +81,18 @@ def _check_run_args(steps, episodes, num_envs: int) -> tuple[int, int]:
         isinstance(episodes, bool) or not isinstance(episodes, int | np.integer) or episodes <= 0
     ):
         raise ValueError(f"Driver.run: `episodes` must be a positive int; received {episodes!r}.")
+    if episodes_per_env is not None and (
+        isinstance(episodes_per_env, bool)
+        or not isinstance(episodes_per_env, int | np.integer)
+        or episodes_per_env <= 0
+    ):
+        raise ValueError(
+            f"Driver.run: `episodes_per_env` must be a positive int; received {episodes_per_env!r}."
+        )
     unlimited = np.iinfo(np.int32).max
     num_steps = unlimited if steps is None else int(steps) // num_envs
-    return num_steps, unlimited if episodes is None else int(episodes)
+    per_env = unlimited if episodes_per_env is None else int(episodes_per_env)
+    return num_steps, unlimited if episodes is None else int(episodes), per_env
 
 
 class Driver:
@@ -238,7 +247,13 @@ class Driver:
         )
         return timestep.observation, action, extras, next_timestep.reward, flags
 
-    def _run(self, num_steps: tf.Tensor, num_episodes: tf.Tensor, count_episodes: bool):
+    def _run(
+        self,
+        num_steps: tf.Tensor,
+        num_episodes: tf.Tensor,
+        episodes_per_env: tf.Tensor,
+        count_episodes: bool,
+    ):
         begun = [op for op in (o.begin() for o in self.observers) if op is not None]
         # Step t samples with the stateless seed [run_seed, t]: one op per step, and a fresh
         # run_seed from the Driver's generator for every run.
@@ -264,7 +279,12 @@ class Driver:
         ]
 
         def keep_going(t, finished, *_):
-            return (t < num_steps) & (finished < num_episodes)
+            # finished: episodes finished by each environment, [num_envs].
+            return (
+                (t < num_steps)
+                & (tf.reduce_sum(finished) < num_episodes)
+                & (tf.reduce_min(finished) < episodes_per_env)
+            )
 
         def body(t, finished, timestep, state, arrays):
             state = self._reset_where_started(timestep.episode_start, state, initial)
@@ -280,7 +300,7 @@ class Driver:
             arrays = [array.write(t, value) for array, value in zip(arrays, row, strict=True)]
             if count_episodes:  # static: steps-only runs skip the count
                 ended = next_timestep.terminated | next_timestep.truncated
-                finished += tf.reduce_sum(tf.cast(ended, tf.int32))
+                finished += tf.cast(ended, tf.int32)
             # The loop needs the state's shapes fixed; they are, only not always statically.
             for new, old in zip(tf.nest.flatten(step.state), tf.nest.flatten(state), strict=True):
                 new.set_shape(old.shape)
@@ -290,7 +310,7 @@ class Driver:
         with tf.control_dependencies(begun):
             start = tf.identity(0)
         _, _, last_timestep, last_state, arrays = tf.while_loop(
-            keep_going, body, (start, tf.constant(0), timestep, state, arrays)
+            keep_going, body, (start, tf.zeros([self.num_envs], tf.int32), timestep, state, arrays)
         )
         # ... and their end ops after the last one.
         with tf.control_dependencies(tf.nest.flatten(last_timestep)):
@@ -315,25 +335,40 @@ class Driver:
             next_policy_state=last_state,
         )
 
-    def run(self, steps: int | None = None, episodes: int | None = None) -> Trajectory:
+    def run(
+        self,
+        steps: int | None = None,
+        episodes: int | None = None,
+        episodes_per_env: int | None = None,
+    ) -> Trajectory:
         """Runs the loop and returns the time-major trajectory `[T, num_envs, ...]`.
 
         Args:
             steps: Environment steps over all environments, a multiple of `num_envs`;
                 `T = steps // num_envs`.
             episodes: Stop once this many episodes (over all environments) have finished.
-                With both, the run stops at whichever comes first.
+            episodes_per_env: Stop once every environment has finished this many episodes
+                (evolution strategies such as ARS: one episode per perturbation). Environments
+                that finish early go on to their next episode meanwhile.
+                With several limits, the run stops at whichever comes first.
 
         Raises:
             ValueError: For missing or invalid `steps` / `episodes`.
             EnvError: If an environment raised; it names the environment and carries the
                 original traceback. Asynchronous workers are shut down first.
         """
-        num_steps, num_episodes = _check_run_args(steps, episodes, self.num_envs)
+        num_steps, num_episodes, per_env = _check_run_args(
+            steps, episodes, self.num_envs, episodes_per_env
+        )
         run = self._run if self.run_eagerly else self._run_graph
-        count_episodes = episodes is not None
+        count_episodes = episodes is not None or episodes_per_env is not None
         try:
-            return run(tf.constant(num_steps), tf.constant(num_episodes), count_episodes)
+            return run(
+                tf.constant(num_steps),
+                tf.constant(num_episodes),
+                tf.constant(per_env),
+                count_episodes,
+            )
         except Exception as error:
             env_error = self.env.take_error()
             if env_error is None or env_error is error:

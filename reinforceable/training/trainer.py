@@ -26,7 +26,10 @@ class Trainer:
     The agent provides `policy` (what the Driver runs), `eval_policy`, `env`, `rollout_steps`
     (env steps per iteration), `train(trajectory) -> metrics`, `env_steps` and `iterations`
     (TF counters), `schedule_steps` and `checkpoint_items()`. `RecurrentPPOAgent` and `SACAgent`
-    do. An agent that learns from a model instead of an environment sets `uses_driver = False`:
+    do. An agent whose rollouts are not a fixed number of steps defines `collect(driver)`, which
+    the trainer calls instead of `driver.run(rollout_steps)` (`ARSAgent`: one episode per
+    environment). An agent that learns from a model instead of an environment sets
+    `uses_driver = False`:
     the trainer then calls `train(None)` and takes the episode statistics from its metrics
     (`AnalyticPolicySearch`).
 
@@ -173,10 +176,17 @@ class Trainer:
         rollout_steps = self.agent.rollout_steps
         while self.env_steps < total_steps:
             start = time.perf_counter()
-            trajectory = None if self.driver is None else self.driver.run(rollout_steps)
+            steps_before = self.env_steps
+            if self.driver is None:
+                trajectory = None
+            elif hasattr(self.agent, "collect"):
+                trajectory = self.agent.collect(self.driver)
+            else:
+                trajectory = self.driver.run(rollout_steps)
             collected = time.perf_counter()
             metrics = self.agent.train(trajectory)
             elapsed = time.perf_counter() - start
+            steps = self.env_steps - steps_before
             self.is_last_iteration = self.env_steps >= total_steps
             if self.driver is not None:
                 episode = self.driver.metrics()
@@ -190,8 +200,8 @@ class Trainer:
                 "env_steps": float(self.env_steps),
                 "charts/episode_return": episode["episode_return"],
                 "charts/episode_length": episode["episode_length"],
-                "charts/fps": rollout_steps / elapsed,
-                "charts/collect_fps": rollout_steps / max(collected - start, 1e-9),
+                "charts/fps": steps / elapsed,
+                "charts/collect_fps": steps / max(collected - start, 1e-9),
                 **metrics,
             }
             stop = False

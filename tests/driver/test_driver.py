@@ -154,6 +154,20 @@ def test_episodes_mode_stops_once_enough_episodes_finished():
     assert both.reward.shape == (3, 2)
 
 
+def test_episodes_per_env_waits_for_every_environment():
+    # Episodes of different lengths: the run ends when the slowest environment finishes one.
+    env = GymEnv("CartPole-v1", 4, seed=1)
+    driver = Driver(RandomPolicy(env.action_space, 4), env, seed=0)
+    driver.reset(seed=1)
+    trajectory = driver.run(episodes_per_env=1)
+    ended = (trajectory.terminated | trajectory.truncated).numpy()
+    assert np.all(ended.sum(0) >= 1)  # every environment finished an episode ...
+    assert ended[:-1].sum(0).min() == 0  # ... and one finished its first on the last step
+    assert len(set(ended.argmax(0))) > 1  # the episodes had different lengths
+    with pytest.raises(ValueError, match="`episodes_per_env` must be a positive int"):
+        driver.run(episodes_per_env=0)
+
+
 def test_hybrid_actions_on_mixed_action_2d():
     observation = keras.Input((4,))
     x = keras.layers.Dense(16, activation="relu")(observation)
@@ -246,7 +260,7 @@ def test_bad_arguments_raise_clear_errors():
     driver = Driver(policy, env)
     with pytest.raises(ValueError, match=r"must be a multiple of 2; received 5\."):
         driver.run(steps=5)
-    with pytest.raises(ValueError, match="give `steps`, `episodes`, or both"):
+    with pytest.raises(ValueError, match="give `steps`, `episodes` or `episodes_per_env`"):
         driver.run()
     with pytest.raises(ValueError, match="`episodes` must be a positive int"):
         driver.run(episodes=0)

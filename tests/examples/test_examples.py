@@ -27,6 +27,16 @@ TINY_BUDGETS = {
         "0",
     ],
     "sac_pendulum.py": ["--total-steps", "256", "--eval-episodes", "2"],
+    "ars_mujoco.py": [
+        "--total-steps",
+        "2000",
+        "--num-directions",
+        "2",
+        "--top-directions",
+        "1",
+        "--eval-episodes",
+        "1",
+    ],
     "policy_search_pendulum.py": [
         "--total-steps",
         "4096",
@@ -51,6 +61,7 @@ TINY_BUDGETS = {
 WRITES_OUTPUT = {"hybrid_bandit.py"}
 # Examples that write a run directory (checkpoints, logs, plots) take --run-dir.
 WRITES_RUN_DIR = {
+    "ars_mujoco.py",
     "policy_search_pendulum.py",
     "ppo_mixed_action.py",
     "recurrent_ppo_atari.py",

@@ -1,7 +1,14 @@
-"""Policy search: analytic gradients through differentiable models (more to come: score
-function, ARS)."""
+"""Policy search: analytic gradients through differentiable models, and Augmented Random Search
+(score-function policy gradients to come)."""
 
 from reinforceable.agents.policy_search.analytic import AnalyticPolicySearch, linear_gain
+from reinforceable.agents.policy_search.ars import ARSAgent, ARSConfig
 from reinforceable.agents.policy_search.config import AnalyticPolicySearchConfig
 
-__all__ = ["AnalyticPolicySearch", "AnalyticPolicySearchConfig", "linear_gain"]
+__all__ = [
+    "ARSAgent",
+    "ARSConfig",
+    "AnalyticPolicySearch",
+    "AnalyticPolicySearchConfig",
+    "linear_gain",
+]

@@ -1,0 +1,282 @@
+"""`ARSAgent`: Augmented Random Search (Mania, Guy and Recht, 2018), vectorised on the Driver."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import pathlib
+from typing import Any
+
+import gymnasium as gym
+import tensorflow as tf
+
+from reinforceable.agents._config import (
+    check_bool,
+    check_number,
+    check_positive_int,
+    check_seed,
+    config_from_dict,
+)
+from reinforceable.agents.errors import TrainingDivergedError
+from reinforceable.driver.policy import Policy, PolicyStep
+from reinforceable.driver.trajectory import Trajectory
+from reinforceable.envs.vector import GymEnv
+from reinforceable.ops.normalization import RunningMeanStd
+
+__all__ = ["ARSAgent", "ARSConfig"]
+
+OWNER = "ARSConfig"
+
+
+@dataclasses.dataclass(frozen=True)
+class ARSConfig:
+    """Hyperparameters of `ARSAgent`. The defaults are V2 with the paper's HalfCheetah step size
+    and noise (N = 32, α = 0.02, ν = 0.03); its V2-t setting adds `top_directions=4`."""
+
+    num_directions: int = 32
+    """N: random directions per iteration; the env must have 2N environments (one per sign)."""
+    top_directions: int | None = None
+    """b: the directions with the best max(r+, r-) that make the update (V1-t/V2-t); `None`
+    uses all N (V1/V2)."""
+    step_size: float = 0.02
+    """α, the learning rate."""
+    noise: float = 0.03
+    """ν, the scale of the perturbations."""
+    normalize_observations: bool = True
+    """V2: whiten observations with their running mean and standard deviation (V1: raw)."""
+    alive_bonus_offset: float = 0.0
+    """Added to every training reward: the paper removes MuJoCo's survival bonus this way (-1 on
+    Hopper, Walker2d; -1 on Ant...), so that standing still does not look like progress.
+    Evaluation uses the true reward."""
+    seed: int | None = None
+    """Seed of the directions."""
+
+    def __post_init__(self):
+        check_positive_int(OWNER, "num_directions", self.num_directions)
+        if self.top_directions is not None:
+            check_positive_int(OWNER, "top_directions", self.top_directions)
+            if self.top_directions > self.num_directions:
+                raise ValueError(
+                    f"{OWNER}: `top_directions` ({self.top_directions}) must not exceed "
+                    f"`num_directions` ({self.num_directions})."
+                )
+        check_number(OWNER, "step_size", self.step_size, low=0.0)
+        check_number(OWNER, "noise", self.noise, low=0.0)
+        check_number(OWNER, "alive_bonus_offset", self.alive_bonus_offset)
+        check_bool(OWNER, "normalize_observations", self.normalize_observations)
+        check_seed(OWNER, self.seed)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> ARSConfig:
+        return config_from_dict(cls, values)
+
+
+class _LinearPolicy(Policy):
+    """`a = clip(M normalise(o))`; with `perturbations`, environment `i` of the first N uses
+    `M + ν δ_i` and environment `N + i` uses `M - ν δ_i`."""
+
+    def __init__(self, agent: ARSAgent, perturbed: bool):
+        self.agent, self.perturbed = agent, perturbed
+
+    def step(self, timestep, state, seed):
+        agent = self.agent
+        observation = tf.cast(timestep.observation, tf.float32)
+        if agent.config.normalize_observations:
+            observation = agent.normalizer.normalize(observation)
+        if self.perturbed:
+            offsets = agent.config.noise * agent.directions  # [N, A, O]
+            matrices = agent.weights[None] + tf.concat([offsets, -offsets], 0)
+            action = tf.einsum("bao,bo->ba", matrices, observation)
+        else:
+            action = tf.linalg.matvec(agent.weights, observation)
+        action = tf.clip_by_value(action, agent.low, agent.high)
+        return PolicyStep(action=action, state=(), extras={})
+
+
+class ARSAgent:
+    """Augmented Random Search: a linear policy improved by finite differences along random
+    directions (Mania, Guy and Recht, 2018, "Simple random search provides a competitive
+    approach to reinforcement learning").
+
+    Each iteration draws N directions δ_i, runs the policies `M ± ν δ_i` for one episode each,
+    all at once in the 2N environments of one vector env (`Driver.run(episodes_per_env=1)`:
+    environments that finish early wait for the slowest), and moves
+    `M ← M + α / (b σ_R) Σ_{top b} (r+_i - r-_i) δ_i`, where σ_R is the standard deviation of
+    the 2b returns used. V2 (`normalize_observations`) whitens observations with the running
+    statistics of every state visited. Actions are clipped to the action space.
+
+    `env_steps` counts every step the environments took, those after an environment's first
+    episode included (a fair count for budgets). Same API as the other agents: `train(trajectory)`
+    after `collect(driver)`, or `fit(total_steps, callbacks=...)`.
+
+    Args:
+        env: A `GymEnv` with `2 * num_directions` environments, a flat `Box` observation space and
+            a `Box` action space.
+        config: An `ARSConfig`.
+
+    Raises:
+        TypeError, ValueError: For a config of the wrong type, spaces that are not flat boxes, or
+            a number of environments other than `2 * num_directions`.
+
+    Example:
+        >>> config = ARSConfig(num_directions=8, top_directions=4)
+        >>> env = rf.GymEnv("InvertedPendulum-v5", num_envs=16, seed=0)
+        >>> ARSAgent(env, config).fit(200_000)
+    """
+
+    def __init__(self, env: GymEnv, config: ARSConfig | None = None):
+        if not isinstance(env, GymEnv):
+            raise TypeError(f"ARSAgent: `env` must be a GymEnv; received {type(env).__name__}.")
+        config = ARSConfig() if config is None else config
+        if not isinstance(config, ARSConfig):
+            raise TypeError(
+                f"ARSAgent: `config` must be an ARSConfig; received {type(config).__name__}."
+            )
+        observation, action = env.observation_space, env.action_space
+        if not isinstance(observation, gym.spaces.Box) or len(observation.shape) != 1:
+            raise ValueError(
+                f"ARSAgent: `env` must have a flat Box observation space; received {observation}."
+            )
+        if not isinstance(action, gym.spaces.Box) or len(action.shape) != 1:
+            raise ValueError(
+                f"ARSAgent: `env` must have a flat Box action space; received {action}."
+            )
+        if env.num_envs != 2 * config.num_directions:
+            raise ValueError(
+                f"ARSAgent: `env` must have 2 * num_directions = {2 * config.num_directions} "
+                f"environments (one per direction and sign); received {env.num_envs}."
+            )
+        self.env, self.config = env, config
+        self.num_envs = env.num_envs
+        self.schedule_steps = None
+        obs_dim, act_dim = observation.shape[0], action.shape[0]
+        self.low = tf.constant(action.low, tf.float32)
+        self.high = tf.constant(action.high, tf.float32)
+        self.weights = tf.Variable(tf.zeros([act_dim, obs_dim]), name="weights")
+        self.rng = (
+            tf.random.Generator.from_seed(config.seed)
+            if config.seed is not None
+            else tf.random.Generator.from_non_deterministic_state()
+        )
+        self.directions = tf.Variable(
+            self.rng.normal([config.num_directions, act_dim, obs_dim]), name="directions"
+        )
+        self.normalizer = RunningMeanStd((obs_dim,), clip=1e9, name="observation_statistics")
+        self.env_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name="env_steps")
+        self.iterations = tf.Variable(0, dtype=tf.int64, trainable=False, name="iterations")
+        self.policy = _LinearPolicy(self, perturbed=True)
+        self.eval_policy = _LinearPolicy(self, perturbed=False)
+        self._update_graph = tf.function(self._update, autograph=False, reduce_retracing=True)
+
+    @property
+    def rollout_steps(self) -> int:
+        """Not fixed: each iteration runs until every environment has finished an episode."""
+        return self.num_envs
+
+    def collect(self, driver) -> Trajectory:
+        """Starts fresh episodes and runs until every environment has finished one."""
+        driver.reset()
+        return driver.run(episodes_per_env=1)
+
+    def _update(self, trajectory: Trajectory):
+        config = self.config
+        ended = tf.cast(trajectory.terminated | trajectory.truncated, tf.int32)
+        # Rows of each environment's first episode: no episode ended before them.
+        first = tf.equal(tf.cumsum(ended, axis=0, exclusive=True), 0) & trajectory.valid
+        rewards = trajectory.reward + config.alive_bonus_offset
+        returns = tf.reduce_sum(rewards * tf.cast(first, tf.float32), 0)  # [2N]
+        plus, minus = tf.split(returns, 2)
+        best = tf.maximum(plus, minus)
+        b = config.top_directions or config.num_directions
+        top = tf.math.top_k(best, k=b).indices
+        plus_top, minus_top = tf.gather(plus, top), tf.gather(minus, top)
+        sigma = tf.math.reduce_std(tf.concat([plus_top, minus_top], 0))
+        step = tf.einsum("i,iao->ao", plus_top - minus_top, tf.gather(self.directions, top))
+        update = config.step_size / (b * tf.maximum(sigma, 1e-8)) * step
+        finite = tf.reduce_all(tf.math.is_finite(update))
+
+        def apply():
+            self.weights.assign_add(update)
+            if config.normalize_observations:
+                self.normalizer.update(trajectory.observation, first)
+            self.directions.assign(self.rng.normal(tf.shape(self.directions)))
+            return tf.constant(True)
+
+        tf.cond(finite, apply, lambda: tf.constant(False))
+        self.env_steps.assign_add(tf.size(trajectory.reward, tf.int64))
+        self.iterations.assign_add(1)
+        metrics = tf.stack(
+            [
+                tf.reduce_mean(returns),
+                tf.reduce_max(returns),
+                sigma,
+                tf.reduce_sum(tf.cast(first, tf.float32)) / tf.cast(tf.size(first), tf.float32),
+            ]
+        )
+        return finite, metrics
+
+    def train(self, trajectory: Trajectory) -> dict[str, float]:
+        """One ARS update from a trajectory of `collect`; returns the metrics.
+
+        Raises:
+            TrainingDivergedError: If the update is not finite (it is not applied).
+        """
+        if not isinstance(trajectory, Trajectory):
+            raise TypeError(
+                "ARSAgent.train: `trajectory` must be a Trajectory from `collect`; received "
+                f"{type(trajectory).__name__}."
+            )
+        finite, metrics = self._update_graph(trajectory)
+        if not bool(finite):
+            raise TrainingDivergedError(
+                f"ARSAgent: the update at iteration {int(self.iterations.numpy())} is not "
+                "finite; it was not applied."
+            )
+        mean, best, sigma, used = (float(x) for x in metrics.numpy())
+        return {
+            "charts/perturbed_return_mean": mean,
+            "charts/perturbed_return_max": best,
+            "losses/return_std": sigma,
+            "charts/first_episode_fraction": used if math.isfinite(used) else 0.0,
+        }
+
+    def checkpoint_items(self) -> dict[str, Any]:
+        return {
+            "weights": self.weights,
+            "directions": self.directions,
+            "normalizer": self.normalizer,
+            "env_steps": self.env_steps,
+            "iterations": self.iterations,
+            "rng": self.rng,
+        }
+
+    def fit(self, total_steps: int, callbacks=None, **kwargs):
+        """Trains for `total_steps` env steps with `reinforceable.training.Trainer`."""
+        from reinforceable.training.trainer import Trainer
+
+        return Trainer(self, callbacks=callbacks, **kwargs).fit(total_steps)
+
+    def save(self, path) -> pathlib.Path:
+        """Saves the config and the policy (weights, observation statistics) in `path`."""
+        import json
+
+        path = pathlib.Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        (path / "config.json").write_text(json.dumps(self.config.to_dict(), indent=2))
+        tf.train.Checkpoint(**self.checkpoint_items()).write(str(path / "state"))
+        return path
+
+    @classmethod
+    def load(cls, path, env: GymEnv) -> ARSAgent:
+        """Loads an agent saved by `save`, to act in (or keep training on) `env`."""
+        import json
+
+        path = pathlib.Path(path)
+        if not (path / "config.json").exists():
+            raise FileNotFoundError(f"ARSAgent.load: {path} holds no saved agent.")
+        agent = cls(env, ARSConfig.from_dict(json.loads((path / "config.json").read_text())))
+        tf.train.Checkpoint(**agent.checkpoint_items()).read(str(path / "state")).assert_consumed()
+        return agent
