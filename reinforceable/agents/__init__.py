@@ -6,6 +6,8 @@ from reinforceable.agents.policy_search import (
     AnalyticPolicySearchConfig,
     ARSAgent,
     ARSConfig,
+    ScoreFunctionAgent,
+    ScoreFunctionConfig,
 )
 from reinforceable.agents.ppo import PPOConfig, RecurrentPPOAgent
 from reinforceable.agents.sac import SACAgent, SACConfig
@@ -19,5 +21,7 @@ __all__ = [
     "RecurrentPPOAgent",
     "SACAgent",
     "SACConfig",
+    "ScoreFunctionAgent",
+    "ScoreFunctionConfig",
     "TrainingDivergedError",
 ]

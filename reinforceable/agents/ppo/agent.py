@@ -64,6 +64,8 @@ class RecurrentPPOAgent:
         >>> agent.fit(total_steps=100_000)
     """
 
+    config_class = PPOConfig
+
     def __init__(self, model: keras.Model, env: GymEnv, config: PPOConfig | None = None):
         if not isinstance(model, keras.Model):
             raise TypeError(
@@ -402,7 +404,7 @@ class RecurrentPPOAgent:
         Raises:
             FileNotFoundError: If `path` holds no saved agent.
         """
-        model, config = read_model_and_config(path, PPOConfig, "RecurrentPPOAgent.load")
+        model, config = read_model_and_config(path, cls.config_class, f"{cls.__name__}.load")
         agent = cls(model, env, config)
         restore_state(path, agent.checkpoint_items())
         return agent
