@@ -14,7 +14,7 @@
 
 Writes `media/policy_search.md`.
 
-    python benchmarks/policy_search.py                        # everything, about 30 min
+    python benchmarks/policy_search.py                        # everything, about 20 min
     python benchmarks/policy_search.py --tasks lqr pendulum
 """
 
@@ -152,7 +152,7 @@ def main(argv=None) -> None:
     parser.add_argument("--lqr-iterations", type=int, default=450)
     parser.add_argument("--half-cheetah-steps", type=int, default=1_000_000)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--half-cheetah-seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--half-cheetah-seeds", type=int, nargs="+", default=[0, 1, 2])
     args = parser.parse_args(argv)
     rows = []
     if "lqr" in args.tasks:

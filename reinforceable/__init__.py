@@ -18,6 +18,7 @@ from reinforceable import (
     models,
     networks,
     ops,
+    planning,
     replay,
     training,
 )
@@ -60,6 +61,7 @@ __all__ = [
     "models",
     "networks",
     "ops",
+    "planning",
     "replay",
     "reset_recurrent_state",
     "set_recurrent_state",

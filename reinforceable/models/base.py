@@ -65,6 +65,22 @@ class Model(abc.ABC):
         """What the agent sees of `state`, `[..., observation_dim]` (the state by default)."""
         return tf.convert_to_tensor(state)
 
+    def state_from_observation(self, observation) -> tf.Tensor:
+        """The state behind a full observation (planners start their rollouts from it).
+
+        The identity where `observe` is; models whose observation is a transform of the state
+        (angles as cos/sin) invert it. A partially observed system needs a state estimator.
+
+        Raises:
+            NotImplementedError: If the observation does not determine the state.
+        """
+        if type(self).observe is Model.observe:
+            return tf.convert_to_tensor(observation)
+        raise NotImplementedError(
+            f"{type(self).__name__}: the observation does not determine the state; "
+            "estimate it (reinforceable.estimation) or override `state_from_observation`."
+        )
+
     def terminal(self, state) -> tf.Tensor:
         """bool `[...]`: the episode ends in `state` (never, by default)."""
         state = tf.convert_to_tensor(state)

@@ -60,6 +60,10 @@ class Pendulum(Model):
         th, thdot = unstack(tf.convert_to_tensor(state), 2)
         return stack([tf.cos(th), tf.sin(th), thdot])
 
+    def state_from_observation(self, observation):
+        cos, sin, thdot = unstack(tf.convert_to_tensor(observation), 3)
+        return stack([tf.atan2(sin, cos), thdot])
+
     def initial_state_bounds(self):
         return np.array([-math.pi, -1.0]), np.array([math.pi, 1.0])
 
@@ -212,6 +216,10 @@ class Acrobot(Model):
         return stack(
             [tf.cos(theta1), tf.sin(theta1), tf.cos(theta2), tf.sin(theta2), dtheta1, dtheta2]
         )
+
+    def state_from_observation(self, observation):
+        cos1, sin1, cos2, sin2, dtheta1, dtheta2 = unstack(tf.convert_to_tensor(observation), 6)
+        return stack([tf.atan2(sin1, cos1), tf.atan2(sin2, cos2), dtheta1, dtheta2])
 
     def initial_state_bounds(self):
         return np.full(4, -0.1), np.full(4, 0.1)

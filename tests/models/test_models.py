@@ -134,3 +134,21 @@ def test_model_env_runs_in_the_driver():
     np.testing.assert_allclose(observation[:2] ** 2 @ [1, 1], 1.0, rtol=1e-5)  # cos² + sin²
     _, reward, terminated, truncated, info = single.step(np.array([0.5], np.float32))
     assert reward < 0 and not terminated and not truncated and info["state"].shape == (2,)
+
+
+@pytest.mark.parametrize("model", [c[1] for c in CASES] + [models.PointMass2D()])
+def test_state_from_observation_inverts_observe(model):
+    state = model.initial_state([6], tf.constant([5, 6]), tf.float64)
+    recovered = model.state_from_observation(model.observe(state))
+    np.testing.assert_allclose(recovered.numpy(), state.numpy(), atol=1e-9)
+
+
+def test_state_from_observation_needs_a_full_observation():
+    class Partial(models.PointMass2D):
+        observation_dim = 2
+
+        def observe(self, state):
+            return state[..., :2]
+
+    with pytest.raises(NotImplementedError, match="does not determine the state"):
+        Partial().state_from_observation(tf.zeros([2]))

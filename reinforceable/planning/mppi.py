@@ -1,0 +1,229 @@
+"""`MPPI`: model predictive path integral control, as a Driver policy."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+from reinforceable.agents._config import check_bool, check_number, check_positive_int
+from reinforceable.driver.policy import Policy, PolicyStep
+from reinforceable.models.base import Model
+
+__all__ = ["MPPI", "MPPIConfig"]
+
+OWNER = "MPPIConfig"
+BOUNDS_MODES = ("squash", "truncate", "clamp")
+
+
+@dataclasses.dataclass(frozen=True)
+class MPPIConfig:
+    """Hyperparameters of `MPPI`. Invalid values raise a `ValueError` naming the field.
+
+    Bounded actions (a model with `action_low`/`action_high`) are handled by `bounds`:
+
+    * `"squash"` (default): the plan lives in an unbounded space and every sampled sequence is
+      mapped into the box by `low + (high - low) (tanh(v) + 1) / 2`, so samples spread over the
+      whole box and the weighted mean stays inside it;
+    * `"truncate"`: samples come from a Gaussian truncated to the box around the plan;
+    * `"clamp"`: Gaussian samples clipped to the box, as pytorch-mppi does. Kept as a baseline:
+      samples pile up on the bounds and the weighted mean is biased towards the interior.
+    """
+
+    num_samples: int = 1000
+    """K, control sequences sampled per step."""
+    horizon: int = 30
+    """H, steps per sequence."""
+    temperature: float = 1.0
+    """λ: the weights are `exp(-(cost - min cost) / λ)`; smaller is greedier."""
+    noise_scale: float | tuple[float, ...] = 1.0
+    """σ of the sampling noise, per action dimension or one for all (in the unbounded space
+    with `"squash"`)."""
+    smoothing: float = 0.0
+    """β in [0, 1): time-correlated noise `ε_t = β ε_{t-1} + sqrt(1 - β²) w_t` (β = 0: white)."""
+    bounds: str = "squash"
+    """`"squash"`, `"truncate"` or `"clamp"` (see above)."""
+    include_nominal: bool = True
+    """Evaluate the unperturbed plan as one of the K samples."""
+    discount: float = 1.0
+    """γ of the summed cost, in (0, 1]."""
+
+    def __post_init__(self):
+        check_positive_int(OWNER, "num_samples", self.num_samples)
+        check_positive_int(OWNER, "horizon", self.horizon)
+        check_number(OWNER, "temperature", self.temperature, low=0.0)
+        scales = np.atleast_1d(np.asarray(self.noise_scale, dtype=float))
+        if scales.ndim != 1 or not np.all(np.isfinite(scales)) or np.any(scales <= 0):
+            raise ValueError(
+                f"{OWNER}: `noise_scale` must be a positive number or a tuple of them; "
+                f"received {self.noise_scale!r}."
+            )
+        check_number(OWNER, "smoothing", self.smoothing)
+        if not 0.0 <= self.smoothing < 1.0:
+            raise ValueError(
+                f"{OWNER}: `smoothing` must be in [0, 1); received {self.smoothing!r}."
+            )
+        if self.bounds not in BOUNDS_MODES:
+            raise ValueError(
+                f"{OWNER}: `bounds` must be one of {BOUNDS_MODES}; received {self.bounds!r}."
+            )
+        check_bool(OWNER, "include_nominal", self.include_nominal)
+        check_number(OWNER, "discount", self.discount, low=0.0, high=1.0)
+
+
+class MPPI(Policy):
+    """Model predictive path integral control (Williams et al., 2017) on a `Model`, as a `Policy`.
+
+    At every step, for each environment of the batch: read the model state from the observation
+    (`model.state_from_observation`), sample K control sequences of H steps around the plan,
+    roll them out through `model.step` and sum `model.cost`, weight them by
+    `exp(-(cost - min) / λ)`, move the plan to the weighted mean, act with its first control and
+    keep the rest, shifted by one step, as the next plan (warm start). Everything runs inside the
+    Driver's `tf.function`: the plan is the policy state, carried through the loop like an RNN
+    state and reset to the initial plan where an episode starts, so the Driver runs a planner
+    exactly as it runs a Keras policy. The Driver's per-step seed drives the sampling: the same
+    seed gives the same plan.
+
+    Args:
+        model: The `Model` to plan with (its `action_low`/`action_high`, if any, are the bounds).
+        config: An `MPPIConfig`.
+        dtype: The dtype of the rollouts.
+
+    Raises:
+        TypeError: If `model` is not a `Model` or `config` not an `MPPIConfig`.
+        ValueError: If `noise_scale` does not fit the action, or the model's bounds are not
+            `[action_dim]` arrays with low < high, or a trial rollout fails the model's checks.
+
+    Example:
+        >>> planner = MPPI(rf.models.Pendulum(), MPPIConfig(num_samples=1000, horizon=30))
+        >>> rf.Driver(planner, rf.GymEnv("Pendulum-v1", num_envs=1, seed=0)).run(200)
+    """
+
+    def __init__(self, model: Model, config: MPPIConfig | None = None, dtype=tf.float32):
+        if not isinstance(model, Model):
+            raise TypeError(
+                f"MPPI: `model` must be a reinforceable.models.Model; received "
+                f"{type(model).__name__}."
+            )
+        config = MPPIConfig() if config is None else config
+        if not isinstance(config, MPPIConfig):
+            raise TypeError(
+                f"MPPI: `config` must be an MPPIConfig; received {type(config).__name__}."
+            )
+        self.model, self.config, self.dtype = model, config, tf.as_dtype(dtype)
+        action_dim = model.action_dim
+        scale = np.asarray(config.noise_scale, dtype=float).reshape(-1)
+        if scale.size not in (1, action_dim):
+            raise ValueError(
+                f"MPPI: `noise_scale` must be one number or {action_dim} (the model's "
+                f"`action_dim`); received {scale.size}."
+            )
+        self.noise_scale = np.broadcast_to(scale, [action_dim]).astype(np.float64)
+        self.bounded = model.action_low is not None
+        if self.bounded:
+            low = np.asarray(model.action_low, float)
+            high = np.asarray(model.action_high, float)
+            if low.shape != (action_dim,) or high.shape != (action_dim,) or np.any(low >= high):
+                raise ValueError(
+                    f"MPPI: the model's bounds must be [{action_dim}] arrays (`action_dim`) with "
+                    f"action_low < action_high; received {low.tolist()} and {high.tolist()}."
+                )
+            self.low, self.high = low, high
+        # One trial plan, eagerly, so a model that breaks its contract fails here.
+        trial = self.model.initial_state([1], tf.constant([0, 0]), self.dtype)
+        self._plan(trial, self.initial_plan(1), tf.constant([0, 0]))
+
+    # ---------------------------------------------------------------------------- the plan
+
+    def initial_plan(self, batch_size: int) -> tf.Tensor:
+        """The plan at an episode's start: `[B, H, action_dim]`, the middle of the box (zeros in
+        the unbounded space of `"squash"`, and without bounds)."""
+        shape = [batch_size, self.config.horizon, self.model.action_dim]
+        if self.bounded and self.config.bounds != "squash":
+            middle = tf.constant((self.low + self.high) / 2, self.dtype)
+            return tf.zeros(shape, self.dtype) + middle
+        return tf.zeros(shape, self.dtype)
+
+    def to_action(self, plan: tf.Tensor) -> tf.Tensor:
+        """The actions of plans (or samples) `[..., A]`: squashed into the box for `"squash"`."""
+        if self.bounded and self.config.bounds == "squash":
+            low = tf.constant(self.low, plan.dtype)
+            high = tf.constant(self.high, plan.dtype)
+            return low + (high - low) * (tf.tanh(plan) + 1.0) / 2.0
+        return plan
+
+    def _noise(self, shape, seed) -> tf.Tensor:
+        """White or AR(1)-correlated standard noise `[B, K, H, A]`."""
+        noise = tf.random.stateless_normal(shape, seed, dtype=self.dtype)
+        beta = self.config.smoothing
+        if beta:
+            steps = tf.unstack(noise, axis=2)
+            smooth = [steps[0]]
+            for step in steps[1:]:
+                smooth.append(beta * smooth[-1] + np.sqrt(1 - beta**2) * step)
+            noise = tf.stack(smooth, axis=2)
+        return noise
+
+    def _samples(self, plan, seed):
+        """K sequences around `plan` `[B, H, A]`: `(samples in the plan's space, actions)`."""
+        config = self.config
+        batch = tf.shape(plan)[0]
+        shape = tf.stack([batch, config.num_samples, config.horizon, self.model.action_dim])
+        sigma = tf.constant(self.noise_scale, self.dtype)
+        mean = plan[:, None]
+        if self.bounded and config.bounds != "squash":
+            # The plan is an action: keep it (and so the nominal sample) in the box.
+            mean = tf.clip_by_value(mean, self.low, self.high)
+        if self.bounded and config.bounds == "truncate":
+            low = tf.constant(self.low, self.dtype)
+            high = tf.constant(self.high, self.dtype)
+            truncated = tfp.distributions.TruncatedNormal(
+                loc=tf.broadcast_to(mean, shape), scale=sigma, low=low, high=high
+            )
+            samples = truncated.sample(seed=seed)
+        else:
+            samples = mean + sigma * self._noise(shape, seed)
+            if self.bounded and config.bounds == "clamp":
+                samples = tf.clip_by_value(samples, self.low, self.high)
+        if config.include_nominal:
+            first = tf.equal(tf.range(config.num_samples), 0)[None, :, None, None]
+            samples = tf.where(first, mean, samples)
+        return samples, self.to_action(samples)
+
+    def _costs(self, state, actions) -> tf.Tensor:
+        """Discounted cost of each sequence: state `[B, S]`, actions `[B, K, H, A]` → `[B, K]`."""
+        model, config = self.model, self.config
+        k = tf.shape(actions)[1]
+        states = tf.repeat(state[:, None], k, axis=1)  # [B, K, S]
+        total = tf.zeros(tf.shape(states)[:2], self.dtype)
+        for t in range(config.horizon):
+            action = actions[:, :, t]
+            total += config.discount**t * model.cost(states, action)
+            states = model.step(states, action)
+        return total
+
+    def _plan(self, state, plan, seed):
+        """One MPPI iteration: returns `(first action [B, A], updated plan [B, H, A], costs)`."""
+        samples, actions = self._samples(plan, seed)
+        costs = self._costs(tf.cast(state, self.dtype), actions)
+        shifted = costs - tf.reduce_min(costs, axis=1, keepdims=True)
+        weights = tf.nn.softmax(-shifted / self.config.temperature, axis=1)  # [B, K]
+        updated = tf.einsum("bk,bkha->bha", weights, samples)
+        return self.to_action(updated[:, 0]), updated, costs
+
+    # ---------------------------------------------------------------------------- Policy
+
+    def initial_state(self, batch_size: int) -> Any:
+        return self.initial_plan(batch_size)
+
+    def step(self, timestep, state, seed) -> PolicyStep:
+        observation = tf.cast(timestep.observation, self.dtype)
+        model_state = self.model.state_from_observation(observation)
+        action, plan, costs = self._plan(model_state, state, seed)
+        # Warm start: drop the step just taken and repeat the last one.
+        shifted = tf.concat([plan[:, 1:], plan[:, -1:]], axis=1)
+        extras = {"plan_cost": tf.cast(tf.reduce_min(costs, axis=1), tf.float32)}
+        return PolicyStep(action=tf.cast(action, tf.float32), state=shifted, extras=extras)
