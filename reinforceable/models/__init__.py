@@ -10,6 +10,7 @@ from reinforceable.models.base import Model
 from reinforceable.models.classic import Acrobot, CartPole, MountainCar, Pendulum
 from reinforceable.models.env import ModelEnv
 from reinforceable.models.linear import LinearSystem, PointMass2D
+from reinforceable.models.mujoco_model import MujocoModel
 
 __all__ = [
     "Acrobot",
@@ -18,6 +19,7 @@ __all__ = [
     "Model",
     "ModelEnv",
     "MountainCar",
+    "MujocoModel",
     "Pendulum",
     "PointMass2D",
 ]

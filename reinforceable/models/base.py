@@ -65,6 +65,26 @@ class Model(abc.ABC):
         """What the agent sees of `state`, `[..., observation_dim]` (the state by default)."""
         return tf.convert_to_tensor(state)
 
+    def sequence_cost(self, state, actions, discount: float = 1.0) -> tf.Tensor:
+        """The discounted cost of action sequences from one state per batch entry.
+
+        Args:
+            state: `[B, state_dim]`.
+            actions: `[B, K, H, action_dim]`: K sequences of H actions per state.
+            discount: γ of the sum.
+
+        Returns:
+            `[B, K]`, `Σ_t γ^t cost(s_t, a_t)`. Planners call this; a model that can roll whole
+            sequences out faster (a simulator, in C, on several threads) overrides it.
+        """
+        state, actions = tf.convert_to_tensor(state), tf.convert_to_tensor(actions)
+        states = tf.repeat(state[:, None], tf.shape(actions)[1], axis=1)  # [B, K, S]
+        total = tf.zeros(tf.shape(states)[:2], states.dtype)
+        for t in range(actions.shape[2]):
+            total += discount**t * self.cost(states, actions[:, :, t])
+            states = self.step(states, actions[:, :, t])
+        return total
+
     def state_from_observation(self, observation) -> tf.Tensor:
         """The state behind a full observation (planners start their rollouts from it).
 

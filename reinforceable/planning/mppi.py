@@ -79,7 +79,8 @@ class MPPI(Policy):
 
     At every step, for each environment of the batch: read the model state from the observation
     (`model.state_from_observation`), sample K control sequences of H steps around the plan,
-    roll them out through `model.step` and sum `model.cost`, weight them by
+    roll them out (`model.sequence_cost`: `model.step` and `model.cost` in TF, or a simulator's
+    own rollout, as `MujocoModel` does) and sum the costs, weight them by
     `exp(-(cost - min) / λ)`, move the plan to the weighted mean, act with its first control and
     keep the rest, shifted by one step, as the next plan (warm start). Everything runs inside the
     Driver's `tf.function`: the plan is the policy state, carried through the loop like an RNN
@@ -193,22 +194,10 @@ class MPPI(Policy):
             samples = tf.where(first, mean, samples)
         return samples, self.to_action(samples)
 
-    def _costs(self, state, actions) -> tf.Tensor:
-        """Discounted cost of each sequence: state `[B, S]`, actions `[B, K, H, A]` → `[B, K]`."""
-        model, config = self.model, self.config
-        k = tf.shape(actions)[1]
-        states = tf.repeat(state[:, None], k, axis=1)  # [B, K, S]
-        total = tf.zeros(tf.shape(states)[:2], self.dtype)
-        for t in range(config.horizon):
-            action = actions[:, :, t]
-            total += config.discount**t * model.cost(states, action)
-            states = model.step(states, action)
-        return total
-
     def _plan(self, state, plan, seed):
         """One MPPI iteration: returns `(first action [B, A], updated plan [B, H, A], costs)`."""
         samples, actions = self._samples(plan, seed)
-        costs = self._costs(tf.cast(state, self.dtype), actions)
+        costs = self.model.sequence_cost(tf.cast(state, self.dtype), actions, self.config.discount)
         shifted = costs - tf.reduce_min(costs, axis=1, keepdims=True)
         weights = tf.nn.softmax(-shifted / self.config.temperature, axis=1)  # [B, K]
         updated = tf.einsum("bk,bkha->bha", weights, samples)

@@ -37,6 +37,7 @@ TINY_BUDGETS = {
         "--eval-episodes",
         "1",
     ],
+    "mppi_mujoco.py": ["--steps", "20", "--num-samples", "8", "--horizon", "4"],
     "mppi_pendulum.py": ["--num-samples", "32", "--horizon", "5", "--episodes", "2"],
     "policy_search_pendulum.py": [
         "--total-steps",

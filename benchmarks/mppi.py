@@ -1,0 +1,118 @@
+"""MPPI on Pendulum-v1 against pytorch-mppi, side by side, at the same K and H.
+
+* Random starts: gymnasium's own initial states, reset seeds 0-19, one 200-step episode each.
+  Ours plans the 20 episodes at once (`examples/mppi_pendulum.py`), once per bounds mode; the
+  peer plans one episode at a time (`benchmarks/peers/pytorch_mppi_pendulum.py`, with the
+  dynamics and cost of `../shared/peers/mppi_pendulum_latency.py`).
+* Hanging start: every episode starts hanging at rest. Ours: 20 episodes per bounds mode; the
+  peer: the one swing-up of `../shared/peers/mppi_pendulum_latency.py`.
+* Latency: one planning step for one pendulum after compilation, median over 200 calls; the
+  peer's figure comes from the same latency script.
+
+Both use K = 1000, H = 30, σ = 1, λ = 1 and the same model. Writes `media/mppi.md`.
+
+    python benchmarks/mppi.py            # about 5 min
+"""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+import re
+import subprocess
+import sys
+import time
+
+from _peers import PEERS, peer_python
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+MEDIA = ROOT / "media"
+MODES = ("squash", "truncate", "clamp")
+
+
+def ours(start: str, bounds: str, k: int, h: int) -> tuple[float, str]:
+    command = [
+        sys.executable, str(ROOT / "examples" / "mppi_pendulum.py"), f"--start={start}",
+        f"--bounds={bounds}", f"--num-samples={k}", f"--horizon={h}", "--episodes=20",
+    ]  # fmt: skip
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    result = float(re.search(r"mean return ([-\d.]+)", output).group(1))
+    within = re.search(r"actions within (\[[^\]]+\])", output).group(1)
+    print(f"ours {start} {bounds}: {result:.1f}, actions {within}", flush=True)
+    return result, within
+
+
+def our_latency(k: int, h: int, calls: int = 200) -> float:
+    import numpy as np
+    import tensorflow as tf
+
+    import reinforceable as rf
+    from reinforceable.planning import MPPI, MPPIConfig
+
+    rf.training.configure_threads(inter_op=2, intra_op=2)
+    planner = MPPI(rf.models.Pendulum(), MPPIConfig(num_samples=k, horizon=h))
+    plan_step = tf.function(planner._plan)
+    state, plan = tf.constant([[np.pi, 0.0]], tf.float32), planner.initial_plan(1)
+    latencies = []
+    for i in range(calls + 10):
+        start = time.perf_counter()
+        action, plan, _ = plan_step(state, plan, tf.constant([i, 0]))
+        action.numpy()
+        latencies.append(time.perf_counter() - start)
+    return float(np.median(latencies[10:]) * 1e3)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--num-samples", type=int, default=1000)
+    parser.add_argument("--horizon", type=int, default=30)
+    args = parser.parse_args(argv)
+    k, h = args.num_samples, args.horizon
+    python = peer_python()
+
+    peer_random = subprocess.run(
+        [python, str(ROOT / "benchmarks" / "peers" / "pytorch_mppi_pendulum.py"), str(k), str(h),
+         "1.0", "0", "19"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip().splitlines()[-1]  # fmt: skip
+    peer_random_mean = float(re.search(r"mean_return=([-\d.]+)", peer_random).group(1))
+    print(peer_random, flush=True)
+    peer_latency_line = subprocess.run(
+        [python, str(PEERS / "mppi_pendulum_latency.py"), str(k), str(h), "1.0"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip().splitlines()[-1]  # fmt: skip
+    print(peer_latency_line, flush=True)
+    peer_latency = float(re.search(r"latency_ms_median=([\d.]+)", peer_latency_line).group(1))
+    peer_hanging = float(re.search(r"swingup_return=([-\d.]+)", peer_latency_line).group(1))
+
+    random = {mode: ours("random", mode, k, h) for mode in MODES}
+    hanging = {mode: ours("hanging", mode, k, h) for mode in MODES}
+    latency = our_latency(k, h)
+    print(f"ours latency: {latency:.2f} ms", flush=True)
+
+    rows = [
+        "| | reinforceable, squash | truncate | clamp | pytorch-mppi (clamps) |",
+        "|---|---|---|---|---|",
+        "| mean return, random starts (reset seeds 0-19) | "
+        + " | ".join(f"{random[m][0]:.1f}" for m in MODES)
+        + f" | {peer_random_mean:.1f} |",
+        "| return from hanging (ours: mean of 20 episodes; peer: its one episode) | "
+        + " | ".join(f"{hanging[m][0]:.1f}" for m in MODES)
+        + f" | {peer_hanging:.1f} |",
+        "| actions seen (bounds [-2, 2]) | "
+        + " | ".join(f"{random[m][1]} / {hanging[m][1]}" for m in MODES)
+        + " | |",
+        f"| planning latency per step, one pendulum (ms, median) | {latency:.2f} | | | "
+        f"{peer_latency:.2f} (ratio {latency / peer_latency:.2f}) |",
+    ]
+    table = "\n".join(rows)
+    print(table)
+    MEDIA.mkdir(exist_ok=True)
+    (MEDIA / "mppi.md").write_text(
+        f"# MPPI, Pendulum-v1, K={k}, H={h}\n\nMeasured by `python benchmarks/mppi.py` on a "
+        "2-core CPU machine; the peer in the same run.\n\n" + table + "\n"
+    )
+
+
+if __name__ == "__main__":
+    main()
