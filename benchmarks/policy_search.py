@@ -138,9 +138,11 @@ def ars_half_cheetah(steps: int, seeds: list[int]) -> list[str]:
         peer.append((figure(r"eval_mean_return=([-\d.]+)", line), figure(r"wall_s=([\d.]+)", line)))
         print(f"sb3-contrib HalfCheetah seed {seed}: {peer[-1]}", flush=True)
     mean = lambda rows, i: statistics.mean(r[i] for r in rows)  # noqa: E731
+    per_seed = [", ".join(f"{r[0]:.1f}" for r in rows) for rows in (ours, peer)]
     return [
         f"| ARS HalfCheetah-v5, {steps:,} env steps, seeds {seeds}: mean evaluation return | "
         f"{mean(ours, 0):.1f} | {mean(peer, 0):.1f} | |",
+        f"| ARS HalfCheetah-v5: evaluation return per seed | {per_seed[0]} | {per_seed[1]} | |",
         f"| ARS HalfCheetah-v5: wall-clock per run | {mean(ours, 1):.1f} s | {mean(peer, 1):.1f} s "
         f"| ratio {mean(ours, 1) / mean(peer, 1):.2f} |",
     ]
