@@ -12,7 +12,13 @@
   planner runs inside the loop's graph: it includes the env step, which the peer's figure does
   not. The peer's figure comes from its latency script.
 
-Both use K = 1000, H = 30, σ = 1, λ = 1 and the same model. Writes `media/mppi.md`.
+Both use K = 1000, H = 30, σ = 1, λ = 1 and the same model.
+
+* MuJoCo: `examples/mppi_mujoco.py` on InvertedPendulum-v5 with the simulator itself as the
+  model (`rf.models.MujocoModel`): the return of one 1000-step episode and the control rate.
+  There is no peer for this row.
+
+Writes `media/mppi.md`.
 
     python benchmarks/mppi.py            # about 5 min
 """
@@ -107,6 +113,13 @@ def main(argv=None) -> None:
 
     random = {mode: ours("random", mode, k, h) for mode in MODES}
     hanging = {mode: ours("hanging", mode, k, h) for mode in MODES}
+    mujoco_output = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "mppi_mujoco.py")],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    mujoco_return = float(re.search(r"result: return ([-\d.]+)", mujoco_output).group(1))
+    mujoco_rate = float(re.search(r"control: ([\d.]+) steps/s", mujoco_output).group(1))
+    print(f"ours MuJoCo InvertedPendulum: {mujoco_return:.1f}, {mujoco_rate:.1f} steps/s")
     latency = our_latency(k, h)
     in_driver = our_driver_step(k, h)
     print(
@@ -130,6 +143,10 @@ def main(argv=None) -> None:
         f"| time per control step inside the Driver, env step included (ms) | "
         f"{in_driver:.2f} (ratio {in_driver / peer_latency:.2f}) | | | {peer_latency:.2f} |",
     ]
+    rows.append(
+        f"| InvertedPendulum-v5, MuJoCo simulator as the model (K=128, H=20): return of a "
+        f"1000-step episode, control rate | {mujoco_return:.1f}, {mujoco_rate:.1f} steps/s | | | |"
+    )
     table = "\n".join(rows)
     print(table)
     MEDIA.mkdir(exist_ok=True)

@@ -37,6 +37,8 @@ class Model(abc.ABC):
     action_high: np.ndarray | None = None
     #: Tolerance of the eager bound check (actions computed in float32 may overshoot slightly).
     bound_tolerance: float = 1e-5
+    #: Pure TF ops that XLA can compile (planners then compile their rollouts).
+    xla_compatible: bool = True
 
     # ------------------------------------------------------------------------------ interface
 

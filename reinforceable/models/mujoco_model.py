@@ -54,6 +54,8 @@ class MujocoModel(Model):
             reward for the task.
     """
 
+    xla_compatible = False  # the simulator runs through tf.numpy_function
+
     def __init__(
         self,
         env_id: str,

@@ -50,6 +50,10 @@ class MPPIConfig:
     """Evaluate the unperturbed plan as one of the K samples."""
     discount: float = 1.0
     """γ of the summed cost, in (0, 1]."""
+    jit_compile: bool = True
+    """Compile the rollouts with XLA (models with `xla_compatible`): the K·H steps become a few
+    fused loops, about 3x faster on a CPU. The sampling stays outside XLA, whose random number
+    generator is slow on CPUs."""
 
     def __post_init__(self):
         check_positive_int(OWNER, "num_samples", self.num_samples)
@@ -72,6 +76,7 @@ class MPPIConfig:
             )
         check_bool(OWNER, "include_nominal", self.include_nominal)
         check_number(OWNER, "discount", self.discount, low=0.0, high=1.0)
+        check_bool(OWNER, "jit_compile", self.jit_compile)
 
 
 class MPPI(Policy):
@@ -133,6 +138,9 @@ class MPPI(Policy):
                     f"action_low < action_high; received {low.tolist()} and {high.tolist()}."
                 )
             self.low, self.high = low, high
+        self._sequence_cost = model.sequence_cost
+        if config.jit_compile and model.xla_compatible:
+            self._sequence_cost = tf.function(model.sequence_cost, jit_compile=True)
         # One trial plan, eagerly, so a model that breaks its contract fails here.
         trial = self.model.initial_state([1], tf.constant([0, 0]), self.dtype)
         self._plan(trial, self.initial_plan(1), tf.constant([0, 0]))
@@ -197,7 +205,8 @@ class MPPI(Policy):
     def _plan(self, state, plan, seed):
         """One MPPI iteration: returns `(first action [B, A], updated plan [B, H, A], costs)`."""
         samples, actions = self._samples(plan, seed)
-        costs = self.model.sequence_cost(tf.cast(state, self.dtype), actions, self.config.discount)
+        costs = self._sequence_cost(tf.cast(state, self.dtype), actions, self.config.discount)
+        costs = tf.ensure_shape(costs, actions.shape[:2])  # an XLA call loses the static shape
         shifted = costs - tf.reduce_min(costs, axis=1, keepdims=True)
         weights = tf.nn.softmax(-shifted / self.config.temperature, axis=1)  # [B, K]
         updated = tf.einsum("bk,bkha->bha", weights, samples)
