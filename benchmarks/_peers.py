@@ -18,7 +18,8 @@ def peer_python() -> str:
 
 
 def run_peer(script: str, *args) -> dict[str, float]:
-    """Runs a peer script and parses the `key=value` figures of its last line."""
+    """Runs a peer script (a name in `../shared/peers/`, or a path) and parses the `key=value`
+    figures of its last line."""
     result = subprocess.run(
         [peer_python(), str(PEERS / script), *map(str, args)],
         capture_output=True,

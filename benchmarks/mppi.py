@@ -28,11 +28,10 @@ from __future__ import annotations
 import argparse
 import pathlib
 import re
-import subprocess
-import sys
 import time
 
-from _peers import PEERS, peer_python
+from _examples import figure, run_example
+from _peers import PEERS, run_peer
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 MEDIA = ROOT / "media"
@@ -40,12 +39,11 @@ MODES = ("squash", "truncate", "clamp")
 
 
 def ours(start: str, bounds: str, k: int, h: int) -> tuple[float, str]:
-    command = [
-        sys.executable, str(ROOT / "examples" / "mppi_pendulum.py"), f"--start={start}",
-        f"--bounds={bounds}", f"--num-samples={k}", f"--horizon={h}", "--episodes=20",
-    ]  # fmt: skip
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    result = float(re.search(r"mean return ([-\d.]+)", output).group(1))
+    output = run_example(
+        "mppi_pendulum.py", f"--start={start}", f"--bounds={bounds}", f"--num-samples={k}",
+        f"--horizon={h}", "--episodes=20", run_dir=False,
+    )  # fmt: skip
+    result = figure(r"mean return ([-\d.]+)", output)
     within = re.search(r"actions within (\[[^\]]+\])", output).group(1)
     print(f"ours {start} {bounds}: {result:.1f}, actions {within}", flush=True)
     return result, within
@@ -94,31 +92,21 @@ def main(argv=None) -> None:
     parser.add_argument("--horizon", type=int, default=30)
     args = parser.parse_args(argv)
     k, h = args.num_samples, args.horizon
-    python = peer_python()
-
-    peer_random = subprocess.run(
-        [python, str(ROOT / "benchmarks" / "peers" / "pytorch_mppi_pendulum.py"), str(k), str(h),
-         "1.0", "0", "19"],
-        capture_output=True, text=True, check=True,
-    ).stdout.strip().splitlines()[-1]  # fmt: skip
-    peer_random_mean = float(re.search(r"mean_return=([-\d.]+)", peer_random).group(1))
-    print(peer_random, flush=True)
-    peer_latency_line = subprocess.run(
-        [python, str(PEERS / "mppi_pendulum_latency.py"), str(k), str(h), "1.0"],
-        capture_output=True, text=True, check=True,
-    ).stdout.strip().splitlines()[-1]  # fmt: skip
-    print(peer_latency_line, flush=True)
-    peer_latency = float(re.search(r"latency_ms_median=([\d.]+)", peer_latency_line).group(1))
-    peer_hanging = float(re.search(r"swingup_return=([-\d.]+)", peer_latency_line).group(1))
+    peer_random = run_peer(
+        ROOT / "benchmarks" / "peers" / "pytorch_mppi_pendulum.py", k, h, 1.0, 0, 19
+    )
+    peer_random_mean = peer_random["mean_return"]
+    print(f"pytorch-mppi, random starts: {peer_random}", flush=True)
+    peer_timing = run_peer(PEERS / "mppi_pendulum_latency.py", k, h, 1.0)
+    print(f"pytorch-mppi, latency and hanging start: {peer_timing}", flush=True)
+    peer_latency = peer_timing["latency_ms_median"]
+    peer_hanging = peer_timing["swingup_return"]
 
     random = {mode: ours("random", mode, k, h) for mode in MODES}
     hanging = {mode: ours("hanging", mode, k, h) for mode in MODES}
-    mujoco_output = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "mppi_mujoco.py")],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
-    mujoco_return = float(re.search(r"result: return ([-\d.]+)", mujoco_output).group(1))
-    mujoco_rate = float(re.search(r"control: ([\d.]+) steps/s", mujoco_output).group(1))
+    mujoco_output = run_example("mppi_mujoco.py", run_dir=False)
+    mujoco_return = figure(r"result: return ([-\d.]+)", mujoco_output)
+    mujoco_rate = figure(r"control: ([\d.]+) steps/s", mujoco_output)
     print(f"ours MuJoCo InvertedPendulum: {mujoco_return:.1f}, {mujoco_rate:.1f} steps/s")
     latency = our_latency(k, h)
     in_driver = our_driver_step(k, h)

@@ -22,29 +22,16 @@ from __future__ import annotations
 
 import argparse
 import pathlib
-import re
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 
-from _peers import peer_python
+from _examples import figure, run_example
+from _peers import run_peer
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 MEDIA = ROOT / "media"
 TASKS = ("lqr", "pendulum", "ars_inverted_pendulum", "ars_half_cheetah")
 HALF_CHEETAH = {"num_directions": 32, "top_directions": 4, "step_size": 0.02, "noise": 0.03}
-
-
-def run_example(script: str, *args: str) -> str:
-    with tempfile.TemporaryDirectory() as run_dir:
-        command = [sys.executable, str(ROOT / "examples" / script), *args, f"--run-dir={run_dir}"]
-        return subprocess.run(command, capture_output=True, text=True, check=True).stdout
-
-
-def figure(pattern: str, output: str) -> float:
-    return float(re.search(pattern, output).group(1))
 
 
 def lqr(iterations: int) -> list[str]:
@@ -113,7 +100,6 @@ def ars_inverted_pendulum(seeds: list[int]) -> list[str]:
 
 def ars_half_cheetah(steps: int, seeds: list[int]) -> list[str]:
     ours, peer = [], []
-    python = peer_python()
     for seed in seeds:
         output = run_example(
             "ars_mujoco.py",
@@ -129,13 +115,11 @@ def ars_half_cheetah(steps: int, seeds: list[int]) -> list[str]:
             )
         )
         print(f"ours HalfCheetah seed {seed}: {ours[-1]}", flush=True)
-        command = [
-            python, str(ROOT / "benchmarks" / "peers" / "sb3_contrib_ars.py"), "HalfCheetah-v5",
-            str(steps), str(seed), "32", "4", "0.02", "0.03",
-        ]  # fmt: skip
-        line = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-        line = line.strip().splitlines()[-1]
-        peer.append((figure(r"eval_mean_return=([-\d.]+)", line), figure(r"wall_s=([\d.]+)", line)))
+        result = run_peer(
+            ROOT / "benchmarks" / "peers" / "sb3_contrib_ars.py", "HalfCheetah-v5", steps, seed,
+            32, 4, 0.02, 0.03,
+        )  # fmt: skip
+        peer.append((result["eval_mean_return"], result["wall_s"]))
         print(f"sb3-contrib HalfCheetah seed {seed}: {peer[-1]}", flush=True)
     mean = lambda rows, i: statistics.mean(r[i] for r in rows)  # noqa: E731
     per_seed = [", ".join(f"{r[0]:.1f}" for r in rows) for rows in (ours, peer)]

@@ -24,28 +24,15 @@ from __future__ import annotations
 
 import argparse
 import pathlib
-import re
 import statistics
-import subprocess
-import sys
-import tempfile
 
+from _examples import figure, run_example
 from _peers import run_peer
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 MEDIA = ROOT / "media"
 WARMUP = 100
 TASKS = ("pendulum", "inverted_pendulum", "mixed_action")
-
-
-def run_example(script: str, *args: str) -> str:
-    with tempfile.TemporaryDirectory() as run_dir:
-        command = [sys.executable, str(ROOT / "examples" / script), *args, f"--run-dir={run_dir}"]
-        return subprocess.run(command, capture_output=True, text=True, check=True).stdout
-
-
-def figure(pattern: str, output: str) -> float:
-    return float(re.search(pattern, output).group(1))
 
 
 def write(name: str, title: str, table: str) -> None:

@@ -17,6 +17,20 @@ def run(fn, mode, *args):
     return tf.nest.map_structure(lambda t: t.numpy(), fn(*args))
 
 
+def n_step_reference(rewards, ended, terminated, gamma, n, t, b):
+    """The n-step return of row `t`, column `b`, by a plain loop: `(return, discount, row of the
+    bootstrap observation)`. It stops at the episode's end, the rollout's end or after n steps."""
+    steps = len(rewards)
+    total, scale, j = 0.0, 1.0, t
+    while True:
+        total += scale * rewards[j, b]
+        scale *= gamma
+        if ended[j, b] or j + 1 == steps or j + 1 - t == n:
+            break
+        j += 1
+    return total, 0.0 if terminated[j, b] else scale, j + 1
+
+
 @pytest.fixture(params=EXECUTION_MODES)
 def mode(request):
     """Runs a test once eagerly and once inside tf.function."""

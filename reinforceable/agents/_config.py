@@ -7,12 +7,13 @@ import math
 from typing import Any
 
 __all__ = [
+    "Config",
     "check_bool",
+    "check_known_fields",
     "check_number",
     "check_positive_int",
     "check_seed",
     "check_units",
-    "config_from_dict",
 ]
 
 
@@ -21,13 +22,17 @@ def check_positive_int(owner: str, name: str, value) -> None:
         raise ValueError(f"{owner}: `{name}` must be a positive int; received {value!r}.")
 
 
-def check_number(owner: str, name: str, value, low: float | None = None, high=None) -> None:
-    """Finite, and in (low, high] where given."""
+def check_number(
+    owner: str, name: str, value, low: float | None = None, high=None, low_open: bool = True
+) -> None:
+    """Finite, and in (low, high] where given (`[low, high]` with `low_open=False`)."""
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise ValueError(f"{owner}: `{name}` must be a finite number; received {value!r}.")
-    if (low is not None and value <= low) or (high is not None and value > high):
-        interval = f"({low if low is not None else '-inf'}, {high if high is not None else 'inf'}"
-        interval += "]" if high is not None else ")"
+    too_low = low is not None and (value <= low if low_open else value < low)
+    if too_low or (high is not None and value > high):
+        left = "(" if low_open else "["
+        interval = f"{left}{low if low is not None else '-inf'}, "
+        interval += f"{high}]" if high is not None else "inf)"
         raise ValueError(f"{owner}: `{name}` must be in {interval}; received {value!r}.")
 
 
@@ -53,12 +58,24 @@ def check_seed(owner: str, value) -> None:
         raise TypeError(f"{owner}: `seed` must be an int or None; received {value!r}.")
 
 
-def config_from_dict(cls, values: dict[str, Any]):
-    """`cls(**values)`, refusing unknown fields by name."""
+class Config:
+    """`to_dict` and `from_dict` (which refuses unknown fields by name) for the frozen config
+    dataclasses whose fields are plain JSON values."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable dict; `from_dict` inverts it."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]):
+        check_known_fields(cls, values)
+        return cls(**values)
+
+
+def check_known_fields(cls, values: dict[str, Any]) -> None:
     names = {field.name for field in dataclasses.fields(cls)}
     unknown = sorted(set(values) - names)
     if unknown:
         raise ValueError(
             f"{cls.__name__}: unknown fields {unknown}; known fields: {sorted(names)}."
         )
-    return cls(**values)

@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from reinforceable._nest import describe, leaf_paths
+from reinforceable._random import generator
 from reinforceable.driver.observers import EpisodeStatistics, Observer
 from reinforceable.driver.policy import KerasPolicy, Policy
 from reinforceable.driver.trajectory import Trajectory, Transition
@@ -158,11 +159,7 @@ class Driver:
         for observer in self.observers:
             observer.build(self.num_envs)
         self.run_eagerly = bool(run_eagerly)
-        self._rng = (
-            tf.random.Generator.from_seed(seed)
-            if seed is not None
-            else tf.random.Generator.from_non_deterministic_state()
-        )
+        self._rng = generator(seed)
 
         timestep = tf.nest.map_structure(tf.convert_to_tensor, env.reset())
         self.policy.build(timestep)

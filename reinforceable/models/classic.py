@@ -60,24 +60,6 @@ class Pendulum(Model):
         th, thdot = unstack(tf.convert_to_tensor(state), 2)
         return stack([tf.cos(th), tf.sin(th), thdot])
 
-    def sequence_cost(self, state, actions, discount: float = 1.0):
-        """`Model.sequence_cost` with the step and the cost fused and the state kept as two
-        tensors: the same numbers with fewer ops (MPPI's latency)."""
-        state, actions = tf.convert_to_tensor(state), tf.convert_to_tensor(actions)
-        self._check(state, actions[:, :, 0], "sequence_cost")
-        th, thdot = state[:, None, 0], state[:, None, 1]  # [B, 1], broadcast over the K samples
-        torques = tf.clip_by_value(actions[..., 0], -self.max_torque, self.max_torque)
-        g, m, length, dt = self.g, self.mass, self.length, self.dt
-        total = tf.zeros(tf.shape(torques)[:2], state.dtype)
-        for t in range(actions.shape[2]):
-            u = torques[:, :, t]
-            cost = angle_normalize(th) ** 2 + 0.1 * thdot**2 + 0.001 * u**2
-            total += cost if discount == 1.0 else discount**t * cost
-            thdot = thdot + (3 * g / (2 * length) * tf.sin(th) + 3.0 / (m * length**2) * u) * dt
-            thdot = tf.clip_by_value(thdot, -self.max_speed, self.max_speed)
-            th = th + thdot * dt
-        return total
-
     def state_from_observation(self, observation):
         cos, sin, thdot = unstack(tf.convert_to_tensor(observation), 3)
         return stack([tf.atan2(sin, cos), thdot])

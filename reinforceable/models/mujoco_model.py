@@ -77,7 +77,6 @@ class MujocoModel(Model):
             reward = next((fn for name, fn in REWARDS.items() if env_id.startswith(name)), None)
             if reward is None:
                 raise ValueError(f"MujocoModel: no built-in reward for {env_id!r}; pass `reward`.")
-        self._mujoco = mujoco
         self.mj_model = unwrapped.model
         self.frame_skip = int(unwrapped.frame_skip)
         self.dt = float(unwrapped.dt)

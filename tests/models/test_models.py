@@ -152,13 +152,3 @@ def test_state_from_observation_needs_a_full_observation():
 
     with pytest.raises(NotImplementedError, match="does not determine the state"):
         Partial().state_from_observation(tf.zeros([2]))
-
-
-def test_pendulum_fused_sequence_cost_equals_the_generic_one():
-    model = models.Pendulum()
-    state = model.initial_state([3], tf.constant([7, 8]), tf.float64)
-    actions = tf.random.stateless_uniform([3, 5, 12, 1], [1, 2], -2.0, 2.0, tf.float64)
-    for discount in (1.0, 0.9):
-        fused = model.sequence_cost(state, actions, discount)
-        generic = models.Model.sequence_cost(model, state, actions, discount)
-        np.testing.assert_allclose(fused.numpy(), generic.numpy(), rtol=1e-12)

@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from reinforceable.ops import generalized_advantage_estimation, n_step_returns
-from tests.conftest import run
+from tests.conftest import n_step_reference, run
 
 
 def test_gae_by_hand(mode):
@@ -118,18 +118,12 @@ def test_n_step_returns_match_a_python_loop(n):
             if not valid[t, b]:
                 assert returns[t, b] == 0 and discounts[t, b] == 0
                 continue
-            total, scale, j = 0.0, 1.0, t
-            while True:
-                total += scale * rewards[j, b]
-                scale *= gamma
-                if ended[j, b] or j + 1 == steps or j + 1 - t == n:
-                    break
-                j += 1
-            assert next_index[t, b] == j + 1
-            np.testing.assert_allclose(returns[t, b], total, rtol=1e-5)
-            np.testing.assert_allclose(
-                discounts[t, b], 0.0 if terminated[j, b] else scale, rtol=1e-6
+            total, discount, following = n_step_reference(
+                rewards, ended, terminated, gamma, n, t, b
             )
+            assert next_index[t, b] == following
+            np.testing.assert_allclose(returns[t, b], total, rtol=1e-5)
+            np.testing.assert_allclose(discounts[t, b], discount, rtol=1e-6)
 
 
 def test_n_step_must_be_positive():

@@ -10,6 +10,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from reinforceable._random import generator
+from reinforceable.agents._fit import Fit
 from reinforceable.agents._saving import read_model_and_config, restore_state, save_agent
 from reinforceable.agents.errors import TrainingDivergedError
 from reinforceable.agents.policy_search.config import AnalyticPolicySearchConfig
@@ -30,7 +32,7 @@ def _value_network(observation_dim: int, hidden: tuple[int, ...]) -> keras.Model
     return keras.Model(observation, value, name="terminal_value")
 
 
-class AnalyticPolicySearch:
+class AnalyticPolicySearch(Fit):
     """Improves a Keras policy by backpropagating the return through rollouts of a `Model`.
 
     Each iteration (`train`) rolls `num_rollouts` states `horizon` steps forward through
@@ -115,11 +117,7 @@ class AnalyticPolicySearch:
             example = tf.nest.map_structure(tf.convert_to_tensor, env.example_timestep())
             for keras_policy in (self.policy, self.eval_policy):
                 keras_policy.build(example)
-        self.rng = (
-            tf.random.Generator.from_seed(config.seed)
-            if config.seed is not None
-            else tf.random.Generator.from_non_deterministic_state()
-        )
+        self.rng = generator(config.seed)
         self._check_policy()
         self.optimizer = keras.optimizers.Adam(config.learning_rate)
         self.optimizer.build(policy.trainable_variables)
@@ -350,12 +348,6 @@ class AnalyticPolicySearch:
         if self.value is not None:
             items.update(value=self.value, value_optimizer=self.value_optimizer)
         return items
-
-    def fit(self, total_steps: int, callbacks=None, **kwargs):
-        """Trains for `total_steps` model steps with `reinforceable.training.Trainer`."""
-        from reinforceable.training.trainer import Trainer
-
-        return Trainer(self, callbacks=callbacks, **kwargs).fit(total_steps)
 
     def save(self, path) -> pathlib.Path:
         """Saves the policy (`model.keras`), the config and the learner state in `path`."""

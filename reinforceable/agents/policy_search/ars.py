@@ -10,13 +10,16 @@ from typing import Any
 import gymnasium as gym
 import tensorflow as tf
 
+from reinforceable._random import generator
 from reinforceable.agents._config import (
+    Config,
     check_bool,
     check_number,
     check_positive_int,
     check_seed,
-    config_from_dict,
 )
+from reinforceable.agents._fit import Fit
+from reinforceable.agents._saving import read_config, restore_state, save_agent
 from reinforceable.agents.errors import TrainingDivergedError
 from reinforceable.driver.policy import Policy, PolicyStep
 from reinforceable.driver.trajectory import Trajectory
@@ -29,7 +32,7 @@ OWNER = "ARSConfig"
 
 
 @dataclasses.dataclass(frozen=True)
-class ARSConfig:
+class ARSConfig(Config):
     """Hyperparameters of `ARSAgent`. The defaults are V2 with the paper's HalfCheetah step size
     and noise (N = 32, α = 0.02, ν = 0.03); its V2-t setting adds `top_directions=4`."""
 
@@ -66,13 +69,6 @@ class ARSConfig:
         check_bool(OWNER, "normalize_observations", self.normalize_observations)
         check_seed(OWNER, self.seed)
 
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> ARSConfig:
-        return config_from_dict(cls, values)
-
 
 class _LinearPolicy(Policy):
     """`a = clip(M normalise(o))`; with `perturbations`, environment `i` of the first N uses
@@ -96,7 +92,7 @@ class _LinearPolicy(Policy):
         return PolicyStep(action=action, state=(), extras={})
 
 
-class ARSAgent:
+class ARSAgent(Fit):
     """Augmented Random Search: a linear policy improved by finite differences along random
     directions (Mania, Guy and Recht, 2018, "Simple random search provides a competitive
     approach to reinforcement learning").
@@ -156,11 +152,7 @@ class ARSAgent:
         self.low = tf.constant(action.low, tf.float32)
         self.high = tf.constant(action.high, tf.float32)
         self.weights = tf.Variable(tf.zeros([act_dim, obs_dim]), name="weights")
-        self.rng = (
-            tf.random.Generator.from_seed(config.seed)
-            if config.seed is not None
-            else tf.random.Generator.from_non_deterministic_state()
-        )
+        self.rng = generator(config.seed)
         self.directions = tf.Variable(
             self.rng.normal([config.num_directions, act_dim, obs_dim]), name="directions"
         )
@@ -253,30 +245,17 @@ class ARSAgent:
             "rng": self.rng,
         }
 
-    def fit(self, total_steps: int, callbacks=None, **kwargs):
-        """Trains for `total_steps` env steps with `reinforceable.training.Trainer`."""
-        from reinforceable.training.trainer import Trainer
-
-        return Trainer(self, callbacks=callbacks, **kwargs).fit(total_steps)
-
     def save(self, path) -> pathlib.Path:
         """Saves the config and the policy (weights, observation statistics) in `path`."""
-        import json
-
-        path = pathlib.Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        (path / "config.json").write_text(json.dumps(self.config.to_dict(), indent=2))
-        tf.train.Checkpoint(**self.checkpoint_items()).write(str(path / "state"))
-        return path
+        return save_agent(path, None, self.config, self.checkpoint_items())
 
     @classmethod
     def load(cls, path, env: GymEnv) -> ARSAgent:
-        """Loads an agent saved by `save`, to act in (or keep training on) `env`."""
-        import json
+        """Loads an agent saved by `save`, to act in (or keep training on) `env`.
 
-        path = pathlib.Path(path)
-        if not (path / "config.json").exists():
-            raise FileNotFoundError(f"ARSAgent.load: {path} holds no saved agent.")
-        agent = cls(env, ARSConfig.from_dict(json.loads((path / "config.json").read_text())))
-        tf.train.Checkpoint(**agent.checkpoint_items()).read(str(path / "state")).assert_consumed()
+        Raises:
+            FileNotFoundError: If `path` holds no saved agent.
+        """
+        agent = cls(env, read_config(path, ARSConfig, "ARSAgent.load"))
+        restore_state(path, agent.checkpoint_items())
         return agent

@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 from reinforceable.agents._config import (
+    Config,
     check_bool,
     check_number,
     check_positive_int,
     check_seed,
     check_units,
-    config_from_dict,
 )
 
 __all__ = ["AnalyticPolicySearchConfig"]
 
 
 @dataclasses.dataclass(frozen=True)
-class AnalyticPolicySearchConfig:
+class AnalyticPolicySearchConfig(Config):
     """Hyperparameters of `AnalyticPolicySearch` (backpropagation through model rollouts).
 
     Each iteration rolls `num_rollouts` states forward `horizon` steps through the model with
@@ -76,10 +75,3 @@ class AnalyticPolicySearchConfig:
             self, "value_hidden", check_units(owner, "value_hidden", self.value_hidden)
         )
         check_seed(owner, self.seed)
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> AnalyticPolicySearchConfig:
-        return config_from_dict(cls, values)

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import pathlib
-from typing import Any
 
 import keras
 
 from reinforceable.agents._config import (
+    Config,
     check_bool,
     check_number,
     check_positive_int,
     check_seed,
-    config_from_dict,
 )
 from reinforceable.agents._saving import save_agent
 from reinforceable.agents.ppo.agent import RecurrentPPOAgent
@@ -26,7 +25,7 @@ OWNER = "ScoreFunctionConfig"
 
 
 @dataclasses.dataclass(frozen=True)
-class ScoreFunctionConfig:
+class ScoreFunctionConfig(Config):
     """Hyperparameters of `ScoreFunctionAgent`. Invalid values raise a `ValueError` naming the
     field."""
 
@@ -60,13 +59,6 @@ class ScoreFunctionConfig:
         for name in ("normalize_advantages", "normalize_observations"):
             check_bool(OWNER, name, getattr(self, name))
         check_seed(OWNER, self.seed)
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> ScoreFunctionConfig:
-        return config_from_dict(cls, values)
 
     def ppo_config(self, num_envs: int) -> PPOConfig:
         """The equivalent `PPOConfig`: one epoch over one minibatch holding the whole rollout,

@@ -8,6 +8,8 @@ from typing import Any
 import keras
 import tensorflow as tf
 
+from reinforceable._random import generator
+from reinforceable.agents._fit import Fit
 from reinforceable.agents._saving import read_model_and_config, restore_state, save_agent
 from reinforceable.agents.errors import TrainingDivergedError
 from reinforceable.agents.ppo.config import PPOConfig
@@ -24,7 +26,7 @@ from reinforceable.ops.schedules import LinearSchedule, schedule_value
 __all__ = ["RecurrentPPOAgent", "TrainingDivergedError"]
 
 
-class RecurrentPPOAgent:
+class RecurrentPPOAgent(Fit):
     """Proximal policy optimisation for recurrent and memoryless Keras policies.
 
     The policy is a Keras model built from `reinforceable.layers` whose outputs are a dict:
@@ -122,11 +124,7 @@ class RecurrentPPOAgent:
         self.optimizer.build(model.trainable_variables)
         self.env_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name="env_steps")
         self.iterations = tf.Variable(0, dtype=tf.int64, trainable=False, name="iterations")
-        self.rng = (
-            tf.random.Generator.from_seed(config.seed)
-            if config.seed is not None
-            else tf.random.Generator.from_non_deterministic_state()
-        )
+        self.rng = generator(config.seed)
         self._diverged = tf.Variable(False, trainable=False, name="diverged")
         self._train_graph = tf.function(self._train, autograph=False, reduce_retracing=True)
 
@@ -378,17 +376,6 @@ class RecurrentPPOAgent:
         return metrics
 
     # ----------------------------------------------------------------------------- high level
-
-    def fit(self, total_steps: int, callbacks=None, **kwargs):
-        """Trains for `total_steps` env steps with the training loop of `reinforceable.training`.
-
-        Keyword arguments go to `reinforceable.training.Trainer` (`run_dir`, `eval_env`,
-        `eval_every`, `checkpoint_every`, `seed`, ...). Returns the `Trainer`'s history.
-        """
-        from reinforceable.training.trainer import Trainer
-
-        trainer = Trainer(self, callbacks=callbacks, **kwargs)
-        return trainer.fit(total_steps)
 
     # ----------------------------------------------------------------------------- persistence
 

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Any
 
+from reinforceable.agents._config import (
+    check_bool,
+    check_known_fields,
+    check_number,
+    check_positive_int,
+    check_seed,
+)
 from reinforceable.ops.schedules import LinearSchedule
 
 __all__ = ["PPOConfig"]
+
+OWNER = "PPOConfig"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,38 +83,31 @@ class PPOConfig:
     """Seed of the minibatch shuffling. `None` draws one."""
 
     def __post_init__(self):
-        _positive_int(self, "num_steps")
-        _positive_int(self, "batch_size")
-        _positive_int(self, "num_epochs")
+        for name in ("num_steps", "batch_size", "num_epochs"):
+            check_positive_int(OWNER, name, getattr(self, name))
         if self.sequence_length is not None:
-            _positive_int(self, "sequence_length")
+            check_positive_int(OWNER, "sequence_length", self.sequence_length)
             if self.num_steps % self.sequence_length:
                 raise ValueError(
                     f"PPOConfig: `sequence_length` must divide `num_steps` ({self.num_steps}); "
                     f"received {self.sequence_length}."
                 )
             self.check_sequences(recurrent=True)
-        _schedule(self, "learning_rate", low=0.0, low_open=True)
-        _schedule(self, "clip_range", low=0.0, low_open=True)
-        _number(self, "adam_epsilon", low=0.0, low_open=True)
-        _number(self, "discount", low=0.0, low_open=True, high=1.0)
-        _number(self, "gae_lambda", low=0.0, high=1.0)
-        _number(self, "entropy_coef", low=0.0)
-        _number(self, "value_coef", low=0.0)
+        _schedule("learning_rate", self.learning_rate)
+        _schedule("clip_range", self.clip_range)
+        check_number(OWNER, "adam_epsilon", self.adam_epsilon, low=0.0)
+        check_number(OWNER, "discount", self.discount, low=0.0, high=1.0)
+        check_number(OWNER, "gae_lambda", self.gae_lambda, low=0.0, high=1.0, low_open=False)
+        check_number(OWNER, "entropy_coef", self.entropy_coef, low=0.0, low_open=False)
+        check_number(OWNER, "value_coef", self.value_coef, low=0.0, low_open=False)
         for name in ("clip_range_value", "max_grad_norm", "target_kl"):
             if getattr(self, name) is not None:
-                _number(self, name, low=0.0, low_open=True)
+                check_number(OWNER, name, getattr(self, name), low=0.0)
         for name in ("normalize_advantages", "normalize_observations", "scale_rewards"):
-            if not isinstance(getattr(self, name), bool):
-                raise TypeError(
-                    f"PPOConfig: `{name}` must be a bool; received {getattr(self, name)!r}."
-                )
+            check_bool(OWNER, name, getattr(self, name))
         if self.total_steps is not None:
-            _positive_int(self, "total_steps")
-        if self.seed is not None and (
-            isinstance(self.seed, bool) or not isinstance(self.seed, int)
-        ):
-            raise TypeError(f"PPOConfig: `seed` must be an int or None; received {self.seed!r}.")
+            check_positive_int(OWNER, "total_steps", self.total_steps)
+        check_seed(OWNER, self.seed)
 
     def chunk_length(self, recurrent: bool) -> int:
         """The sequence length used: `sequence_length`, or if unset `num_steps` for a recurrent
@@ -146,10 +147,7 @@ class PPOConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> PPOConfig:
-        names = {field.name for field in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - names)
-        if unknown:
-            raise ValueError(f"PPOConfig: unknown fields {unknown}; known fields: {sorted(names)}.")
+        check_known_fields(cls, values)
         values = {
             key: LinearSchedule(**value["linear"]) if isinstance(value, dict) else value
             for key, value in values.items()
@@ -157,31 +155,10 @@ class PPOConfig:
         return cls(**values)
 
 
-def _positive_int(config, name: str) -> None:
-    value = getattr(config, name)
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"PPOConfig: `{name}` must be a positive int; received {value!r}.")
-
-
-def _number(config, name, low=None, high=None, low_open=False, value=None) -> None:
-    value = getattr(config, name) if value is None else value
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValueError(f"PPOConfig: `{name}` must be a finite number; received {value!r}.")
-    too_low = low is not None and (value <= low if low_open else value < low)
-    too_high = high is not None and value > high
-    if too_low or too_high:
-        left = "(" if low_open else "["
-        interval = (
-            f"{left}{low if low is not None else '-inf'}, {high if high is not None else 'inf'}"
-        )
-        interval += "]" if high is not None else ")"
-        raise ValueError(f"PPOConfig: `{name}` must be in {interval}; received {value!r}.")
-
-
-def _schedule(config, name: str, **bounds) -> None:
-    value = getattr(config, name)
+def _schedule(name: str, value) -> None:
+    """A positive number, or a `LinearSchedule` from a positive start to an end >= 0."""
     if isinstance(value, LinearSchedule):
-        _number(config, f"{name}.start", value=value.start, **bounds)
-        _number(config, f"{name}.end", low=0.0, value=value.end)
+        check_number(OWNER, f"{name}.start", value.start, low=0.0)
+        check_number(OWNER, f"{name}.end", value.end, low=0.0, low_open=False)
     else:
-        _number(config, name, **bounds)
+        check_number(OWNER, name, value, low=0.0)

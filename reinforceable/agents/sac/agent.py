@@ -14,6 +14,8 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from reinforceable._nest import leaf_paths
+from reinforceable._random import generator
+from reinforceable.agents._fit import Fit
 from reinforceable.agents._saving import read_model_and_config, restore_state, save_agent
 from reinforceable.agents.errors import TrainingDivergedError
 from reinforceable.agents.sac.config import SACConfig
@@ -67,7 +69,7 @@ class _WarmupPolicy(Policy):
         return PolicyStep(action=action, state=step.state, extras=step.extras)
 
 
-class SACAgent:
+class SACAgent(Fit):
     """Soft actor-critic (SAC v2) for continuous, discrete and hybrid action spaces.
 
     The actor is a memoryless Keras model whose output is a nest of distributions shaped like the
@@ -175,11 +177,7 @@ class SACAgent:
         self.buffer = ReplayBuffer(item_spec, config.buffer_capacity)
         self.env_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name="env_steps")
         self.iterations = tf.Variable(0, dtype=tf.int64, trainable=False, name="iterations")
-        self.rng = (
-            tf.random.Generator.from_seed(config.seed)
-            if config.seed is not None
-            else tf.random.Generator.from_non_deterministic_state()
-        )
+        self.rng = generator(config.seed)
         self.policy = _WarmupPolicy(
             self.actor_policy,
             RandomPolicy(env.action_space, env.num_envs),
@@ -496,12 +494,6 @@ class SACAgent:
             "iterations": self.iterations,
             "rng": self.rng,
         }
-
-    def fit(self, total_steps: int, callbacks=None, **kwargs):
-        """Trains for `total_steps` env steps with `reinforceable.training.Trainer`."""
-        from reinforceable.training.trainer import Trainer
-
-        return Trainer(self, callbacks=callbacks, **kwargs).fit(total_steps)
 
     def save(self, path) -> pathlib.Path:
         """Saves the actor (`model.keras`), the config and the learner state (critics,

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 from reinforceable.agents._config import (
+    Config,
     check_bool,
     check_number,
     check_positive_int,
     check_seed,
     check_units,
-    config_from_dict,
 )
 
 __all__ = ["SACConfig"]
@@ -20,7 +19,7 @@ OWNER = "SACConfig"
 
 
 @dataclasses.dataclass(frozen=True)
-class SACConfig:
+class SACConfig(Config):
     """Hyperparameters of `SACAgent` (Haarnoja et al., 2018, "Soft Actor-Critic Algorithms and
     Applications": twin critics, target networks, learned temperature).
 
@@ -106,10 +105,3 @@ class SACConfig:
             check_bool(OWNER, name, getattr(self, name))
         object.__setattr__(self, "hidden", check_units(OWNER, "hidden", self.hidden))
         check_seed(OWNER, self.seed)
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> SACConfig:
-        return config_from_dict(cls, values)

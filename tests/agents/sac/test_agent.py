@@ -9,6 +9,7 @@ import tensorflow as tf
 import reinforceable as rf
 from reinforceable.agents import SACAgent, SACConfig
 from reinforceable.networks import sac_actor
+from tests.conftest import n_step_reference
 
 SMALL = SACConfig(batch_size=32, hidden=(16,), steps_per_iteration=16, warmup_steps=32, seed=0)
 
@@ -188,20 +189,12 @@ def test_n_step_transitions_stop_at_episode_ends_and_bootstrap_from_the_right_ob
     observations = np.concatenate(
         [trajectory.observation.numpy(), trajectory.next_timestep.observation.numpy()[None]]
     )
-    steps = valid.shape[0]
     for row, (t, b) in enumerate(np.argwhere(valid)):
-        total, scale, j = 0.0, 1.0, t
-        while True:
-            total += scale * rewards[j, b]
-            scale *= gamma
-            if ended[j, b] or j + 1 == steps or j + 1 - t == n:
-                break
-            j += 1
+        total, expected, following = n_step_reference(rewards, ended, terminated, gamma, n, t, b)
         np.testing.assert_allclose(items["reward"][row].numpy(), total, rtol=1e-5)
-        expected = 0.0 if terminated[j, b] else scale
         np.testing.assert_allclose(items["discount"][row].numpy(), expected, rtol=1e-5)
         np.testing.assert_array_equal(
-            items["next_observation"][row].numpy(), observations[j + 1, b]
+            items["next_observation"][row].numpy(), observations[following, b]
         )
     assert np.any(items["discount"].numpy()[: valid.sum()] == 0.0)  # terminations were seen
 
