@@ -47,6 +47,10 @@ class ARSConfig(Config):
     """ν, the scale of the perturbations."""
     normalize_observations: bool = True
     """V2: whiten observations with their running mean and standard deviation (V1: raw)."""
+    observation_clip: float | None = 10.0
+    """Whitened observations are clipped to ±this many standard deviations, as SB3's
+    `VecNormalize` does (rare states far outside the statistics seen so far cannot swamp the
+    linear policy); `None` does not clip (the paper's code)."""
     alive_bonus_offset: float = 0.0
     """Added to every training reward: the paper removes MuJoCo's survival bonus this way (-1 on
     Hopper, Walker2d; -1 on Ant...), so that standing still does not look like progress.
@@ -67,6 +71,8 @@ class ARSConfig(Config):
         check_number(OWNER, "noise", self.noise, low=0.0)
         check_number(OWNER, "alive_bonus_offset", self.alive_bonus_offset)
         check_bool(OWNER, "normalize_observations", self.normalize_observations)
+        if self.observation_clip is not None:
+            check_number(OWNER, "observation_clip", self.observation_clip, low=0.0)
         check_seed(OWNER, self.seed)
 
 
@@ -102,7 +108,8 @@ class ARSAgent(Fit):
     environments that finish early wait for the slowest), and moves
     `M ← M + α / (b σ_R) Σ_{top b} (r+_i - r-_i) δ_i`, where σ_R is the standard deviation of
     the 2b returns used. V2 (`normalize_observations`) whitens observations with the running
-    statistics of every state visited. Actions are clipped to the action space.
+    statistics of every state visited (clipped to ±`observation_clip` standard deviations).
+    Actions are clipped to the action space.
 
     `env_steps` counts every step the environments took, those after an environment's first
     episode included (a fair count for budgets). Same API as the other agents: `train(trajectory)`
@@ -156,7 +163,8 @@ class ARSAgent(Fit):
         self.directions = tf.Variable(
             self.rng.normal([config.num_directions, act_dim, obs_dim]), name="directions"
         )
-        self.normalizer = RunningMeanStd((obs_dim,), clip=1e9, name="observation_statistics")
+        clip = math.inf if config.observation_clip is None else config.observation_clip
+        self.normalizer = RunningMeanStd((obs_dim,), clip=clip, name="observation_statistics")
         self.env_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name="env_steps")
         self.iterations = tf.Variable(0, dtype=tf.int64, trainable=False, name="iterations")
         self.policy = _LinearPolicy(self, perturbed=True)

@@ -16,6 +16,7 @@ from reinforceable.driver.trajectory import Trajectory
         ({"num_directions": 4, "top_directions": 5}, "top_directions"),
         ({"step_size": 0.0}, "step_size"),
         ({"noise": -1.0}, "noise"),
+        ({"observation_clip": 0.0}, "observation_clip"),
     ],
 )
 def test_invalid_config_names_the_field(kwargs, field):
@@ -88,6 +89,24 @@ def test_observation_statistics_use_only_first_episodes():
     first = np.array([[1, 1], [0, 1], [0, 1]], bool)
     seen = trajectory.observation.numpy()[first]
     np.testing.assert_allclose(agent.normalizer.mean.numpy(), seen.mean(0), rtol=1e-5)
+
+
+def test_whitened_observations_are_clipped():
+    # All-ones weights sum the whitened observation: far-out states are cut at the clip.
+    for clip, expected in [(2.0, 2.0 * 3), (None, 100.0 * 3)]:
+        config = ARSConfig(num_directions=1, observation_clip=clip)
+        agent = ARSAgent(rf.GymEnv("Pendulum-v1", num_envs=2, seed=0), config)
+        agent.weights.assign(tf.ones_like(agent.weights))
+        agent.low, agent.high = tf.constant([-1e6]), tf.constant([1e6])
+        timestep = rf.Timestep(
+            observation=tf.fill([1, 3], 100.0),
+            reward=tf.zeros([1]),
+            terminated=tf.zeros([1], tf.bool),
+            truncated=tf.zeros([1], tf.bool),
+            episode_start=tf.zeros([1], tf.bool),
+        )
+        action = agent.eval_policy.step(timestep, (), None).action  # statistics: 0 mean, unit
+        np.testing.assert_allclose(action.numpy(), [[expected]], rtol=1e-5)
 
 
 def test_ars_balances_the_inverted_pendulum(tmp_path):
