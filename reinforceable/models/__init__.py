@@ -3,7 +3,7 @@
 A `Model` has `step(state, action)`, `reward(state, action)` (and `cost = -reward`),
 `observe(state)` and `terminal(state)`, batched over any leading dimensions and differentiable.
 The classic-control models reproduce their gymnasium environments; `ModelEnv` makes a gymnasium
-environment from any model.
+environment from any model, and `PartiallyObserved` a noisy, partially observed task.
 """
 
 from reinforceable.models.base import Model
@@ -11,6 +11,7 @@ from reinforceable.models.classic import Acrobot, CartPole, MountainCar, Pendulu
 from reinforceable.models.env import ModelEnv
 from reinforceable.models.linear import LinearSystem, PointMass2D
 from reinforceable.models.mujoco_model import MujocoModel
+from reinforceable.models.partial import PartiallyObserved
 
 __all__ = [
     "Acrobot",
@@ -20,6 +21,7 @@ __all__ = [
     "ModelEnv",
     "MountainCar",
     "MujocoModel",
+    "PartiallyObserved",
     "Pendulum",
     "PointMass2D",
 ]

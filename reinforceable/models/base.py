@@ -39,6 +39,10 @@ class Model(abc.ABC):
     bound_tolerance: float = 1e-5
     #: Pure TF ops that XLA can compile (planners then compile their rollouts).
     xla_compatible: bool = True
+    #: Covariances of additive Gaussian process and observation noise (`None`: noiseless). Set by
+    #: `PartiallyObserved`; `ModelEnv` draws the noise and state estimators read them.
+    process_noise: np.ndarray | None = None
+    observation_noise: np.ndarray | None = None
 
     # ------------------------------------------------------------------------------ interface
 

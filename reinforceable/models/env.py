@@ -19,15 +19,20 @@ class ModelEnv(gym.Env):
     `reset` draws the state with `model.initial_state`; `step` applies `model.step` and
     `model.reward`, ends the episode where `model.terminal` holds and truncates it after
     `max_episode_steps`. Observations are `model.observe(state)` in float32; `info["state"]` holds
-    the full state.
+    the full state. A model with `process_noise` or `observation_noise` covariances (a
+    `PartiallyObserved` one) has Gaussian noise added to every next state and every observation,
+    drawn from the env's seeded generator.
 
     Args:
         model: A `Model`.
         max_episode_steps: Steps before truncation.
+        initial_state: A fixed `[state_dim]` state for every episode (a pendulum hanging at rest,
+            say); `None` draws it with `model.initial_state`.
 
     Raises:
         TypeError: If `model` is not a `Model`.
-        ValueError: If `max_episode_steps` is not a positive int.
+        ValueError: If `max_episode_steps` is not a positive int or `initial_state` does not have
+            `state_dim` finite entries.
 
     Example:
         >>> env = rf.GymEnv([lambda: ModelEnv(models.Pendulum(), 200)] * 8, seed=0)
@@ -35,7 +40,7 @@ class ModelEnv(gym.Env):
 
     metadata: ClassVar[dict] = {"render_modes": []}
 
-    def __init__(self, model: Model, max_episode_steps: int = 200):
+    def __init__(self, model: Model, max_episode_steps: int = 200, initial_state=None):
         if not isinstance(model, Model):
             raise TypeError(
                 f"ModelEnv: `model` must be a reinforceable.models.Model; received "
@@ -52,6 +57,22 @@ class ModelEnv(gym.Env):
             )
         self.model = model
         self.max_episode_steps = max_episode_steps
+        self.initial_state = None
+        if initial_state is not None:
+            state = np.asarray(initial_state, np.float64)
+            if state.shape != (model.state_dim,) or not np.all(np.isfinite(state)):
+                raise ValueError(
+                    f"ModelEnv: `initial_state` must hold {model.state_dim} finite numbers "
+                    f"(`state_dim`); received {np.asarray(initial_state).tolist()}."
+                )
+            self.initial_state = state
+        self._noise = {
+            name: None if cov is None else np.linalg.cholesky(cov + 1e-12 * np.eye(len(cov)))
+            for name, cov in (
+                ("process", model.process_noise),
+                ("observation", model.observation_noise),
+            )
+        }
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, (model.obs_dim,), np.float32)
         if model.action_low is not None:
             low = np.asarray(model.action_low, np.float32)
@@ -63,13 +84,23 @@ class ModelEnv(gym.Env):
         self._state = np.zeros(model.state_dim)
         self._steps = 0
 
+    def _disturb(self, value: np.ndarray, kind: str) -> np.ndarray:
+        scale = self._noise[kind]
+        if scale is None:
+            return value
+        return value + scale @ self.np_random.standard_normal(len(scale))
+
     def _observation(self) -> np.ndarray:
-        return np.asarray(self.model.observe(tf.constant(self._state)), np.float32)
+        observation = np.asarray(self.model.observe(tf.constant(self._state)), np.float64)
+        return self._disturb(observation, "observation").astype(np.float32)
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         draw = self.np_random.integers(0, 2**31 - 1, size=2)
-        self._state = self.model.initial_state([], tf.constant(draw), tf.float64).numpy()
+        if self.initial_state is not None:
+            self._state = self.initial_state.copy()
+        else:
+            self._state = self.model.initial_state([], tf.constant(draw), tf.float64).numpy()
         self._steps = 0
         return self._observation(), {"state": self._state.copy()}
 
@@ -77,7 +108,7 @@ class ModelEnv(gym.Env):
         action = np.asarray(action, np.float64).reshape(self.model.action_dim)
         state = tf.constant(self._state)
         reward = float(self.model.reward(state, action))
-        self._state = self.model.step(state, action).numpy()
+        self._state = self._disturb(self.model.step(state, action).numpy(), "process")
         self._steps += 1
         terminated = bool(self.model.terminal(tf.constant(self._state)))
         truncated = self._steps >= self.max_episode_steps

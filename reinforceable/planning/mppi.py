@@ -202,11 +202,24 @@ class MPPI(Policy):
             samples = tf.where(first, mean, samples)
         return samples, self.to_action(samples)
 
+    def _costs(self, state, actions):
+        """`[B, K]` costs of `actions` `[B, K, H, A]` from states `[B, S]`, or averaged over
+        several states per system `[B, M, S]` (samples of a belief)."""
+        state = tf.cast(state, self.dtype)
+        if state.shape.rank == 2:
+            costs = self._sequence_cost(state, actions, self.config.discount)
+            return tf.ensure_shape(costs, actions.shape[:2])  # an XLA call loses the shape
+        batch, num = tf.shape(state)[0], tf.shape(state)[1]
+        flat = tf.reshape(state, [-1, self.model.state_dim])
+        repeated = tf.repeat(actions, num, axis=0)  # row b·M + j: system b, state j
+        costs = self._sequence_cost(flat, repeated, self.config.discount)
+        costs = tf.reshape(costs, [batch, num, self.config.num_samples])
+        return tf.ensure_shape(tf.reduce_mean(costs, axis=1), actions.shape[:2])
+
     def _plan(self, state, plan, seed):
         """One MPPI iteration: returns `(first action [B, A], updated plan [B, H, A], costs)`."""
         samples, actions = self._samples(plan, seed)
-        costs = self._sequence_cost(tf.cast(state, self.dtype), actions, self.config.discount)
-        costs = tf.ensure_shape(costs, actions.shape[:2])  # an XLA call loses the static shape
+        costs = self._costs(state, actions)
         shifted = costs - tf.reduce_min(costs, axis=1, keepdims=True)
         weights = tf.nn.softmax(-shifted / self.config.temperature, axis=1)  # [B, K]
         updated = tf.einsum("bk,bkha->bha", weights, samples)
@@ -219,7 +232,19 @@ class MPPI(Policy):
 
     def step(self, timestep, state, seed) -> PolicyStep:
         observation = tf.cast(timestep.observation, self.dtype)
-        model_state = self.model.state_from_observation(observation)
+        return self.step_from_state(self.model.state_from_observation(observation), state, seed)
+
+    def step_from_state(self, model_state, state, seed) -> PolicyStep:
+        """`step` from the model state itself: `[B, state_dim]`, or `[B, M, state_dim]` to
+        plan for M possible states at once (each sequence's cost is its mean over them), as
+        `FilteredPolicy` does with samples of a belief."""
+        model_state = tf.convert_to_tensor(model_state)
+        if model_state.shape.rank not in (2, 3) or model_state.shape[-1] != self.model.state_dim:
+            raise ValueError(
+                f"MPPI.step_from_state: `model_state` must be [B, {self.model.state_dim}] or "
+                f"[B, M, {self.model.state_dim}] (`state_dim`); received shape "
+                f"{model_state.shape}."
+            )
         action, plan, costs = self._plan(model_state, state, seed)
         # Warm start: drop the step just taken and repeat the last one.
         shifted = tf.concat([plan[:, 1:], plan[:, -1:]], axis=1)

@@ -15,13 +15,19 @@ T = TypeVar("T")
 def parse_args(cls: type[T], description: str | None = None, argv=None) -> T:
     """Parses `--field-name value` flags for every field of the dataclass `cls`.
 
-    Each flag takes the type of the field's default (`bool` fields take `true`/`false`); the
-    help text shows the default. Returns an instance of `cls`, so `cls.__post_init__` checks the
+    Each flag takes the type of the field's default (`bool` fields take `true`/`false`; tuple
+    fields take one or more values of their first element's type); the help text shows the
+    default. Returns an instance of `cls`, so `cls.__post_init__` checks the
     values.
     """
     parser = argparse.ArgumentParser(description=description)
+    tuples = []
     for field in dataclasses.fields(cls):
         kind = type(field.default)
+        extra = {}
+        if kind is tuple:
+            kind, extra = type(field.default[0]), {"nargs": "+"}
+            tuples.append(field.name)
         if kind is bool:
 
             def kind(text: str) -> bool:
@@ -34,9 +40,13 @@ def parse_args(cls: type[T], description: str | None = None, argv=None) -> T:
             type=kind,
             default=field.default,
             help=f"(default: {field.default})",
+            **extra,
         )
+    values = vars(parser.parse_args(argv))
+    for name in tuples:
+        values[name] = tuple(values[name])
     try:
-        return cls(**vars(parser.parse_args(argv)))
+        return cls(**values)
     except (TypeError, ValueError) as error:
         parser.error(str(error))
 

@@ -37,6 +37,17 @@ TINY_BUDGETS = {
         "--eval-episodes",
         "1",
     ],
+    "kalman_tracking.py": ["--targets", "4", "--steps", "50"],
+    "pomdp_pendulum.py": [
+        "--num-samples",
+        "16",
+        "--horizon",
+        "4",
+        "--episodes",
+        "2",
+        "--num-particles",
+        "50",
+    ],
     "mppi_mujoco.py": ["--steps", "20", "--num-samples", "8", "--horizon", "4"],
     "mppi_pendulum.py": ["--num-samples", "32", "--horizon", "5", "--episodes", "2"],
     "policy_search_pendulum.py": [
