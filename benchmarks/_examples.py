@@ -9,6 +9,7 @@ import sys
 import tempfile
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+MEDIA = ROOT / "media"
 
 
 def run_example(script: str, *args: str, run_dir: bool = True) -> str:
@@ -23,3 +24,14 @@ def run_example(script: str, *args: str, run_dir: bool = True) -> str:
 def figure(pattern: str, output: str) -> float:
     """The number captured by the first group of `pattern` in `output`."""
     return float(re.search(pattern, output).group(1))
+
+
+def write_report(name: str, title: str, script: str, note: str, table: str) -> None:
+    """Prints `table` and writes it to `media/<name>` under `# title`, with the command that
+    measured it (`python benchmarks/<script>`) and `note` on what ran in the same run."""
+    print(table, flush=True)
+    MEDIA.mkdir(exist_ok=True)
+    (MEDIA / name).write_text(
+        f"# {title}\n\nMeasured by `python benchmarks/{script}` on a 2-core CPU machine; "
+        f"{note}\n\n{table}\n"
+    )

@@ -37,11 +37,10 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
-from _examples import figure, run_example
+from _examples import figure, run_example, write_report
 from _peers import PEERS, peer_python
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-MEDIA = ROOT / "media"
 TASKS = ("tfp", "throughput", "nees", "pendulum")
 
 
@@ -174,10 +173,7 @@ def nees(runs: int, steps: int) -> list[str]:
     rows = []
     for name, estimator in filters.items():
         result = estimator.filter(measurements)
-        error = truth - result.means.numpy()
-        values = np.einsum(
-            "bti,btij,btj->bt", error, np.linalg.inv(result.covariances.numpy()), error
-        )
+        values = rf.estimation.nees(truth, result.means, result.covariances)
         per_step = values.mean(0)
         inside = np.mean((per_step >= low) & (per_step <= high))
         print(f"NEES {name}: mean {values.mean():.3f}, {inside:.0%} of steps in band", flush=True)
@@ -231,11 +227,8 @@ def main(argv=None) -> None:
     if "pendulum" in args.tasks:
         rows += pendulum(args.episodes, args.angle_stds)
     table = "\n".join(["| task | reinforceable | peer | ratio |", "|---|---|---|---|", *rows])
-    print(table)
-    MEDIA.mkdir(exist_ok=True)
-    (MEDIA / "estimation.md").write_text(
-        "# State estimation\n\nMeasured by `python benchmarks/estimation.py` on a 2-core CPU "
-        "machine; the peers in the same run.\n\n" + table + "\n"
+    write_report(
+        "estimation.md", "State estimation", "estimation.py", "the peers in the same run.", table
     )
 
 

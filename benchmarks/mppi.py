@@ -30,11 +30,10 @@ import pathlib
 import re
 import time
 
-from _examples import figure, run_example
+from _examples import figure, run_example, write_report
 from _peers import PEERS, run_peer
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-MEDIA = ROOT / "media"
 MODES = ("squash", "truncate", "clamp")
 
 
@@ -136,12 +135,8 @@ def main(argv=None) -> None:
         f"1000-step episode, control rate | {mujoco_return:.1f}, {mujoco_rate:.1f} steps/s | | | |"
     )
     table = "\n".join(rows)
-    print(table)
-    MEDIA.mkdir(exist_ok=True)
-    (MEDIA / "mppi.md").write_text(
-        f"# MPPI, Pendulum-v1, K={k}, H={h}\n\nMeasured by `python benchmarks/mppi.py` on a "
-        "2-core CPU machine; the peer in the same run.\n\n" + table + "\n"
-    )
+    title = f"MPPI, Pendulum-v1, K={k}, H={h}"
+    write_report("mppi.md", title, "mppi.py", "the peer in the same run.", table)
 
 
 if __name__ == "__main__":

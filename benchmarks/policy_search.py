@@ -25,11 +25,10 @@ import pathlib
 import statistics
 import time
 
-from _examples import figure, run_example
+from _examples import figure, run_example, write_report
 from _peers import run_peer
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-MEDIA = ROOT / "media"
 TASKS = ("lqr", "pendulum", "ars_inverted_pendulum", "ars_half_cheetah")
 HALF_CHEETAH = {"num_directions": 32, "top_directions": 4, "step_size": 0.02, "noise": 0.03}
 
@@ -150,11 +149,8 @@ def main(argv=None) -> None:
     if "ars_half_cheetah" in args.tasks:
         rows += ars_half_cheetah(args.half_cheetah_steps, args.half_cheetah_seeds)
     table = "\n".join(["| task | reinforceable | sb3-contrib | time |", "|---|---|---|---|", *rows])
-    print(table)
-    MEDIA.mkdir(exist_ok=True)
-    (MEDIA / "policy_search.md").write_text(
-        "# Policy search\n\nMeasured by `python benchmarks/policy_search.py` on a 2-core CPU "
-        "machine; the peer in the same run.\n\n" + table + "\n"
+    write_report(
+        "policy_search.md", "Policy search", "policy_search.py", "the peer in the same run.", table
     )
 
 

@@ -23,25 +23,17 @@ with hybrid heads against the same SAC with the discrete part mapped onto a cont
 from __future__ import annotations
 
 import argparse
-import pathlib
 import statistics
 
-from _examples import figure, run_example
+from _examples import figure, run_example, write_report
 from _peers import run_peer
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-MEDIA = ROOT / "media"
 WARMUP = 100
 TASKS = ("pendulum", "inverted_pendulum", "mixed_action")
 
 
 def write(name: str, title: str, table: str) -> None:
-    print(table, flush=True)
-    MEDIA.mkdir(exist_ok=True)
-    (MEDIA / name).write_text(
-        f"# {title}\n\nMeasured by `python benchmarks/sac.py` on a 2-core CPU machine; every "
-        "column in the same run.\n\n" + table + "\n"
-    )
+    write_report(name, title, "sac.py", "every column in the same run.", table)
 
 
 def pendulum(steps: int, seeds: list[int]) -> None:

@@ -119,8 +119,7 @@ def main(args: Args) -> float:
     raw = np.sqrt(np.mean((measurements - truth[..., :2])[:, settled] ** 2))
     filtered = np.sqrt(np.mean((means[..., :2] - truth[..., :2])[:, settled] ** 2))
     speed = np.sqrt(np.mean((means[..., 2:] - truth[..., 2:])[:, settled] ** 2))
-    error = truth - means
-    nees = np.einsum("bti,btij,btj->bt", error, np.linalg.inv(covariances), error).mean()
+    nees = rf.estimation.nees(truth, means, covariances).mean()
     print(f"filtered {args.targets} tracks of {args.steps} steps in {wall * 1000:.1f} ms")
     print(f"position RMSE: measurements {raw:.2f} m, Kalman filter {filtered:.2f} m")
     print(f"velocity RMSE (never measured): {speed:.2f} m/s")

@@ -12,6 +12,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from reinforceable._checks import check_instance
 from reinforceable._nest import leaf_paths
 from reinforceable.distributions.joint import Joint
 from reinforceable.envs.timestep import Timestep
@@ -106,10 +107,7 @@ class KerasPolicy(Policy):
         deterministic: bool = False,
         preprocess: Callable[[Any], Any] | None = None,
     ):
-        if not isinstance(model, keras.Model):
-            raise TypeError(
-                f"KerasPolicy: `model` must be a keras.Model; received {type(model).__name__}."
-            )
+        check_instance("KerasPolicy", "model", model, keras.Model, "a keras.Model")
         self.model = model
         self.deterministic = bool(deterministic)
         self.preprocess = preprocess

@@ -5,7 +5,8 @@ with `initial_belief`, `predict(belief, action)` and `update(belief, observation
 returns the observation's log-likelihood; `filter` runs whole sequences in one compiled loop.
 `KalmanFilter` (linear, Joseph form), `ExtendedKalmanFilter` (autodiff Jacobians of a `Model`),
 `UnscentedKalmanFilter` (`SigmaPoints`) and `ParticleFilter` (systematic resampling) implement it.
-`FilteredPolicy` puts an estimator in front of a planner or a policy on the Driver's loop.
+`nees` measures a filter's consistency. `FilteredPolicy` puts an estimator in front of a planner
+or a policy on the Driver's loop.
 """
 
 from reinforceable.estimation.base import (
@@ -13,6 +14,7 @@ from reinforceable.estimation.base import (
     GaussianBelief,
     ParticleBelief,
     StateEstimator,
+    nees,
 )
 from reinforceable.estimation.filtered_policy import FilteredPolicy
 from reinforceable.estimation.kalman import ExtendedKalmanFilter, KalmanFilter
@@ -30,4 +32,5 @@ __all__ = [
     "SigmaPoints",
     "StateEstimator",
     "UnscentedKalmanFilter",
+    "nees",
 ]

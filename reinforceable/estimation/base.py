@@ -9,7 +9,9 @@ from typing import Any, NamedTuple
 import numpy as np
 import tensorflow as tf
 
-__all__ = ["FilterResult", "GaussianBelief", "ParticleBelief", "StateEstimator"]
+from reinforceable._checks import check_covariance
+
+__all__ = ["FilterResult", "GaussianBelief", "ParticleBelief", "StateEstimator", "nees"]
 
 
 class GaussianBelief(NamedTuple):
@@ -180,31 +182,47 @@ def check_shape(value: tf.Tensor, expected: list, argument: str, owner) -> None:
         )
 
 
-def check_covariance(value, dim: int, argument: str, owner: str, definite: bool = True):
-    """A `[dim, dim]` (or batched `[..., dim, dim]`) symmetric positive-definite (or, with
-    `definite=False`, semi-definite) NumPy matrix, or a `ValueError` that says what is wrong."""
-    matrix = np.asarray(value, dtype=np.float64)
-    if matrix.ndim < 2 or matrix.shape[-2:] != (dim, dim):
+def noise_covariances(owner: str, model, process_noise, observation_noise, n: int, m: int):
+    """The checked `(Q, R)` NumPy covariances: the arguments, or else the model's."""
+    if model is not None:
+        process_noise = model.process_noise if process_noise is None else process_noise
+        if observation_noise is None:
+            observation_noise = model.observation_noise
+    if process_noise is None or observation_noise is None:
         raise ValueError(
-            f"{owner}: `{argument}` must be a [{dim}, {dim}] covariance matrix; received shape "
-            f"{matrix.shape}."
+            f"{owner}: `process_noise` and `observation_noise` covariances are needed "
+            "(pass them, or give a PartiallyObserved model that has them)."
         )
-    if not np.all(np.isfinite(matrix)):
-        raise ValueError(f"{owner}: `{argument}` must be finite; received {matrix.tolist()}.")
-    asymmetry = np.max(np.abs(matrix - np.swapaxes(matrix, -1, -2)), initial=0.0)
-    if asymmetry > 1e-8 * max(1.0, np.max(np.abs(matrix), initial=0.0)):
+    q = check_covariance(process_noise, n, "process_noise", owner, definite=False)
+    return q, check_covariance(observation_noise, m, "observation_noise", owner)
+
+
+def check_mean(owner: str, value, n: int) -> np.ndarray:
+    mean = np.asarray(value, np.float64)
+    if mean.shape != (n,) or not np.all(np.isfinite(mean)):
         raise ValueError(
-            f"{owner}: `{argument}` must be symmetric; it differs from its transpose by "
-            f"{asymmetry:.3g}."
+            f"{owner}: `initial_mean` must hold {n} finite numbers (the state dimension); "
+            f"received shape {mean.shape}."
         )
-    smallest = np.min(np.linalg.eigvalsh(matrix), initial=np.inf)
-    scale = max(1.0, np.max(np.abs(matrix), initial=0.0))
-    if (definite and smallest <= 0) or smallest < -1e-10 * scale:
-        kind = "positive definite" if definite else "positive semi-definite"
-        raise ValueError(
-            f"{owner}: `{argument}` must be {kind}; its smallest eigenvalue is {smallest:.3g}."
-        )
-    return matrix
+    return mean
+
+
+def nees(states, means, covariances) -> np.ndarray:
+    """The normalised estimation error squared `(x - m)ᵀ P⁻¹ (x - m)` of each estimate.
+
+    For a consistent filter it is χ²-distributed with `state_dim` degrees of freedom, so its
+    average over runs should lie in the χ² band (Bar-Shalom et al., 2001).
+
+    Args:
+        states: True states `[..., n]`.
+        means, covariances: The filter's means `[..., n]` and covariances `[..., n, n]`.
+
+    Returns:
+        `[...]` NumPy values.
+    """
+    error = np.asarray(states, np.float64) - np.asarray(means, np.float64)
+    solved = np.linalg.solve(np.asarray(covariances, np.float64), error[..., None])[..., 0]
+    return np.sum(error * solved, axis=-1)
 
 
 def symmetrize(matrix: tf.Tensor) -> tf.Tensor:
@@ -264,6 +282,17 @@ def joseph_update(mean, covariance, residual, jacobian, noise):
         tf.matmul(gain, noise), gain, transpose_b=True
     )
     return mean, symmetrize(covariance), gaussian_log_prob(residual, chol)
+
+
+def model_action(estimator, action, like: tf.Tensor) -> tf.Tensor:
+    """The `[B, action_dim]` action for `estimator.model.step`: zeros for `None` (no control),
+    cast and shape-checked otherwise; `like` `[B, ...]` gives the batch."""
+    action_dim = estimator.model.action_dim
+    if action is None:
+        return tf.zeros(tf.stack([tf.shape(like)[0], action_dim]), estimator.dtype)
+    action = tf.cast(action, estimator.dtype)
+    check_shape(action, [None, action_dim], "action", estimator)
+    return action
 
 
 def as_seed(seed) -> tf.Tensor:

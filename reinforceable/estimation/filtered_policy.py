@@ -7,6 +7,7 @@ from typing import Any
 
 import tensorflow as tf
 
+from reinforceable._checks import check_instance
 from reinforceable.driver.policy import Policy, PolicyStep
 from reinforceable.estimation.base import StateEstimator
 
@@ -62,15 +63,8 @@ class FilteredPolicy(Policy):
         num_samples: int = 8,
         features: Callable[[Any], tf.Tensor] | None = None,
     ):
-        if not isinstance(estimator, StateEstimator):
-            raise TypeError(
-                "FilteredPolicy: `estimator` must be a StateEstimator; received "
-                f"{type(estimator).__name__}."
-            )
-        if not isinstance(policy, Policy):
-            raise TypeError(
-                f"FilteredPolicy: `policy` must be a Policy; received {type(policy).__name__}."
-            )
+        check_instance("FilteredPolicy", "estimator", estimator, StateEstimator)
+        check_instance("FilteredPolicy", "policy", policy, Policy)
         if plan_from not in PLAN_FROM:
             raise ValueError(
                 f"FilteredPolicy: `plan_from` must be one of {PLAN_FROM}; received {plan_from!r}."
@@ -102,9 +96,10 @@ class FilteredPolicy(Policy):
         belief, inner = state
         seeds = tf.unstack(tf.random.experimental.stateless_split(seed, 4))
         belief, log_likelihood = self.estimator.update(belief, timestep.observation, seeds[0])
+        mean = self.estimator.mean(belief)
         if self._plans:
             if self.plan_from == "mean":
-                model_state = self.estimator.mean(belief)
+                model_state = mean
             else:
                 model_state = self.estimator.sample(belief, self.num_samples, seeds[1])
             result = self.policy.step_from_state(model_state, inner, seeds[2])
@@ -115,7 +110,7 @@ class FilteredPolicy(Policy):
         variance = tf.linalg.diag_part(self.estimator.covariance(belief))
         extras = {
             **result.extras,
-            "belief_mean": tf.cast(self.estimator.mean(belief), tf.float32),
+            "belief_mean": tf.cast(mean, tf.float32),
             "belief_std": tf.cast(tf.sqrt(tf.maximum(variance, 0.0)), tf.float32),
             "log_likelihood": tf.cast(log_likelihood, tf.float32),
         }

@@ -5,18 +5,23 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from reinforceable._checks import check_covariance, check_instance
 from reinforceable.estimation.base import (
     GaussianBelief,
     StateEstimator,
-    check_covariance,
+    check_mean,
     check_shape,
     joseph_update,
+    model_action,
+    noise_covariances,
     symmetrize,
     validate_finite,
 )
 from reinforceable.models.base import Model
 
 __all__ = ["ExtendedKalmanFilter", "KalmanFilter"]
+
+MODEL = "a reinforceable.models.Model"
 
 
 class GaussianFilter(StateEstimator):
@@ -32,7 +37,7 @@ class GaussianFilter(StateEstimator):
         initial_covariance,
         dtype,
         validate_args: bool,
-        bounds=None,
+        model: Model | None = None,
     ) -> None:
         owner = type(self).__name__
         self.state_dim, self.observation_dim = int(state_dim), int(observation_dim)
@@ -41,18 +46,12 @@ class GaussianFilter(StateEstimator):
             raise TypeError(f"{owner}: `dtype` must be a floating dtype; received {self.dtype}.")
         self.validate_args = bool(validate_args)
         n, m = self.state_dim, self.observation_dim
-        if process_noise is None or observation_noise is None:
-            raise ValueError(
-                f"{owner}: `process_noise` and `observation_noise` covariances are needed "
-                "(pass them, or give a PartiallyObserved model that has them)."
-            )
-        q = check_covariance(process_noise, n, "process_noise", owner, definite=False)
-        r = check_covariance(observation_noise, m, "observation_noise", owner)
+        q, r = noise_covariances(owner, model, process_noise, observation_noise, n, m)
         self.process_noise = tf.constant(q, self.dtype)
         self.observation_noise = tf.constant(r, self.dtype)
-        if initial_mean is None and bounds is not None:
+        if initial_mean is None and model is not None:
             # The moments of the uniform box the modelled environment resets in.
-            low, high = (np.asarray(b, np.float64) for b in bounds)
+            low, high = (np.asarray(b, np.float64) for b in model.initial_state_bounds())
             initial_mean = (low + high) / 2
             if initial_covariance is None:
                 initial_covariance = np.diag(np.maximum((high - low) ** 2 / 12, 1e-6))
@@ -60,12 +59,7 @@ class GaussianFilter(StateEstimator):
             initial_mean = np.zeros(n)
         if initial_covariance is None:
             initial_covariance = np.eye(n)
-        mean = np.asarray(initial_mean, np.float64)
-        if mean.shape != (n,) or not np.all(np.isfinite(mean)):
-            raise ValueError(
-                f"{owner}: `initial_mean` must hold {n} finite numbers (the state dimension); "
-                f"received shape {mean.shape}."
-            )
+        mean = check_mean(owner, initial_mean, n)
         covariance = check_covariance(initial_covariance, n, "initial_covariance", owner)
         self.initial_mean = tf.constant(mean, self.dtype)
         self.initial_covariance = tf.constant(covariance, self.dtype)
@@ -246,49 +240,29 @@ class KalmanFilter(GaussianFilter):
         return self._checked(GaussianBelief(mean, covariance)), log_likelihood
 
 
-def _zeros_action(model: Model, like: tf.Tensor) -> tf.Tensor:
-    return tf.zeros(tf.concat([tf.shape(like)[:-1], [model.action_dim]], 0), like.dtype)
-
-
 class ModelFilter(GaussianFilter):
     """A Gaussian filter of a nonlinear `Model`: noise and initial belief from the model."""
 
-    def _setup_model(
+    def __init__(
         self,
         model: Model,
-        process_noise,
-        observation_noise,
-        initial_mean,
-        initial_covariance,
-        dtype,
-        validate_args,
-    ) -> None:
-        owner = type(self).__name__
-        if not isinstance(model, Model):
-            raise TypeError(
-                f"{owner}: `model` must be a reinforceable.models.Model; received "
-                f"{type(model).__name__}."
-            )
+        process_noise=None,
+        observation_noise=None,
+        initial_mean=None,
+        initial_covariance=None,
+        dtype=tf.float32,
+        validate_args: bool = False,
+    ):
+        check_instance(type(self).__name__, "model", model, Model, MODEL)
         self.model = model
         self._setup(
-            model.state_dim,
-            model.obs_dim,
-            model.process_noise if process_noise is None else process_noise,
-            model.observation_noise if observation_noise is None else observation_noise,
-            initial_mean,
-            initial_covariance,
-            dtype,
-            validate_args,
-            bounds=model.initial_state_bounds(),
-        )
+            model.state_dim, model.obs_dim, process_noise, observation_noise, initial_mean,
+            initial_covariance, dtype, validate_args, model,
+        )  # fmt: skip
         self.xla_compatible = model.xla_compatible
 
     def _action(self, action, like) -> tf.Tensor:
-        if action is None:
-            return _zeros_action(self.model, like)
-        action = tf.cast(action, self.dtype)
-        check_shape(action, [None, self.model.action_dim], "action", self)
-        return action
+        return model_action(self, action, like)
 
 
 class ExtendedKalmanFilter(ModelFilter):
@@ -321,21 +295,6 @@ class ExtendedKalmanFilter(ModelFilter):
         ...     process_noise=np.diag([1e-4, 1e-3]))
         >>> ekf = ExtendedKalmanFilter(task)
     """
-
-    def __init__(
-        self,
-        model: Model,
-        process_noise=None,
-        observation_noise=None,
-        initial_mean=None,
-        initial_covariance=None,
-        dtype=tf.float32,
-        validate_args: bool = False,
-    ):
-        self._setup_model(
-            model, process_noise, observation_noise, initial_mean, initial_covariance, dtype,
-            validate_args,
-        )  # fmt: skip
 
     def predict(self, belief, action=None, seed=None) -> GaussianBelief:
         action = self._action(action, belief.mean)

@@ -7,12 +7,15 @@ import math
 import numpy as np
 import tensorflow as tf
 
+from reinforceable._checks import check_covariance, check_instance
 from reinforceable.estimation.base import (
     ParticleBelief,
     StateEstimator,
-    check_covariance,
+    check_mean,
     check_shape,
     gaussian_log_prob,
+    model_action,
+    noise_covariances,
     split_seed,
     validate_finite,
 )
@@ -68,11 +71,7 @@ class ParticleFilter(StateEstimator):
         dtype=tf.float32,
         validate_args: bool = False,
     ):
-        if not isinstance(model, Model):
-            raise TypeError(
-                f"ParticleFilter: `model` must be a reinforceable.models.Model; received "
-                f"{type(model).__name__}."
-            )
+        check_instance("ParticleFilter", "model", model, Model, "a reinforceable.models.Model")
         if (
             isinstance(num_particles, bool)
             or not isinstance(num_particles, int)
@@ -96,18 +95,8 @@ class ParticleFilter(StateEstimator):
         self.validate_args = bool(validate_args)
         self.state_dim, self.observation_dim = model.state_dim, model.obs_dim
         self.xla_compatible = model.xla_compatible
-        process_noise = model.process_noise if process_noise is None else process_noise
-        observation_noise = (
-            model.observation_noise if observation_noise is None else observation_noise
-        )
-        if process_noise is None or observation_noise is None:
-            raise ValueError(
-                "ParticleFilter: `process_noise` and `observation_noise` covariances are needed "
-                "(pass them, or give a PartiallyObserved model that has them)."
-            )
         n, m = self.state_dim, self.observation_dim
-        q = check_covariance(process_noise, n, "process_noise", "ParticleFilter", definite=False)
-        r = check_covariance(observation_noise, m, "observation_noise", "ParticleFilter")
+        q, r = noise_covariances("ParticleFilter", model, process_noise, observation_noise, n, m)
         self.process_noise = tf.constant(q, self.dtype)
         self.observation_noise = tf.constant(r, self.dtype)
         self._process_scale = tf.constant(np.linalg.cholesky(q + 1e-12 * np.eye(n)), self.dtype)
@@ -115,12 +104,9 @@ class ParticleFilter(StateEstimator):
         self._uniform_log_weight = tf.constant(-math.log(num_particles), self.dtype)
         self._initial = None
         if initial_mean is not None or initial_covariance is not None:
-            mean = np.zeros(n) if initial_mean is None else np.asarray(initial_mean, np.float64)
-            if mean.shape != (n,) or not np.all(np.isfinite(mean)):
-                raise ValueError(
-                    f"ParticleFilter: `initial_mean` must hold {n} finite numbers; received "
-                    f"shape {mean.shape}."
-                )
+            mean = check_mean(
+                "ParticleFilter", np.zeros(n) if initial_mean is None else initial_mean, n
+            )
             cov = np.eye(n) if initial_covariance is None else initial_covariance
             cov = check_covariance(cov, n, "initial_covariance", "ParticleFilter", False)
             self._initial = (
@@ -145,12 +131,7 @@ class ParticleFilter(StateEstimator):
 
     def predict(self, belief, action=None, seed=None) -> ParticleBelief:
         particles = belief.particles
-        if action is None:
-            action = tf.zeros(
-                tf.concat([tf.shape(particles)[:1], [self.model.action_dim]], 0), self.dtype
-            )
-        action = tf.cast(action, self.dtype)
-        check_shape(action, [None, self.model.action_dim], "action", self)
+        action = model_action(self, action, particles)
         actions = tf.repeat(action[:, None], self.num_particles, axis=1)
         moved = self.model.step(particles, actions)
         noise = tf.random.stateless_normal(

@@ -7,6 +7,7 @@ import math
 
 import tensorflow as tf
 
+from reinforceable._checks import check_instance
 from reinforceable.estimation.base import (
     GaussianBelief,
     gaussian_update,
@@ -108,16 +109,12 @@ class UnscentedKalmanFilter(ModelFilter):
         dtype=tf.float32,
         validate_args: bool = False,
     ):
-        self._setup_model(
+        super().__init__(
             model, process_noise, observation_noise, initial_mean, initial_covariance, dtype,
             validate_args,
         )  # fmt: skip
         sigma_points = SigmaPoints() if sigma_points is None else sigma_points
-        if not isinstance(sigma_points, SigmaPoints):
-            raise TypeError(
-                "UnscentedKalmanFilter: `sigma_points` must be a SigmaPoints; received "
-                f"{type(sigma_points).__name__}."
-            )
+        check_instance("UnscentedKalmanFilter", "sigma_points", sigma_points, SigmaPoints)
         self.sigma_points = sigma_points
         scale, mean_weights, covariance_weights = sigma_points.weights(self.state_dim)
         self._scale = scale

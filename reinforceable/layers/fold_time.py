@@ -5,6 +5,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from reinforceable._checks import check_instance
+
 __all__ = ["FoldTime"]
 
 
@@ -31,11 +33,7 @@ class FoldTime(keras.layers.Layer):
     """
 
     def __init__(self, layer: keras.layers.Layer, **kwargs):
-        if not isinstance(layer, keras.layers.Layer):
-            raise TypeError(
-                "FoldTime: `layer` must be a keras Layer or Model; received "
-                f"{type(layer).__name__}."
-            )
+        check_instance("FoldTime", "layer", layer, keras.layers.Layer, "a keras Layer or Model")
         super().__init__(**kwargs)
         self.layer = layer
 

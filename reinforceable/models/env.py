@@ -8,6 +8,7 @@ import gymnasium as gym
 import numpy as np
 import tensorflow as tf
 
+from reinforceable._checks import check_instance
 from reinforceable.models.base import Model
 
 __all__ = ["ModelEnv"]
@@ -41,11 +42,7 @@ class ModelEnv(gym.Env):
     metadata: ClassVar[dict] = {"render_modes": []}
 
     def __init__(self, model: Model, max_episode_steps: int = 200, initial_state=None):
-        if not isinstance(model, Model):
-            raise TypeError(
-                f"ModelEnv: `model` must be a reinforceable.models.Model; received "
-                f"{type(model).__name__}."
-            )
+        check_instance("ModelEnv", "model", model, Model, "a reinforceable.models.Model")
         if (
             isinstance(max_episode_steps, bool)
             or not isinstance(max_episode_steps, int)

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import tensorflow as tf
 
+from reinforceable._checks import check_covariance, check_instance
 from reinforceable.models.base import Model
 
 __all__ = ["PartiallyObserved"]
@@ -16,23 +17,7 @@ __all__ = ["PartiallyObserved"]
 def _covariance(value, dim: int, argument: str) -> np.ndarray | None:
     if value is None:
         return None
-    matrix = np.asarray(value, dtype=np.float64)
-    if matrix.shape != (dim, dim):
-        raise ValueError(
-            f"PartiallyObserved: `{argument}` must be a [{dim}, {dim}] covariance matrix; "
-            f"received shape {matrix.shape}."
-        )
-    if not np.all(np.isfinite(matrix)) or not np.allclose(matrix, matrix.T, atol=1e-12):
-        raise ValueError(
-            f"PartiallyObserved: `{argument}` must be a finite symmetric matrix; received "
-            f"{matrix.tolist()}."
-        )
-    if np.min(np.linalg.eigvalsh(matrix)) < -1e-12:
-        raise ValueError(
-            f"PartiallyObserved: `{argument}` must be positive semi-definite; its smallest "
-            f"eigenvalue is {np.min(np.linalg.eigvalsh(matrix)):.3g}."
-        )
-    return matrix
+    return check_covariance(value, dim, argument, "PartiallyObserved", definite=False)
 
 
 class PartiallyObserved(Model):
@@ -71,11 +56,7 @@ class PartiallyObserved(Model):
         observation_noise=None,
         process_noise=None,
     ):
-        if not isinstance(model, Model):
-            raise TypeError(
-                f"PartiallyObserved: `model` must be a reinforceable.models.Model; received "
-                f"{type(model).__name__}."
-            )
+        check_instance("PartiallyObserved", "model", model, Model, "a reinforceable.models.Model")
         self.model = model
         self.state_dim, self.action_dim = model.state_dim, model.action_dim
         self.action_low, self.action_high = model.action_low, model.action_high

@@ -9,6 +9,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from reinforceable._checks import check_instance, config_or_default
 from reinforceable.agents._config import check_bool, check_number, check_positive_int
 from reinforceable.driver.policy import Policy, PolicyStep
 from reinforceable.models.base import Model
@@ -109,16 +110,8 @@ class MPPI(Policy):
     """
 
     def __init__(self, model: Model, config: MPPIConfig | None = None, dtype=tf.float32):
-        if not isinstance(model, Model):
-            raise TypeError(
-                f"MPPI: `model` must be a reinforceable.models.Model; received "
-                f"{type(model).__name__}."
-            )
-        config = MPPIConfig() if config is None else config
-        if not isinstance(config, MPPIConfig):
-            raise TypeError(
-                f"MPPI: `config` must be an MPPIConfig; received {type(config).__name__}."
-            )
+        check_instance("MPPI", "model", model, Model, "a reinforceable.models.Model")
+        config = config_or_default("MPPI", config, MPPIConfig, "an MPPIConfig")
         self.model, self.config, self.dtype = model, config, tf.as_dtype(dtype)
         action_dim = model.action_dim
         scale = np.asarray(config.noise_scale, dtype=float).reshape(-1)

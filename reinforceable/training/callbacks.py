@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import tensorflow as tf
 from tensorflow.core.framework import summary_pb2
 
+from reinforceable._checks import check_instance
 from reinforceable.driver.driver import Driver
 from reinforceable.driver.observers import EpisodeStatistics
 from reinforceable.envs.vector import GymEnv
@@ -60,8 +61,7 @@ class Evaluation(Callback):
     adds_logs = True
 
     def __init__(self, env: GymEnv, every: int = 10, episodes: int = 10):
-        if not isinstance(env, GymEnv):
-            raise TypeError(f"Evaluation: `env` must be a GymEnv; received {type(env).__name__}.")
+        check_instance("Evaluation", "env", env, GymEnv)
         for name, value in (("every", every), ("episodes", episodes)):
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise ValueError(

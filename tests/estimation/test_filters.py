@@ -343,3 +343,13 @@ def test_nonlinear_filters_are_equal_eagerly_and_inside_tf_function(estimator, m
     np.testing.assert_allclose(means, reference[0], rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(likelihoods, reference[1], rtol=1e-10, atol=1e-12)
     assert np.all(np.isfinite(means)) and np.all(np.isfinite(likelihoods))
+
+
+def test_nees_is_the_squared_mahalanobis_error():
+    covariance = np.array([[2.0, 0.5], [0.5, 1.0]])
+    error = np.array([1.0, -2.0])
+    expected = error @ np.linalg.inv(covariance) @ error
+    values = rf.estimation.nees(
+        np.tile(error, (3, 1)), np.zeros((3, 2)), np.tile(covariance, (3, 1, 1))
+    )
+    np.testing.assert_allclose(values, [expected] * 3)

@@ -10,6 +10,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from reinforceable._checks import check_instance, config_or_default
 from reinforceable._random import generator
 from reinforceable.agents._fit import Fit
 from reinforceable.agents._saving import read_model_and_config, restore_state, save_agent
@@ -82,22 +83,11 @@ class AnalyticPolicySearch(Fit):
         config: AnalyticPolicySearchConfig | None = None,
         env: GymEnv | None = None,
     ):
-        if not isinstance(policy, keras.Model):
-            raise TypeError(
-                "AnalyticPolicySearch: `policy` must be a keras.Model; received "
-                f"{type(policy).__name__}."
-            )
-        if not isinstance(model, Model):
-            raise TypeError(
-                "AnalyticPolicySearch: `model` must be a reinforceable.models.Model; received "
-                f"{type(model).__name__}."
-            )
-        config = AnalyticPolicySearchConfig() if config is None else config
-        if not isinstance(config, AnalyticPolicySearchConfig):
-            raise TypeError(
-                "AnalyticPolicySearch: `config` must be an AnalyticPolicySearchConfig; received "
-                f"{type(config).__name__}."
-            )
+        check_instance("AnalyticPolicySearch", "policy", policy, keras.Model, "a keras.Model")
+        check_instance(
+            "AnalyticPolicySearch", "model", model, Model, "a reinforceable.models.Model"
+        )
+        config = config_or_default("AnalyticPolicySearch", config, AnalyticPolicySearchConfig)
         if env is not None and not isinstance(env, GymEnv):
             raise TypeError(
                 f"AnalyticPolicySearch: `env` must be a GymEnv or None; received "

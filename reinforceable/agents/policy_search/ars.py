@@ -10,6 +10,7 @@ from typing import Any
 import gymnasium as gym
 import tensorflow as tf
 
+from reinforceable._checks import check_instance, config_or_default
 from reinforceable._random import generator
 from reinforceable.agents._config import (
     Config,
@@ -131,13 +132,8 @@ class ARSAgent(Fit):
     """
 
     def __init__(self, env: GymEnv, config: ARSConfig | None = None):
-        if not isinstance(env, GymEnv):
-            raise TypeError(f"ARSAgent: `env` must be a GymEnv; received {type(env).__name__}.")
-        config = ARSConfig() if config is None else config
-        if not isinstance(config, ARSConfig):
-            raise TypeError(
-                f"ARSAgent: `config` must be an ARSConfig; received {type(config).__name__}."
-            )
+        check_instance("ARSAgent", "env", env, GymEnv)
+        config = config_or_default("ARSAgent", config, ARSConfig)
         observation, action = env.observation_space, env.action_space
         if not isinstance(observation, gym.spaces.Box) or len(observation.shape) != 1:
             raise ValueError(
@@ -224,11 +220,9 @@ class ARSAgent(Fit):
         Raises:
             TrainingDivergedError: If the update is not finite (it is not applied).
         """
-        if not isinstance(trajectory, Trajectory):
-            raise TypeError(
-                "ARSAgent.train: `trajectory` must be a Trajectory from `collect`; received "
-                f"{type(trajectory).__name__}."
-            )
+        check_instance(
+            "ARSAgent.train", "trajectory", trajectory, Trajectory, "a Trajectory from `collect`"
+        )
         finite, metrics = self._update_graph(trajectory)
         if not bool(finite):
             raise TrainingDivergedError(

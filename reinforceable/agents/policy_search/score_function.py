@@ -7,6 +7,7 @@ import pathlib
 
 import keras
 
+from reinforceable._checks import check_instance, config_or_default
 from reinforceable.agents._config import (
     Config,
     check_bool,
@@ -106,16 +107,8 @@ class ScoreFunctionAgent(RecurrentPPOAgent):
     config_class = ScoreFunctionConfig
 
     def __init__(self, model: keras.Model, env: GymEnv, config: ScoreFunctionConfig | None = None):
-        config = ScoreFunctionConfig() if config is None else config
-        if not isinstance(config, ScoreFunctionConfig):
-            raise TypeError(
-                "ScoreFunctionAgent: `config` must be a ScoreFunctionConfig; received "
-                f"{type(config).__name__}."
-            )
-        if not isinstance(env, GymEnv):
-            raise TypeError(
-                f"ScoreFunctionAgent: `env` must be a GymEnv; received {type(env).__name__}."
-            )
+        config = config_or_default("ScoreFunctionAgent", config, ScoreFunctionConfig)
+        check_instance("ScoreFunctionAgent", "env", env, GymEnv)
         self.score_function_config = config
         super().__init__(model, env, config.ppo_config(env.num_envs))
 

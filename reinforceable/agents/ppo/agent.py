@@ -8,6 +8,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 
+from reinforceable._checks import check_instance, config_or_default
 from reinforceable._random import generator
 from reinforceable.agents._fit import Fit
 from reinforceable.agents._saving import read_model_and_config, restore_state, save_agent
@@ -69,22 +70,9 @@ class RecurrentPPOAgent(Fit):
     config_class = PPOConfig
 
     def __init__(self, model: keras.Model, env: GymEnv, config: PPOConfig | None = None):
-        if not isinstance(model, keras.Model):
-            raise TypeError(
-                "RecurrentPPOAgent: `model` must be a keras.Model; received "
-                f"{type(model).__name__}."
-            )
-        if not isinstance(env, GymEnv):
-            raise TypeError(
-                f"RecurrentPPOAgent: `env` must be a reinforceable.envs.GymEnv; received "
-                f"{type(env).__name__}."
-            )
-        config = PPOConfig() if config is None else config
-        if not isinstance(config, PPOConfig):
-            raise TypeError(
-                "RecurrentPPOAgent: `config` must be a PPOConfig; received "
-                f"{type(config).__name__}."
-            )
+        check_instance("RecurrentPPOAgent", "model", model, keras.Model, "a keras.Model")
+        check_instance("RecurrentPPOAgent", "env", env, GymEnv, "a reinforceable.envs.GymEnv")
+        config = config_or_default("RecurrentPPOAgent", config, PPOConfig)
         self.model = model
         self.env = env
         self.config = config
@@ -178,11 +166,13 @@ class RecurrentPPOAgent(Fit):
         return float(self.env_steps.numpy()) / self.schedule_steps
 
     def _check_trajectory(self, trajectory: Trajectory) -> None:
-        if not isinstance(trajectory, Trajectory):
-            raise TypeError(
-                f"RecurrentPPOAgent.train: `trajectory` must be a Trajectory from Driver.run; "
-                f"received {type(trajectory).__name__}."
-            )
+        check_instance(
+            "RecurrentPPOAgent.train",
+            "trajectory",
+            trajectory,
+            Trajectory,
+            "a Trajectory from Driver.run",
+        )
         for key in ("value", "log_prob"):
             if key not in trajectory.extras:
                 raise ValueError(

@@ -13,6 +13,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from reinforceable._checks import check_instance, config_or_default
 from reinforceable._nest import leaf_paths
 from reinforceable._random import generator
 from reinforceable.agents._fit import Fit
@@ -110,17 +111,9 @@ class SACAgent(Fit):
     """
 
     def __init__(self, actor: keras.Model, env: GymEnv, config: SACConfig | None = None):
-        if not isinstance(actor, keras.Model):
-            raise TypeError(
-                f"SACAgent: `actor` must be a keras.Model; received {type(actor).__name__}."
-            )
-        if not isinstance(env, GymEnv):
-            raise TypeError(f"SACAgent: `env` must be a GymEnv; received {type(env).__name__}.")
-        config = SACConfig() if config is None else config
-        if not isinstance(config, SACConfig):
-            raise TypeError(
-                f"SACAgent: `config` must be a SACConfig; received {type(config).__name__}."
-            )
+        check_instance("SACAgent", "actor", actor, keras.Model, "a keras.Model")
+        check_instance("SACAgent", "env", env, GymEnv)
+        config = config_or_default("SACAgent", config, SACConfig)
         self.model = actor
         self.env = env
         self.config = config
@@ -450,11 +443,9 @@ class SACAgent(Fit):
         Raises:
             TrainingDivergedError: If a loss became NaN or infinite (that update is not applied).
         """
-        if not isinstance(trajectory, Trajectory):
-            raise TypeError(
-                f"SACAgent.train: `trajectory` must be a Trajectory from Driver.run; received "
-                f"{type(trajectory).__name__}."
-            )
+        check_instance(
+            "SACAgent.train", "trajectory", trajectory, Trajectory, "a Trajectory from Driver.run"
+        )
         self._add_graph(trajectory)
         env_steps = int(self.env_steps.numpy())
         if env_steps < self.config.warmup_steps or int(self.buffer.size) < self.config.batch_size:

@@ -1,0 +1,52 @@
+"""Argument checks shared across the package, with messages that name the argument, what was
+expected and what was received."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["check_covariance", "check_instance", "config_or_default"]
+
+
+def check_instance(owner: str, name: str, value, expected, what: str | None = None) -> None:
+    """A `TypeError` unless `value` is an instance of `expected`: `"{owner}: `{name}` must be
+    {what}; received {type}."` (`what` defaults to "a/an {expected.__name__}")."""
+    if not isinstance(value, expected):
+        if what is None:
+            article = "an" if expected.__name__[0] in "AEIOU" else "a"
+            what = f"{article} {expected.__name__}"
+        raise TypeError(f"{owner}: `{name}` must be {what}; received {type(value).__name__}.")
+
+
+def config_or_default(owner: str, config, expected, what: str | None = None):
+    """`expected()` for `None`; otherwise `config`, which must be an `expected`."""
+    config = expected() if config is None else config
+    check_instance(owner, "config", config, expected, what)
+    return config
+
+
+def check_covariance(value, dim: int, argument: str, owner: str, definite: bool = True):
+    """A `[dim, dim]` (or batched `[..., dim, dim]`) symmetric positive-definite (or, with
+    `definite=False`, semi-definite) NumPy matrix, or a `ValueError` that says what is wrong."""
+    matrix = np.asarray(value, dtype=np.float64)
+    if matrix.ndim < 2 or matrix.shape[-2:] != (dim, dim):
+        raise ValueError(
+            f"{owner}: `{argument}` must be a [{dim}, {dim}] covariance matrix; received shape "
+            f"{matrix.shape}."
+        )
+    if not np.all(np.isfinite(matrix)):
+        raise ValueError(f"{owner}: `{argument}` must be finite; received {matrix.tolist()}.")
+    asymmetry = np.max(np.abs(matrix - np.swapaxes(matrix, -1, -2)), initial=0.0)
+    if asymmetry > 1e-8 * max(1.0, np.max(np.abs(matrix), initial=0.0)):
+        raise ValueError(
+            f"{owner}: `{argument}` must be symmetric; it differs from its transpose by "
+            f"{asymmetry:.3g}."
+        )
+    smallest = np.min(np.linalg.eigvalsh(matrix), initial=np.inf)
+    scale = max(1.0, np.max(np.abs(matrix), initial=0.0))
+    if (definite and smallest <= 0) or smallest < -1e-10 * scale:
+        kind = "positive definite" if definite else "positive semi-definite"
+        raise ValueError(
+            f"{owner}: `{argument}` must be {kind}; its smallest eigenvalue is {smallest:.3g}."
+        )
+    return matrix
