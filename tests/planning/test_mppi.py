@@ -86,10 +86,10 @@ def test_warm_start_shifts_the_plan_and_the_same_seed_gives_the_same_plan():
     plan = tf.random.normal([2, 5, 1], seed=1)
     step = planner.step(timestep, plan, tf.constant([3, 4]))
     state = planner.model.state_from_observation(timestep.observation)
-    _, updated, _ = planner._plan(state, plan, tf.constant([3, 4]))
+    action, updated, _ = planner._plan(state, plan, tf.constant([3, 4]))
     expected = tf.concat([updated[:, 1:], updated[:, -1:]], axis=1)
     np.testing.assert_allclose(step.state.numpy(), expected.numpy(), rtol=1e-6)
-    np.testing.assert_allclose(step.action.numpy(), planner.to_action(updated[:, 0]).numpy())
+    np.testing.assert_allclose(step.action.numpy(), action.numpy())
     again = planner.step(timestep, plan, tf.constant([3, 4]))
     np.testing.assert_array_equal(again.state.numpy(), step.state.numpy())
     other = planner.step(timestep, plan, tf.constant([3, 5]))
@@ -106,6 +106,30 @@ def test_bounded_actions_never_leave_the_bounds(bounds):
     assert np.all(np.abs(actions.numpy()) <= 2.0)
     trajectory = rf.Driver(planner, rf.GymEnv("Pendulum-v1", num_envs=2, seed=0), seed=0).run(40)
     assert np.all(np.abs(trajectory.action.numpy()) <= 2.0)
+
+
+def test_squash_averages_the_applied_controls_and_keeps_the_plan_out_of_deep_saturation():
+    """With equal weights (a huge temperature) the action is the mean of the squashed samples,
+    not the squash of the mean sample; and a plan deep in saturation maps back to at most
+    atanh(SQUASH_LIMIT)."""
+    from reinforceable.planning.mppi import SQUASH_LIMIT
+
+    config = MPPIConfig(num_samples=512, horizon=4, temperature=1e9, include_nominal=False)
+    planner = MPPI(rf.models.Pendulum(), config)
+    state, seed = tf.constant([[np.pi, 0.0], [0.5, 1.0]], tf.float32), tf.constant([5, 6])
+    plan = tf.fill([2, 4, 1], 1.5)
+    action, _, _ = planner._plan(state, plan, seed)
+    samples, actions = planner._samples(plan, seed)
+    np.testing.assert_allclose(
+        action.numpy(), actions.numpy()[:, :, 0].mean(axis=1), rtol=1e-5, atol=1e-6
+    )
+    squash_of_mean = planner.to_action(tf.reduce_mean(samples, axis=1)[:, 0]).numpy()
+    assert np.all(action.numpy() < squash_of_mean - 0.05)  # the bound pulls the mean in
+    _, deep, _ = planner._plan(state, tf.fill([2, 4, 1], 10.0), seed)
+    np.testing.assert_allclose(deep.numpy(), np.arctanh(SQUASH_LIMIT), rtol=1e-5)
+    np.testing.assert_allclose(
+        planner.from_action(planner.to_action(plan)).numpy(), plan.numpy(), rtol=1e-5
+    )
 
 
 def test_driver_runs_a_planner_and_a_keras_policy_the_same_way():
