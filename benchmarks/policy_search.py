@@ -7,8 +7,9 @@
 * `ars_inverted_pendulum`: `examples/ars_mujoco.py` on InvertedPendulum-v5, 100k env steps per
   seed. Target: 1000.
 * `ars_half_cheetah`: ARS V2-t (N = 32, b = 4, α = 0.02, ν = 0.03) on HalfCheetah-v5, ours
-  against sb3-contrib ARS with the same settings and the same env-step budget (our count
-  includes every step the environments take), 10 deterministic evaluation episodes each. Target:
+  (whitening statistics updated at every step, as the peer's VecNormalize does) against
+  sb3-contrib ARS with the same settings and the same env-step budget (our count includes every
+  step the environments take), 10 deterministic evaluation episodes each. Target:
   at least as good a return, and faster. The peer runs `benchmarks/peers/sb3_contrib_ars.py` in
   the peer environment of `../shared/peers/`.
 
@@ -31,6 +32,9 @@ from _peers import run_peer
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 TASKS = ("lqr", "pendulum", "ars_inverted_pendulum", "ars_half_cheetah")
 HALF_CHEETAH = {"num_directions": 32, "top_directions": 4, "step_size": 0.02, "noise": 0.03}
+# Ours folds observations into the whitening statistics at every step, as the peer's
+# VecNormalize does.
+HALF_CHEETAH_FLAGS = ("--statistics-every-step=true",)
 
 
 def lqr(iterations: int) -> list[str]:
@@ -105,6 +109,7 @@ def ars_half_cheetah(steps: int, seeds: list[int]) -> list[str]:
             "--env-id=HalfCheetah-v5",
             f"--total-steps={steps}",
             *(f"--{k.replace('_', '-')}={v}" for k, v in HALF_CHEETAH.items()),
+            *HALF_CHEETAH_FLAGS,
             f"--seed={seed}",
         )
         ours.append(

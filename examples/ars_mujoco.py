@@ -8,7 +8,8 @@ The script prints progress, evaluates the unperturbed policy and ends with its m
     pip install -e ".[mujoco]"
     python examples/ars_mujoco.py
     python examples/ars_mujoco.py --env-id HalfCheetah-v5 --total-steps 2000000 \\
-        --num-directions 32 --top-directions 4 --step-size 0.02 --noise 0.03
+        --num-directions 32 --top-directions 4 --step-size 0.02 --noise 0.03 \\
+        --statistics-every-step true
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ class Args:
     """α (the paper's HalfCheetah setting is 0.02)."""
     noise: float = 0.05
     """ν, the scale of the perturbations (HalfCheetah: 0.03)."""
+    statistics_every_step: bool = False
+    """Update the whitening statistics at every step (HalfCheetah), not after each iteration."""
     alive_bonus_offset: float = 0.0
     """Added to each training reward (-1 removes Hopper's or Walker2d's survival bonus)."""
     eval_episodes: int = 10
@@ -62,6 +65,7 @@ def main(args: Args) -> float:
         top_directions=args.top_directions,
         step_size=args.step_size,
         noise=args.noise,
+        statistics_every_step=args.statistics_every_step,
         alive_bonus_offset=args.alive_bonus_offset,
         seed=args.seed,
     )

@@ -48,6 +48,13 @@ class ARSConfig(Config):
     """ν, the scale of the perturbations."""
     normalize_observations: bool = True
     """V2: whiten observations with their running mean and standard deviation (V1: raw)."""
+    statistics_every_step: bool = False
+    """Fold each step's states into the whitening statistics as they come, as the paper's code
+    and SB3's `VecNormalize` do, instead of after each iteration (all 2N policies then compared
+    under one fixed whitening). Step by step, the first iteration already acts on whitened
+    states: on HalfCheetah-v5 (1M steps, 5 seeds) the mean return rose from 2433 to 2809. On
+    InvertedPendulum-v5 with `examples/ars_mujoco.py`'s settings, 1 seed of 6 reached 1000
+    instead of 6 of 6 (early statistics come from states near the reset, with a tiny spread)."""
     observation_clip: float | None = 10.0
     """Whitened observations are clipped to ±this many standard deviations, as SB3's
     `VecNormalize` does (rare states far outside the statistics seen so far cannot swamp the
@@ -72,6 +79,7 @@ class ARSConfig(Config):
         check_number(OWNER, "noise", self.noise, low=0.0)
         check_number(OWNER, "alive_bonus_offset", self.alive_bonus_offset)
         check_bool(OWNER, "normalize_observations", self.normalize_observations)
+        check_bool(OWNER, "statistics_every_step", self.statistics_every_step)
         if self.observation_clip is not None:
             check_number(OWNER, "observation_clip", self.observation_clip, low=0.0)
         check_seed(OWNER, self.seed)
@@ -88,6 +96,10 @@ class _LinearPolicy(Policy):
         agent = self.agent
         observation = tf.cast(timestep.observation, tf.float32)
         if agent.config.normalize_observations:
+            if self.perturbed and agent.config.statistics_every_step:
+                # The states of each environment's first episode, folded in as they come.
+                begun = agent.episodes_begun.assign_add(tf.cast(timestep.episode_start, tf.int32))
+                agent.normalizer.update(observation, begun <= 1)
             observation = agent.normalizer.normalize(observation)
         if self.perturbed:
             offsets = agent.config.noise * agent.directions  # [N, A, O]
@@ -109,7 +121,9 @@ class ARSAgent(Fit):
     environments that finish early wait for the slowest), and moves
     `M ← M + α / (b σ_R) Σ_{top b} (r+_i - r-_i) δ_i`, where σ_R is the standard deviation of
     the 2b returns used. V2 (`normalize_observations`) whitens observations with the running
-    statistics of every state visited (clipped to ±`observation_clip` standard deviations).
+    statistics of the states of every environment's first episode in `collect` (clipped to
+    ±`observation_clip` standard deviations), updated after each iteration or, with
+    `statistics_every_step`, at every step. Evaluation only reads them.
     Actions are clipped to the action space.
 
     `env_steps` counts every step the environments took, those after an environment's first
@@ -163,6 +177,10 @@ class ARSAgent(Fit):
         self.normalizer = RunningMeanStd((obs_dim,), clip=clip, name="observation_statistics")
         self.env_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name="env_steps")
         self.iterations = tf.Variable(0, dtype=tf.int64, trainable=False, name="iterations")
+        # Episodes each environment has begun in the current `collect`.
+        self.episodes_begun = tf.Variable(
+            tf.zeros([self.num_envs], tf.int32), trainable=False, name="episodes_begun"
+        )
         self.policy = _LinearPolicy(self, perturbed=True)
         self.eval_policy = _LinearPolicy(self, perturbed=False)
         self._update_graph = tf.function(self._update, autograph=False, reduce_retracing=True)
@@ -175,6 +193,7 @@ class ARSAgent(Fit):
     def collect(self, driver) -> Trajectory:
         """Starts fresh episodes and runs until every environment has finished one."""
         driver.reset()
+        self.episodes_begun.assign(tf.zeros_like(self.episodes_begun))
         return driver.run(episodes_per_env=1)
 
     def _update(self, trajectory: Trajectory):
@@ -196,7 +215,7 @@ class ARSAgent(Fit):
 
         def apply():
             self.weights.assign_add(update)
-            if config.normalize_observations:
+            if config.normalize_observations and not config.statistics_every_step:
                 self.normalizer.update(trajectory.observation, first)
             self.directions.assign(self.rng.normal(tf.shape(self.directions)))
             return tf.constant(True)

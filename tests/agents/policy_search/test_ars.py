@@ -91,6 +91,34 @@ def test_observation_statistics_use_only_first_episodes():
     np.testing.assert_allclose(agent.normalizer.mean.numpy(), seen.mean(0), rtol=1e-5)
 
 
+def test_statistics_every_step_follow_each_perturbed_step_and_not_evaluation():
+    """With `statistics_every_step`, the perturbed policies fold each step's states into the
+    statistics before acting on them, and `train` leaves them; evaluation only reads them."""
+    env = rf.GymEnv("Pendulum-v1", num_envs=4, seed=0, max_episode_steps=5)
+    agent = ARSAgent(env, ARSConfig(num_directions=2, statistics_every_step=True))
+    agent.weights.assign(tf.ones_like(agent.weights))
+    observations = tf.constant([[1.0, 2.0, 3.0], [3.0, 2.0, 1.0], [0.0, 0.0, 0.0], [4.0, 4.0, 4.0]])
+    timestep = env.reset(seed=0)._replace(observation=observations)
+    step = agent.policy.step(timestep, (), tf.constant([0, 0]))
+    mean, std = observations.numpy().mean(0), observations.numpy().std(0)
+    np.testing.assert_allclose(agent.normalizer.mean.numpy(), mean, rtol=1e-5)
+    whitened = (observations.numpy() - mean) / std
+    offsets = agent.config.noise * agent.directions.numpy()
+    matrices = 1.0 + np.concatenate([offsets, -offsets])
+    expected = np.clip(np.einsum("bao,bo->ba", matrices, whitened), -2.0, 2.0)
+    np.testing.assert_allclose(step.action.numpy(), expected, rtol=1e-4, atol=1e-5)
+    agent.eval_policy.step(timestep, (), tf.constant([0, 0]))
+    assert float(agent.normalizer.count.numpy()) == pytest.approx(4.0, abs=1e-6)
+    # A whole iteration on the Driver: every observation a perturbed policy acted on counts.
+    driver = rf.Driver(agent.policy, env, seed=0)
+    before = float(agent.normalizer.count.numpy())
+    trajectory = agent.collect(driver)
+    seen = int(np.asarray(trajectory.valid).size)
+    assert float(agent.normalizer.count.numpy()) == pytest.approx(before + seen, abs=1e-3)
+    agent.train(trajectory)
+    assert float(agent.normalizer.count.numpy()) == pytest.approx(before + seen, abs=1e-3)
+
+
 def test_whitened_observations_are_clipped():
     # All-ones weights sum the whitened observation: far-out states are cut at the clip.
     for clip, expected in [(2.0, 2.0 * 3), (None, 100.0 * 3)]:
