@@ -56,6 +56,14 @@ class Pendulum(Model):
         u = tf.clip_by_value(action[..., 0], -self.max_torque, self.max_torque)
         return -(angle_normalize(th) ** 2 + 0.1 * thdot**2 + 0.001 * u**2)
 
+    def smooth_cost(self, state, action):
+        """`2 (1 - cos θ) + 0.1 θ̇² + 0.001 u²`: the cost (`-reward`) to second order at the top,
+        but smooth where the wrapped `θ²` has a kink (hanging, θ = ±π), so gradient-based
+        planners (`ILQR`) get a useful local model everywhere."""
+        th, thdot = unstack(tf.convert_to_tensor(state), 2)
+        u = tf.cast(action, th.dtype)[..., 0]
+        return 2.0 * (1.0 - tf.cos(th)) + 0.1 * thdot**2 + 0.001 * u**2
+
     def observe(self, state):
         th, thdot = unstack(tf.convert_to_tensor(state), 2)
         return stack([tf.cos(th), tf.sin(th), thdot])

@@ -13,15 +13,12 @@ from reinforceable._checks import check_instance, config_or_default
 from reinforceable.agents._config import check_bool, check_number, check_positive_int
 from reinforceable.driver.policy import Policy, PolicyStep
 from reinforceable.models.base import Model
+from reinforceable.planning._squash import squash, unsquash
 
 __all__ = ["MPPI", "MPPIConfig"]
 
 OWNER = "MPPIConfig"
 BOUNDS_MODES = ("squash", "truncate", "clamp")
-SQUASH_LIMIT = 0.995
-"""With `"squash"`, how close to a bound (as a share of the half-width) the plan's mean may map
-back to: `atanh(0.995)` is about 3 in the unbounded space, where noise of σ = 1 still moves the
-action."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -158,19 +155,14 @@ class MPPI(Policy):
     def to_action(self, plan: tf.Tensor) -> tf.Tensor:
         """The actions of plans (or samples) `[..., A]`: squashed into the box for `"squash"`."""
         if self.bounded and self.config.bounds == "squash":
-            low = tf.constant(self.low, plan.dtype)
-            high = tf.constant(self.high, plan.dtype)
-            return low + (high - low) * (tf.tanh(plan) + 1.0) / 2.0
+            return squash(plan, self.low, self.high)
         return plan
 
     def from_action(self, action: tf.Tensor) -> tf.Tensor:
         """The plan for actions in the box: the inverse of `to_action` for `"squash"` (clipped
         to `SQUASH_LIMIT` of the way to the bounds), the identity otherwise."""
         if self.bounded and self.config.bounds == "squash":
-            low = tf.constant(self.low, action.dtype)
-            high = tf.constant(self.high, action.dtype)
-            unit = 2.0 * (action - low) / (high - low) - 1.0
-            return tf.atanh(tf.clip_by_value(unit, -SQUASH_LIMIT, SQUASH_LIMIT))
+            return unsquash(action, self.low, self.high)
         return action
 
     def _noise(self, shape, seed) -> tf.Tensor:

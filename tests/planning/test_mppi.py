@@ -112,7 +112,7 @@ def test_squash_averages_the_applied_controls_and_keeps_the_plan_out_of_deep_sat
     """With equal weights (a huge temperature) the action is the mean of the squashed samples,
     not the squash of the mean sample; and a plan deep in saturation maps back to at most
     atanh(SQUASH_LIMIT)."""
-    from reinforceable.planning.mppi import SQUASH_LIMIT
+    from reinforceable.planning._squash import SQUASH_LIMIT
 
     config = MPPIConfig(num_samples=512, horizon=4, temperature=1e9, include_nominal=False)
     planner = MPPI(rf.models.Pendulum(), config)
