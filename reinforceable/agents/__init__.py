@@ -1,6 +1,7 @@
 """Agents: learners that improve a policy from the Driver's trajectories, or from a model."""
 
 from reinforceable.agents.errors import TrainingDivergedError
+from reinforceable.agents.gps import MDGPSAgent, MDGPSConfig
 from reinforceable.agents.policy_search import (
     AnalyticPolicySearch,
     AnalyticPolicySearchConfig,
@@ -17,6 +18,8 @@ __all__ = [
     "ARSConfig",
     "AnalyticPolicySearch",
     "AnalyticPolicySearchConfig",
+    "MDGPSAgent",
+    "MDGPSConfig",
     "PPOConfig",
     "RecurrentPPOAgent",
     "SACAgent",

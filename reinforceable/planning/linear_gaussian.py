@@ -80,15 +80,28 @@ class LinearGaussianPolicy(Policy):
                     f"LinearGaussianPolicy: `assignment` must be [B] ints in [0, {conditions}) "
                     f"(the controller's conditions); received {assignment.tolist()}."
                 )
-        self.gains, self.offsets = gains, offsets
-        # A small jitter makes a zero covariance (a deterministic controller) factorisable.
-        jitter = 1e-12 * tf.eye(m, dtype=gains.dtype)
-        self.scale = tf.linalg.cholesky(covariance + jitter)
+        # Variables, so `assign` can swap in new controllers of the same shape between runs of
+        # a Driver without retracing it.
+        self.gains = tf.Variable(gains, trainable=False, name="gains")
+        self.offsets = tf.Variable(offsets, trainable=False, name="offsets")
+        self.scale = tf.Variable(self._scale(covariance), trainable=False, name="scale")
         self.steps, self.conditions = steps, conditions
         self.assignment = assignment
         self.action_transform = action_transform
         self.state_from_observation = state_from_observation
         self.deterministic = deterministic
+
+    @staticmethod
+    def _scale(covariance):
+        # A small jitter makes a zero covariance (a deterministic controller) factorisable.
+        jitter = 1e-12 * tf.eye(covariance.shape[-1], dtype=covariance.dtype)
+        return tf.linalg.cholesky(covariance + jitter)
+
+    def assign(self, controller: LinearGaussianController) -> None:
+        """Runs `controller` (`[T, C, ...]`, the shapes of the current one) from now on."""
+        for variable, value in zip((self.gains, self.offsets), controller[:2], strict=True):
+            variable.assign(tf.cast(value, variable.dtype))
+        self.scale.assign(self._scale(tf.cast(controller.covariance, self.scale.dtype)))
 
     def initial_state(self, batch_size: int) -> tf.Tensor:
         return tf.zeros([batch_size], tf.int32)

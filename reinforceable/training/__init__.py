@@ -1,4 +1,5 @@
-"""The training experience shared by the agents: `Trainer`, callbacks and checkpoints."""
+"""The training experience shared by the agents: `Trainer`, callbacks, checkpoints and the
+`Logger` of interim results."""
 
 from reinforceable.training.callbacks import (
     Callback,
@@ -8,14 +9,19 @@ from reinforceable.training.callbacks import (
     TensorBoard,
 )
 from reinforceable.training.cli import configure_threads, parse_args
+from reinforceable.training.logger import FileBackend, Logger, MemoryBackend, TensorBoardBackend
 from reinforceable.training.trainer import Trainer, final_metric
 
 __all__ = [
     "Callback",
     "Evaluation",
+    "FileBackend",
     "LearningCurve",
+    "Logger",
+    "MemoryBackend",
     "ProgressBar",
     "TensorBoard",
+    "TensorBoardBackend",
     "Trainer",
     "configure_threads",
     "final_metric",

@@ -154,7 +154,7 @@ class ProgressBar(Callback):
 # The metadata TensorBoard's scalar plugin expects. Writing it with `tf.summary.write` (TF core)
 # rather than `tf.summary.scalar` (which lives in the tensorboard package) keeps TensorBoard an
 # optional install: it is needed to view the logs, not to write them.
-_SCALAR = summary_pb2.SummaryMetadata(
+SCALAR = summary_pb2.SummaryMetadata(
     plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars")
 ).SerializeToString()
 
@@ -185,7 +185,7 @@ class TensorBoard(Callback):
         with self._writer.as_default(step=step):
             for key, value in logs.items():
                 if key not in ("iteration", "env_steps") and math.isfinite(value):
-                    tf.summary.write(key, tf.constant(value, tf.float32), metadata=_SCALAR)
+                    tf.summary.write(key, tf.constant(value, tf.float32), metadata=SCALAR)
         self._writer.flush()
 
     def on_train_end(self, trainer, logs):
