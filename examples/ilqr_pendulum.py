@@ -10,7 +10,7 @@ where the wrapped square has a kink). The trajectory's feedback controller then 
 (K = 1000, H = 30) on the same episode.
 
     python examples/ilqr_pendulum.py
-    python examples/ilqr_pendulum.py --horizon 80 --restarts 16 --no-compare-mppi
+    python examples/ilqr_pendulum.py --horizon 80 --restarts 16 --compare-mppi=false
 """
 
 from __future__ import annotations

@@ -91,6 +91,12 @@ class Model(abc.ABC):
             states = self.step(states, actions[:, :, t])
         return total
 
+    def state_difference(self, state, reference) -> tf.Tensor:
+        """`state - reference`, `[..., state_dim]`, with angles wrapped to [-π, π) in models that
+        have them: a feedback controller around a planned trajectory must see a pendulum at
+        -π + ε as ε past the nominal π, not 2π away."""
+        return tf.convert_to_tensor(state) - tf.cast(reference, tf.convert_to_tensor(state).dtype)
+
     def state_from_observation(self, observation) -> tf.Tensor:
         """The state behind a full observation (planners start their rollouts from it).
 

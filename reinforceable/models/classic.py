@@ -56,6 +56,10 @@ class Pendulum(Model):
         u = tf.clip_by_value(action[..., 0], -self.max_torque, self.max_torque)
         return -(angle_normalize(th) ** 2 + 0.1 * thdot**2 + 0.001 * u**2)
 
+    def state_difference(self, state, reference):
+        difference = super().state_difference(state, reference)
+        return stack([angle_normalize(difference[..., 0]), difference[..., 1]])
+
     def smooth_cost(self, state, action):
         """`2 (1 - cos θ) + 0.1 θ̇² + 0.001 u²`: the cost (`-reward`) to second order at the top,
         but smooth where the wrapped `θ²` has a kink (hanging, θ = ±π), so gradient-based
@@ -173,6 +177,11 @@ class Acrobot(Model):
     moi = 1.0
     g = 9.8
     max_vel_1, max_vel_2 = 4 * math.pi, 9 * math.pi
+
+    def state_difference(self, state, reference):
+        difference = super().state_difference(state, reference)
+        angles = angle_normalize(difference[..., :2])
+        return tf.concat([angles, difference[..., 2:]], axis=-1)
 
     def _derivatives(self, s, torque):
         theta1, theta2, dtheta1, dtheta2 = unstack(s, 4)

@@ -260,7 +260,8 @@ class ILQR:
 
     def linear_gaussian_policy(self, result: ILQRResult, index: int | None = None):
         """A deterministic `LinearGaussianPolicy` that runs `result.controller` in the Driver on
-        the model's environment (states read with `model.state_from_observation`).
+        the model's environment (states read with `model.state_from_observation`, and measured
+        from the planned trajectory with `model.state_difference`, so wrapped angles work).
 
         Args:
             result: What `solve` returned.
@@ -269,14 +270,17 @@ class ILQR:
         """
         from reinforceable.planning.linear_gaussian import LinearGaussianPolicy
 
-        controller = result.controller
+        controller, nominal = result.controller, result.states[:-1]
         if index is not None:
             controller = LinearGaussianController(*(v[:, index] for v in controller))
+            nominal = nominal[:, index]
         return LinearGaussianPolicy(
             controller,
             action_transform=self.to_action,
             state_from_observation=self.model.state_from_observation,
             deterministic=True,
+            nominal_states=nominal,
+            state_difference=self.model.state_difference,
         )
 
     # ------------------------------------------------------------------ graph

@@ -32,7 +32,7 @@ __all__ = [
 
 # One traced graph per problem shape; the dozens of solves of one search reuse it (about 20x
 # faster than eagerly). It holds no state beyond TF's trace cache.
-_lqr = tf.function(lqr, reduce_retracing=True)
+_lqr = tf.function(lqr)
 
 
 class TrajectoryDistribution(NamedTuple):

@@ -32,6 +32,10 @@ class LinearGaussianPolicy(Policy):
             squash into the bounds); the identity by default.
         state_from_observation: `observation [B, ...] -> x [B, n]`; the identity by default.
         deterministic: Act with the mean, ignoring `Σ`.
+        nominal_states: `[T, C, n]` (or `[T, n]`), the trajectory the controllers were built
+            around; with `state_difference`, the state is re-expressed next to it,
+            `x̄_t + state_difference(x, x̄_t)`, before the controller sees it (wrapped angles).
+        state_difference: `(x, x̄) -> x - x̄`, such as `Model.state_difference`.
 
     Raises:
         TypeError: If `controller` is not a `LinearGaussianController`.
@@ -49,6 +53,8 @@ class LinearGaussianPolicy(Policy):
         action_transform: Callable | None = None,
         state_from_observation: Callable | None = None,
         deterministic: bool = False,
+        nominal_states=None,
+        state_difference: Callable | None = None,
     ):
         check_instance("LinearGaussianPolicy", "controller", controller, LinearGaussianController)
         gains = tf.convert_to_tensor(controller.gains)
@@ -90,6 +96,23 @@ class LinearGaussianPolicy(Policy):
         self.action_transform = action_transform
         self.state_from_observation = state_from_observation
         self.deterministic = deterministic
+        if (nominal_states is None) != (state_difference is None):
+            raise ValueError(
+                "LinearGaussianPolicy: give both `nominal_states` and `state_difference`, or "
+                "neither."
+            )
+        self.nominal_states, self.state_difference = None, state_difference
+        if nominal_states is not None:
+            nominal = tf.convert_to_tensor(nominal_states, gains.dtype)
+            if nominal.shape.rank == 2:
+                nominal = nominal[:, None]
+            if nominal.shape != (steps, conditions, gains.shape[-1]):
+                raise ValueError(
+                    f"LinearGaussianPolicy: `nominal_states` must be "
+                    f"{[steps, conditions, gains.shape[-1]]} to match the gains; received "
+                    f"{nominal.shape}."
+                )
+            self.nominal_states = nominal
 
     @staticmethod
     def _scale(covariance):
@@ -119,6 +142,9 @@ class LinearGaussianPolicy(Policy):
         index = tf.stack(
             [tf.minimum(state, self.steps - 1), self._conditions(tf.shape(state)[0])], -1
         )
+        if self.nominal_states is not None:
+            nominal = tf.gather_nd(self.nominal_states, index)
+            x = nominal + self.state_difference(x, nominal)
         mean = tf.linalg.matvec(tf.gather_nd(self.gains, index), x)
         mean += tf.gather_nd(self.offsets, index)
         action = mean

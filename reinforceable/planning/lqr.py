@@ -159,6 +159,9 @@ def lqr(
     if F.shape.rank is None or F.shape.rank < 3:
         raise ValueError(f"lqr: `dynamics.matrix` must be [T, ..., n, n + m]; received {F.shape}.")
     n, nm = F.shape[-2], F.shape[-1]
+    if n is None or nm is None:
+        raise ValueError(f"lqr: the last two dimensions of `dynamics.matrix` must be known; "
+                         f"received {F.shape}.")  # fmt: skip
     m = nm - n
     expected = {
         "dynamics.offset": (f, F.shape[:-1]),

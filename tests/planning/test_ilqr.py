@@ -65,7 +65,8 @@ def swing_up():
     pendulum = rf.models.Pendulum()
     planner = ILQR(pendulum, ILQRConfig(horizon=100, max_iterations=300, nonconvex_cost="allow"),
                    cost=pendulum.smooth_cost)  # fmt: skip
-    initial = np.clip(np.random.default_rng(0).normal(size=(100, 2, 1)), -2.0, 2.0)
+    # Two restarts that push opposite ways first: the swing-ups end at θ = 0 and θ = 2π.
+    initial = np.concatenate([np.full((100, 1, 1), 1.0), np.full((100, 1, 1), -1.0)], 1)
     return planner, planner.solve(np.tile([[np.pi, 0.0]], (2, 1)), initial)
 
 
@@ -74,8 +75,7 @@ def test_pendulum_swing_up_cost_decreases_monotonically_and_reaches_the_top(swin
     history = result.cost_history.numpy()
     assert np.all(np.diff(history, axis=0) <= 1e-9)
     assert history[-1].min() < 0.5 * history[0].min()
-    best = int(np.argmin(result.cost.numpy()))
-    theta = result.states.numpy()[-10:, best, 0]
+    theta = result.states.numpy()[-10:, :, 0]
     upright = np.abs((theta + np.pi) % (2 * np.pi) - np.pi)
     assert upright.max() < 0.05, upright
     actions = result.actions.numpy()
@@ -84,21 +84,24 @@ def test_pendulum_swing_up_cost_decreases_monotonically_and_reaches_the_top(swin
     assert np.isclose(np.abs(actions), 2.0).mean() > 0.2
 
 
-def test_the_feedback_controller_replays_the_plan_in_the_driver(swing_up):
+@pytest.mark.parametrize("index", [0, 1])
+def test_the_feedback_controller_replays_the_plan_in_the_driver(swing_up, index):
     planner, result = swing_up
-    best = int(np.argmin(result.cost.numpy()))
-    policy = planner.linear_gaussian_policy(result, index=best)
+    # One plan swings up clockwise and one anticlockwise; the observed angle is wrapped to
+    # [-π, π) either way, and the controller must still follow the plan.
+    final_angles = result.states.numpy()[-1, :, 0]
+    assert abs(final_angles[0] - final_angles[1]) > np.pi
+    policy = planner.linear_gaussian_policy(result, index=index)
     env = rf.GymEnv([lambda: rf.models.ModelEnv(rf.models.Pendulum(), 100,
                                                  initial_state=[np.pi, 0.0])])  # fmt: skip
     trajectory = rf.Driver(policy, env, seed=0).run(100)
     env.close()
-    np.testing.assert_allclose(trajectory.action.numpy()[:, 0], result.actions.numpy()[:, best],
-                               atol=1e-4)  # fmt: skip
-    reward = trajectory.reward.numpy().sum()
+    np.testing.assert_allclose(trajectory.action.numpy()[:, 0], result.actions.numpy()[:, index],
+                               atol=1e-3)  # fmt: skip
     pendulum_cost = tf.reduce_sum(
-        rf.models.Pendulum().cost(result.states[:-1, best], result.actions[:, best])
+        rf.models.Pendulum().cost(result.states[:-1, index], result.actions[:, index])
     ).numpy()
-    np.testing.assert_allclose(-reward, pendulum_cost, rtol=1e-4)
+    np.testing.assert_allclose(-trajectory.reward.numpy().sum(), pendulum_cost, rtol=1e-3)
 
 
 def test_nonconvex_costs_are_clipped_with_a_warning_or_rejected():
