@@ -5,6 +5,7 @@ from reinforceable.training.callbacks import (
     Callback,
     Evaluation,
     LearningCurve,
+    LogTo,
     ProgressBar,
     TensorBoard,
 )
@@ -17,6 +18,7 @@ __all__ = [
     "Evaluation",
     "FileBackend",
     "LearningCurve",
+    "LogTo",
     "Logger",
     "MemoryBackend",
     "ProgressBar",

@@ -15,12 +15,12 @@ import time
 from typing import TYPE_CHECKING
 
 import tensorflow as tf
-from tensorflow.core.framework import summary_pb2
 
 from reinforceable._checks import check_instance
 from reinforceable.driver.driver import Driver
 from reinforceable.driver.observers import EpisodeStatistics
 from reinforceable.envs.vector import GymEnv
+from reinforceable.training.logger import SCALAR, Logger
 
 if TYPE_CHECKING:
     from reinforceable.training.trainer import Trainer
@@ -151,14 +151,6 @@ class ProgressBar(Callback):
             self._progress.stop()
 
 
-# The metadata TensorBoard's scalar plugin expects. Writing it with `tf.summary.write` (TF core)
-# rather than `tf.summary.scalar` (which lives in the tensorboard package) keeps TensorBoard an
-# optional install: it is needed to view the logs, not to write them.
-SCALAR = summary_pb2.SummaryMetadata(
-    plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars")
-).SerializeToString()
-
-
 class TensorBoard(Callback):
     """Writes every logged scalar as a TensorBoard summary, against env steps.
 
@@ -190,6 +182,34 @@ class TensorBoard(Callback):
 
     def on_train_end(self, trainer, logs):
         self._writer.close()
+
+
+class LogTo(Callback):
+    """Sends every iteration's logs to a `Logger` (a file or TensorBoard backend, under nested
+    scopes), with the env steps as its step: the interim-results logger of guided policy
+    search, for any agent that trains with `fit`.
+
+    Args:
+        logger: The `Logger`; the callback neither flushes nor closes it except at the end of
+            training (flush).
+        scope: The scope the values go under (`"train"`; "" for none).
+    """
+
+    def __init__(self, logger: Logger, scope: str = "train"):
+        check_instance("LogTo", "logger", logger, Logger)
+        self.logger, self.scope = logger, scope
+
+    def on_iteration_end(self, trainer, logs):
+        self.logger.step = int(logs["env_steps"])
+        values = {k: v for k, v in logs.items() if k not in ("iteration", "env_steps")}
+        if self.scope:
+            with self.logger.scope(self.scope):
+                self.logger.log_dict(values)
+        else:
+            self.logger.log_dict(values)
+
+    def on_train_end(self, trainer, logs):
+        self.logger.flush()
 
 
 class LearningCurve(Callback):

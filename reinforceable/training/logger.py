@@ -10,10 +10,16 @@ from typing import Any
 
 import numpy as np
 import tensorflow as tf
+from tensorflow.core.framework import summary_pb2
 
-from reinforceable.training.callbacks import SCALAR
+__all__ = ["SCALAR", "FileBackend", "Logger", "MemoryBackend", "TensorBoardBackend"]
 
-__all__ = ["FileBackend", "Logger", "MemoryBackend", "TensorBoardBackend"]
+# The metadata TensorBoard's scalar plugin expects. Writing it with `tf.summary.write` (TF core)
+# rather than `tf.summary.scalar` (which lives in the tensorboard package) keeps TensorBoard an
+# optional install: it is needed to view the logs, not to write them.
+SCALAR = summary_pb2.SummaryMetadata(
+    plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars")
+).SerializeToString()
 
 
 class MemoryBackend:

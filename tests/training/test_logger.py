@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import reinforceable as rf
 from reinforceable.training import FileBackend, Logger, MemoryBackend, TensorBoardBackend
 
 
@@ -51,3 +52,19 @@ def test_bad_backends_names_and_values_are_refused():
         pass
     with pytest.raises(TypeError, match="`name` must be numeric"):
         logger.log("name", "text")
+
+
+def test_log_to_sends_an_agents_training_logs_to_the_logger():
+    from reinforceable.agents import PPOConfig, RecurrentPPOAgent
+    from reinforceable.networks import actor_critic
+    from reinforceable.training import LogTo
+
+    env = rf.GymEnv("CartPole-v1", num_envs=2, seed=0)
+    config = PPOConfig(num_steps=8, batch_size=16, num_epochs=1, seed=0)
+    agent = RecurrentPPOAgent(actor_critic(env, hidden=(8,)), env, config)
+    logger = Logger()
+    agent.fit(2 * 16, callbacks=[LogTo(logger)])
+    env.close()
+    kl = [(step, name) for step, name, _ in logger.backend.records
+          if name == "train/losses/approx_kl"]  # fmt: skip
+    assert kl == [(16, "train/losses/approx_kl"), (32, "train/losses/approx_kl")]
