@@ -106,7 +106,10 @@ class ILQRResult(NamedTuple):
         states: `[T + 1, B, n]`, the optimised trajectory.
         actions: `[T, B, m]`, its actions, inside the model's bounds.
         controller: The feedback controller around it, in the planner's control space (see
-            `ILQR.to_action`): `v_t = K_t x_t + k_t`, so `v̄_t + K_t (x_t - x̄_t)`.
+            `ILQR.to_action`): `v_t = K_t x_t + k_t`, so `v̄_t + K_t (x_t - x̄_t)`. Its covariance
+            is `Q_uu⁻¹`, the maximum-entropy (iLQG) controller of the same cost, for sampling
+            around the plan (guided policy search starts its local controllers so);
+            `linear_gaussian_policy` acts with the mean.
         cost: `[B]`, the trajectory's total cost.
         cost_history: `[I + 1, B]`: the cost before the first iteration and after each (it never
             increases; it stays flat after an entry has stopped).
@@ -437,7 +440,7 @@ class ILQR:
         dynamics, quadratic, _ = self._expand(states, controls)
         gains = lqr(dynamics, quadratic, mu, self._control_bounds(controls)).controller
         offsets = controls - tf.linalg.matvec(gains.gains, states[:-1])
-        controller = LinearGaussianController(gains.gains, offsets, tf.zeros_like(gains.covariance))
+        controller = LinearGaussianController(gains.gains, offsets, gains.covariance)
         return ILQRResult(
             states=states,
             actions=self.to_action(controls),

@@ -47,6 +47,8 @@ def test_a_linear_quadratic_problem_converges_to_the_lqr_optimum():
     # Newton's method on a quadratic: one full step reaches the optimum, the next confirms it.
     assert result.converged.numpy().all()
     assert result.iterations.numpy().max() <= 3
+    # The iLQG covariance Q_uu⁻¹ is symmetric positive definite at every step.
+    assert np.all(np.linalg.eigvalsh(result.controller.covariance.numpy()) > 0)
     # The optimum by brute force: perturbing any action raises the cost.
     actions = result.actions.numpy()
     for t, b in ((0, 0), (7, 1), (19, 0)):
