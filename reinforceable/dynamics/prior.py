@@ -36,6 +36,12 @@ def _log_densities(data, means, covariances):
     return (-0.5 * (mahalanobis + log_det[:, None] + d * np.log(2 * np.pi))).T
 
 
+def _responsibilities(data, weights, means, covariances):
+    """`[N, K]` posterior probabilities of the components for each point."""
+    log_joint = _log_densities(data, means, covariances) + np.log(weights)
+    return np.exp(log_joint - np.logaddexp.reduce(log_joint, axis=1, keepdims=True))
+
+
 class GMMPrior:
     """A Gaussian mixture over transitions `[x_t, u_t, x_{t+1}]` from every step and iteration,
     turned into a normal-inverse-Wishart prior for the fit at one step (Levine et al., 2016).
@@ -108,9 +114,7 @@ class GMMPrior:
             diff = data[None] - means[:, None]
             covariances = np.einsum("nk,kni,knj->kij", responsibilities, diff, diff)
             covariances = covariances / mass[:, None, None] + eye
-            log_joint = _log_densities(data, means, covariances) + np.log(weights)
-            log_norm = np.logaddexp.reduce(log_joint, axis=1, keepdims=True)
-            new = np.exp(log_joint - log_norm)
+            new = _responsibilities(data, weights, means, covariances)
             if np.max(np.abs(new - responsibilities)) < 1e-6:
                 responsibilities = new
                 break
@@ -131,9 +135,7 @@ class GMMPrior:
                 f"GMMPrior.evaluate: `points` must be [N, {self.means.shape[-1]}] (2 n + m); "
                 f"received {points.shape}."
             )
-        log_joint = _log_densities(points, self.means, self.covariances) + np.log(self.weights)
-        log_norm = np.logaddexp.reduce(log_joint, axis=1, keepdims=True)
-        weights = np.exp(log_joint - log_norm).mean(0)
+        weights = _responsibilities(points, self.weights, self.means, self.covariances).mean(0)
         mean = weights @ self.means
         diff = self.means - mean
         covariance = np.einsum("k,kij->ij", weights, self.covariances) + np.einsum(

@@ -13,6 +13,7 @@ from reinforceable._checks import check_instance, config_or_default
 from reinforceable.agents._config import check_number, check_positive_int
 from reinforceable.models.base import Model
 from reinforceable.planning._squash import SQUASH_LIMIT, squash, squash_derivative, unsquash
+from reinforceable.planning.linear_gaussian import LinearGaussianPolicy
 from reinforceable.planning.lqr import (
     AffineDynamics,
     LinearGaussianController,
@@ -271,8 +272,6 @@ class ILQR:
             index: Run the controller of this batch entry in every environment; by default,
                 environment `b` runs entry `b % B`.
         """
-        from reinforceable.planning.linear_gaussian import LinearGaussianPolicy
-
         controller, nominal = result.controller, result.states[:-1]
         if index is not None:
             controller = LinearGaussianController(*(v[:, index] for v in controller))
@@ -357,7 +356,7 @@ class ILQR:
         alphas = tf.constant(0.5 ** np.arange(config.line_search_steps), dtype)
         # The initial trajectory: the controls open loop (α = 0, no feedback).
         zeros = tf.zeros_like(controls)
-        zero_gains = zeros[..., None] * initial_state[None, :, None, :]
+        zero_gains = tf.zeros(tf.concat([tf.shape(controls), [self.model.state_dim]], 0), dtype)
         nominal = tf.zeros(tf.concat([[tf.shape(controls)[0] + 1], tf.shape(initial_state)], 0),
                            dtype)  # fmt: skip
         states, _, cost = self._rollout(

@@ -246,6 +246,8 @@ def kl_constrained_lqg(
     solved: dict[float, tuple[LinearGaussianController, float]] = {}
 
     def solve(log_eta: float) -> float:
+        if log_eta in solved:  # Brent starts at the bracket's ends; the lower is already solved
+            return solved[log_eta][1] - step
         eta = float(np.exp(log_eta))
         modified = QuadraticCost(C / eta + log_hessian, c / eta + log_gradient, zeros,
                                  np.zeros((n, n)), np.zeros(n), 0.0)  # fmt: skip
@@ -260,7 +262,6 @@ def kl_constrained_lqg(
     if solve(low) <= tolerance * step:  # the constraint is inactive even at the smallest η
         controller, kl = solved[low]
         return KLConstrainedSolution(controller, float(eta_bounds[0]), kl, 1)
-    log_eta, evaluations = brent(solve, low, high, tolerance * step, max_evaluations)
-    evaluations += 1
+    log_eta, _ = brent(solve, low, high, tolerance * step, max_evaluations)
     controller, kl = solved[log_eta]
-    return KLConstrainedSolution(controller, float(np.exp(log_eta)), kl, evaluations)
+    return KLConstrainedSolution(controller, float(np.exp(log_eta)), kl, len(solved))

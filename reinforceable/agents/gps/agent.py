@@ -150,6 +150,8 @@ class MDGPSAgent:
         self.multipliers = np.ones(count)
         self.policy_covariance = variance
         self.optimizer = keras.optimizers.Adam(config.learning_rate)
+        # Traced once: every iteration's S-step has the same C·S·T points.
+        self._policy_step = tf.function(self._policy_step_graph)
         self.iteration = 0
         self._predicted: np.ndarray | None = None  # predicted cost after the last C-step
         self._sample_costs: np.ndarray | None = None
@@ -231,21 +233,19 @@ class MDGPSAgent:
         inputs = tf.constant(x.reshape(-1, n), tf.float32)
         targets = tf.constant(targets.reshape(-1, m), tf.float32)
         weights = tf.constant(precision.reshape(-1, m, m), tf.float32)
-        variables = self.policy_model.trainable_variables
-
-        @tf.function
-        def train_step():
-            with tf.GradientTape() as tape:
-                error = self.policy_model(inputs) - targets
-                loss = tf.reduce_mean(tf.reduce_sum(error * tf.linalg.matvec(weights, error), -1))
-            self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables,
-                                               strict=True))  # fmt: skip
-            return loss
-
         for _ in range(self.config.policy_steps):
-            loss = train_step()
+            loss = self._policy_step(inputs, targets, weights)
         self.policy_covariance = np.linalg.inv(precision.reshape(-1, m, m).mean(0))
         return float(loss)
+
+    def _policy_step_graph(self, inputs, targets, weights):
+        """One Adam step on the precision-weighted squared error; returns the loss."""
+        variables = self.policy_model.trainable_variables
+        with tf.GradientTape() as tape:
+            error = self.policy_model(inputs) - targets
+            loss = tf.reduce_mean(tf.reduce_sum(error * tf.linalg.matvec(weights, error), -1))
+        self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
+        return loss
 
     # ------------------------------------------------------------------ iterations
 
