@@ -30,7 +30,8 @@ class FilteredPolicy(Policy):
     * a planner with `step_from_state` (`MPPI`) plans from the belief's mean
       (`plan_from="mean"`), or from `num_samples` states drawn from it (`"samples"`: each
       sequence's cost is averaged over them, a cheap robust plan; for a particle filter they are
-      resampled particles);
+      resampled particles). The mean jumps from step to step by the filter's corrections; give
+      `MPPI` `MPPIConfig(feedback=True)` so its warm start follows with LQR gains;
     * any other `Policy` (a `KerasPolicy`, say) gets a timestep whose observation is
       `features(belief)`: by default the mean concatenated with the log standard deviations,
       `[B, 2 n]`, so a learned policy can tell a sure estimate from a vague one.
@@ -51,7 +52,8 @@ class FilteredPolicy(Policy):
 
     Example:
         >>> ukf = rf.estimation.UnscentedKalmanFilter(task)
-        >>> policy = FilteredPolicy(ukf, rf.planning.MPPI(rf.models.Pendulum()))
+        >>> config = rf.planning.MPPIConfig(feedback=True)
+        >>> policy = FilteredPolicy(ukf, rf.planning.MPPI(rf.models.Pendulum(), config))
         >>> rf.Driver(policy, env).run(episodes=4)
     """
 

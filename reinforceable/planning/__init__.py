@@ -24,13 +24,14 @@ from reinforceable.planning.lqr import (
     QuadraticCost,
     lqr,
 )
-from reinforceable.planning.mppi import MPPI, MPPIConfig
+from reinforceable.planning.mppi import MPPI, FeedbackPlan, MPPIConfig
 from reinforceable.planning.quadratic import linearize, make_positive_semidefinite, quadratize
 
 __all__ = [
     "ILQR",
     "MPPI",
     "AffineDynamics",
+    "FeedbackPlan",
     "ILQRConfig",
     "ILQRResult",
     "KLConstrainedSolution",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import tensorflow as tf
@@ -14,11 +14,29 @@ from reinforceable.agents._config import check_bool, check_number, check_positiv
 from reinforceable.driver.policy import Policy, PolicyStep
 from reinforceable.models.base import Model
 from reinforceable.planning._squash import squash, unsquash
+from reinforceable.planning.lqr import lqr
+from reinforceable.planning.quadratic import linearize, make_positive_semidefinite, quadratize
 
-__all__ = ["MPPI", "MPPIConfig"]
+__all__ = ["MPPI", "FeedbackPlan", "MPPIConfig"]
 
 OWNER = "MPPIConfig"
 BOUNDS_MODES = ("squash", "truncate", "clamp")
+FEEDBACK_REGULARIZATION = 1e-6
+"""`μ` added to `Q_uu` in the LQR pass of `feedback=True`."""
+
+
+class FeedbackPlan(NamedTuple):
+    """The policy state of `MPPI` with `feedback=True`.
+
+    Attributes:
+        plan: `[B, H, A]`, as without feedback.
+        states: `[B, H, S]`: the states the plan predicts, from the current one.
+        gains: `[B, H, A, S]`: the time-varying LQR gains along them.
+    """
+
+    plan: tf.Tensor
+    states: tf.Tensor
+    gains: tf.Tensor
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,6 +72,17 @@ class MPPIConfig:
     """Evaluate the unperturbed plan as one of the K samples."""
     discount: float = 1.0
     """γ of the summed cost, in (0, 1]."""
+    feedback: bool = False
+    """Correct the warm start with linear feedback, for states that jump (a filter's estimates).
+    After each update the planner rolls its plan out, expands the model along it by autodiff
+    (`planning.linearize`, `planning.quadratize`) and keeps the time-varying LQR gains
+    (`planning.lqr`) with the plan. At the next step it re-rolls the shifted plan from the new
+    state with `u_t = ū_t + K_t (x_t - x̄_t)` before sampling around it, so a state that is not
+    where the plan predicted moves the whole plan at once, as an LQR controller would. Without
+    it, one sampling update per step moves the plan only part of the way: on a pendulum balanced
+    on a filter's noisy estimates, MPPI responded with about half the LQR gain and lost the pole
+    about twice as often (`media/estimation.md`). Needs a model differentiable in TF (not
+    `MujocoModel`); costs one more rollout and one LQR pass of H steps per control step."""
     jit_compile: bool = True
     """Compile the rollouts with XLA (models with `xla_compatible`): the K·H steps become a few
     fused loops, about 3x faster on a CPU. The sampling stays outside XLA, whose random number
@@ -80,6 +109,7 @@ class MPPIConfig:
             )
         check_bool(OWNER, "include_nominal", self.include_nominal)
         check_number(OWNER, "discount", self.discount, low=0.0, high=1.0)
+        check_bool(OWNER, "feedback", self.feedback)
         check_bool(OWNER, "jit_compile", self.jit_compile)
 
 
@@ -91,7 +121,8 @@ class MPPI(Policy):
     roll them out (`model.sequence_cost`: `model.step` and `model.cost` in TF, or a simulator's
     own rollout, as `MujocoModel` does) and sum the costs, weight them by
     `exp(-(cost - min) / λ)`, move the plan to the weighted mean, act with its first control and
-    keep the rest, shifted by one step, as the next plan (warm start). Everything runs inside the
+    keep the rest, shifted by one step, as the next plan (warm start; with `feedback=True`,
+    corrected by LQR gains for where the state has gone). Everything runs inside the
     Driver's `tf.function`: the plan is the policy state, carried through the loop like an RNN
     state and reset to the initial plan where an episode starts, so the Driver runs a planner
     exactly as it runs a Keras policy. The Driver's per-step seed drives the sampling: the same
@@ -105,7 +136,8 @@ class MPPI(Policy):
     Raises:
         TypeError: If `model` is not a `Model` or `config` not an `MPPIConfig`.
         ValueError: If `noise_scale` does not fit the action, or the model's bounds are not
-            `[action_dim]` arrays with low < high, or a trial rollout fails the model's checks.
+            `[action_dim]` arrays with low < high, or a trial rollout fails the model's checks,
+            or `feedback=True` and the model is not differentiable in TF.
 
     Example:
         >>> planner = MPPI(rf.models.Pendulum(), MPPIConfig(num_samples=1000, horizon=30))
@@ -140,6 +172,22 @@ class MPPI(Policy):
         # One trial plan, eagerly, so a model that breaks its contract fails here.
         trial = self.model.initial_state([1], tf.constant([0, 0]), self.dtype)
         self._plan(trial, self.initial_plan(1), tf.constant([0, 0]))
+        if config.feedback:
+            self._check_differentiable(trial)
+
+    def _check_differentiable(self, state) -> None:
+        action = self.to_action(self.initial_plan(1))[:, 0]
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch([state, action])
+            next_state = self.model.step(state, action)
+            cost = self.model.cost(state, action)
+        gradients = tape.gradient(next_state, [state, action]) + tape.gradient(cost, [state])
+        if any(g is None for g in gradients):
+            raise ValueError(
+                f"MPPI: `feedback=True` needs a model whose `step` and `cost` are differentiable "
+                f"TF ops; {type(self.model).__name__} gives no gradient (a simulator stepped "
+                f"outside TF cannot be linearised)."
+            )
 
     # ---------------------------------------------------------------------------- the plan
 
@@ -229,10 +277,62 @@ class MPPI(Policy):
         mean_actions = tf.einsum("bk,bkha->bha", weights, actions)
         return mean_actions[:, 0], self.from_action(mean_actions), costs
 
-    # ---------------------------------------------------------------------------- Policy
+    # ---------------------------------------------------------------------------- feedback
+
+    def _rollout_states(self, state, actions) -> tf.Tensor:
+        """`[H, B, S]`: the states `s_0 … s_{H-1}` of `actions` `[B, H, A]` from `state`."""
+        states = [state]
+        for t in range(self.config.horizon - 1):
+            states.append(self.model.step(states[-1], actions[:, t]))
+        return tf.stack(states, 0)
+
+    def _feedback_gains(self, state, plan):
+        """The states `[B, H, S]` the plan predicts from `state` and the LQR gains
+        `[B, H, A, S]` along them."""
+        actions = self.to_action(plan)
+        states = self._rollout_states(state, actions)
+        actions = tf.transpose(actions, [1, 0, 2])
+        dynamics = linearize(self.model.step, states, actions)
+        cost = quadratize(self.model.cost, states, actions)
+        hessian, _ = make_positive_semidefinite(cost.hessian)
+        weights = self.config.discount ** tf.range(self.config.horizon, dtype=self.dtype)
+        cost = cost._replace(
+            hessian=hessian * weights[:, None, None, None],
+            gradient=cost.gradient * weights[:, None, None],
+        )
+        solution = lqr(dynamics, cost, FEEDBACK_REGULARIZATION)
+        # Where Q_uu was not positive definite the gains mean nothing: no feedback there.
+        gains = tf.where(
+            solution.positive_definite[None, :, None, None], solution.controller.gains, 0.0
+        )
+        return tf.transpose(states, [1, 0, 2]), tf.transpose(gains, [1, 0, 2, 3])
+
+    def _feedback_warm_start(self, state, previous: FeedbackPlan) -> tf.Tensor:
+        """The shifted plan re-rolled from `state` under `ū_t + K_t (x_t - x̄_t)`."""
+        nominal = self.to_action(previous.plan)
+        actions = []
+        for t in range(self.config.horizon):
+            deviation = self.model.state_difference(state, previous.states[:, t])
+            action = nominal[:, t] + tf.linalg.matvec(previous.gains[:, t], deviation)
+            if self.bounded:
+                action = tf.clip_by_value(action, self.low, self.high)
+            actions.append(action)
+            if t + 1 < self.config.horizon:
+                state = self.model.step(state, action)
+        return self.from_action(tf.stack(actions, 1))
 
     def initial_state(self, batch_size: int) -> Any:
-        return self.initial_plan(batch_size)
+        """The initial plan `[B, H, A]`, or a `FeedbackPlan` with `feedback=True` (no
+        prediction yet: zero gains)."""
+        plan = self.initial_plan(batch_size)
+        if not self.config.feedback:
+            return plan
+        horizon, dims = self.config.horizon, (self.model.action_dim, self.model.state_dim)
+        return FeedbackPlan(
+            plan,
+            tf.zeros([batch_size, horizon, dims[1]], self.dtype),
+            tf.zeros([batch_size, horizon, *dims], self.dtype),
+        )
 
     def step(self, timestep, state, seed) -> PolicyStep:
         observation = tf.cast(timestep.observation, self.dtype)
@@ -249,8 +349,22 @@ class MPPI(Policy):
                 f"[B, M, {self.model.state_dim}] (`state_dim`); received shape "
                 f"{model_state.shape}."
             )
-        action, plan, costs = self._plan(model_state, state, seed)
-        # Warm start: drop the step just taken and repeat the last one.
-        shifted = tf.concat([plan[:, 1:], plan[:, -1:]], axis=1)
+        plan = state
+        if self.config.feedback:
+            # Several states: the feedback works around their mean.
+            start = model_state if model_state.shape.rank == 2 else tf.reduce_mean(model_state, 1)
+            start = tf.cast(start, self.dtype)
+            plan = self._feedback_warm_start(start, FeedbackPlan(*state))
+        action, plan, costs = self._plan(model_state, plan, seed)
         extras = {"plan_cost": tf.cast(tf.reduce_min(costs, axis=1), tf.float32)}
-        return PolicyStep(action=tf.cast(action, tf.float32), state=shifted, extras=extras)
+        if self.config.feedback:
+            states, gains = self._feedback_gains(start, plan)
+            next_state = FeedbackPlan(_shift(plan), _shift(states), _shift(gains))
+        else:
+            next_state = _shift(plan)
+        return PolicyStep(action=tf.cast(action, tf.float32), state=next_state, extras=extras)
+
+
+def _shift(sequence: tf.Tensor) -> tf.Tensor:
+    """Warm start: drop the step just taken, `[B, H, ...]`, and repeat the last one."""
+    return tf.concat([sequence[:, 1:], sequence[:, -1:]], axis=1)

@@ -133,3 +133,25 @@ def test_filtered_policy_refuses_bad_arguments():
         FilteredPolicy(ukf, planner, num_samples=0)
     with pytest.raises(TypeError, match="`estimator` must be a StateEstimator"):
         FilteredPolicy(planner, planner)
+
+
+@pytest.mark.slow
+def test_feedback_mppi_holds_the_pole_up_on_a_noisy_angle_better_than_plain_mppi():
+    """Balancing from upright on a UKF's belief, σ = 0.1 rad: plain MPPI follows the jumping
+    estimate with about half the LQR gain and often loses the pole: a mean return of about -130
+    over 40 episodes, against about -65 with `feedback=True`."""
+    process = np.diag([0.01**2, 0.03**2])
+    task = _noisy_angle(0.1, process)
+    returns = {}
+    for feedback in (False, True):
+        env = rf.GymEnv(
+            [lambda: rf.models.ModelEnv(task, 200, initial_state=[0.0, 0.0])] * 40, seed=0
+        )
+        ukf = UnscentedKalmanFilter(
+            task, initial_mean=[0.0, 0.0], initial_covariance=0.25 * np.eye(2)
+        )
+        planner = MPPI(rf.models.Pendulum(), MPPIConfig(1000, 30, feedback=feedback))
+        driver = rf.Driver(FilteredPolicy(ukf, planner), env, seed=0)
+        returns[feedback] = driver.run(200 * 40).reward.numpy().sum(0).mean()
+        env.close()
+    assert returns[True] > returns[False] + 25, returns

@@ -156,3 +156,97 @@ def test_mppi_swings_the_pendulum_up():
     env = rf.GymEnv("Pendulum-v1", num_envs=4, seed=0)
     trajectory = rf.Driver(planner, env, seed=0).run(4 * 200)
     assert trajectory.reward.numpy().sum(0).mean() > -200
+
+
+# ---------------------------------------------------------------------------- feedback
+
+A2 = np.array([[1.0, 0.1], [0.3, 1.0]])  # unstable, as a pendulum at the top
+B2 = np.array([[0.0], [0.1]])
+Q2, R2 = np.diag([1.0, 0.1]), np.array([[0.01]])
+
+
+def test_feedback_must_be_a_bool_and_needs_a_differentiable_model():
+    with pytest.raises(TypeError, match="`feedback` must be a bool"):
+        MPPIConfig(feedback=1)
+
+    class Simulated(rf.models.Pendulum):
+        """Steps outside TF, as a simulator does: no gradient."""
+
+        xla_compatible = False
+
+        def _step(self, state, action):
+            step = super()._step
+            next_state = tf.numpy_function(
+                lambda s, a: step(tf.constant(s), tf.constant(a)).numpy(),
+                [state, tf.cast(action, state.dtype)],
+                state.dtype,
+            )
+            return tf.ensure_shape(next_state, state.shape)
+
+    config = MPPIConfig(num_samples=4, horizon=2, feedback=True)
+    with pytest.raises(ValueError, match="`feedback=True` needs a model whose `step` and `cost`"):
+        MPPI(Simulated(), config)
+    MPPI(Simulated(), MPPIConfig(num_samples=4, horizon=2))  # fine without feedback
+
+
+def test_feedback_gains_are_the_lqr_gains_of_a_linear_system():
+    """After a step the plan carries the time-varying LQR gains of the remaining H - 1 steps,
+    and the states the plan predicts."""
+    model = rf.models.LinearSystem(A2, B2, Q2, R2)
+    horizon = 8
+    planner = MPPI(model, MPPIConfig(num_samples=64, horizon=horizon, feedback=True))
+    x0 = tf.constant([[0.3, -0.2]], tf.float32)
+    result = planner.step_from_state(x0, planner.initial_state(1), tf.constant([1, 2]))
+    plan, states, gains = result.state
+    p = np.zeros((2, 2))  # backwards from the last step; gains[t] acts H - 1 - t steps ahead
+    expected = []
+    for _ in range(horizon - 1):
+        gain = np.linalg.solve(R2 + B2.T @ p @ B2, B2.T @ p @ A2)
+        p = Q2 + A2.T @ p @ (A2 - B2 @ gain)
+        expected.append(-gain)
+    expected = np.stack(expected[::-1])  # [H - 1, 1, 2], the shifted plan's steps 0 … H - 2
+    np.testing.assert_allclose(gains.numpy()[0, : horizon - 1], expected, rtol=1e-3, atol=1e-4)
+    # The predicted states are the plan's own rollout from x0.
+    x, rolled = x0.numpy()[0], []
+    for u in np.concatenate([result.action.numpy(), plan.numpy()[0, : horizon - 1]]):
+        x = A2 @ x + B2 @ u
+        rolled.append(x)
+    np.testing.assert_allclose(states.numpy()[0, : horizon - 1], rolled[:-1], rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("feedback", [False, True])
+def test_feedback_moves_the_plan_by_the_gain_times_the_surprise(feedback):
+    """With (almost) no sampling noise MPPI keeps its warm start; a state off the predicted one
+    by δ then changes the action by K δ with feedback, and not at all without."""
+    model = rf.models.LinearSystem(A2, B2, Q2, R2)
+    config = MPPIConfig(num_samples=8, horizon=6, noise_scale=1e-6, feedback=feedback)
+    planner = MPPI(model, config)
+    plan = tf.constant([[[0.5], [-0.2], [0.1], [0.0], [0.3], [-0.1]]], tf.float32)
+    start = planner.initial_state(1)
+    start = start._replace(plan=plan) if feedback else plan
+    x0 = tf.constant([[0.3, -0.2]], tf.float32)
+    first = planner.step_from_state(x0, start, tf.constant([1, 2]))
+    predicted = (A2 @ x0.numpy()[0] + B2 @ first.action.numpy()[0]).astype(np.float32)
+    np.testing.assert_allclose(first.action.numpy(), [[0.5]], atol=1e-4)
+    delta = np.array([0.05, -0.1], np.float32)
+    second = planner.step_from_state(
+        tf.constant([predicted + delta]), first.state, tf.constant([3, 4])
+    )
+    change = second.action.numpy()[0] - (-0.2)
+    if feedback:
+        np.testing.assert_allclose(change, first.state.gains.numpy()[0, 0] @ delta, atol=1e-4)
+        assert abs(change[0]) > 0.05  # the gain is not small: the test can tell
+    else:
+        np.testing.assert_allclose(change, [0.0], atol=1e-4)
+
+
+def test_feedback_planner_runs_in_the_driver_and_resets_at_episode_starts():
+    env = rf.GymEnv("Pendulum-v1", num_envs=2, seed=0, max_episode_steps=5)
+    planner = MPPI(rf.models.Pendulum(), MPPIConfig(num_samples=32, horizon=6, feedback=True))
+    driver = rf.Driver(planner, env, seed=0)
+    trajectory = driver.run(2 * 12)
+    assert trajectory.action.shape == (12, 2, 1)
+    state = driver.policy_state
+    assert isinstance(state, rf.planning.FeedbackPlan)
+    assert state.gains.shape == (2, 6, 1, 2) and state.states.shape == (2, 6, 2)
+    assert np.all(np.isfinite(state.gains.numpy())) and np.abs(state.gains.numpy()).max() > 1.0
