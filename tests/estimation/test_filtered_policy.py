@@ -69,6 +69,23 @@ def test_mppi_plans_from_repeated_states_as_from_one():
         planner.step_from_state(tf.zeros([2, 3]), plan, tf.constant([1, 2]))
 
 
+def test_feedback_mppi_plans_from_samples_around_their_mean():
+    """With `feedback=True` and several states per system, the feedback works around their
+    mean: repeated copies of one state give the plan, predictions and gains of that state."""
+    config = MPPIConfig(num_samples=32, horizon=5, jit_compile=False, feedback=True)
+    planner = MPPI(rf.models.Pendulum(), config)
+    state = tf.constant([[0.3, 0.5], [-1.0, 0.0]])
+    first = planner.step_from_state(state, planner.initial_state(2), tf.constant([1, 2]))
+    moved = state + tf.constant([[0.05, -0.2], [0.0, 0.1]])
+    single = planner.step_from_state(moved, first.state, tf.constant([3, 4]))
+    repeated = planner.step_from_state(
+        tf.repeat(moved[:, None], 3, 1), first.state, tf.constant([3, 4])
+    )
+    np.testing.assert_allclose(repeated.action, single.action, rtol=1e-5, atol=1e-6)
+    for a, b in zip(repeated.state, single.state, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
 @pytest.mark.parametrize("estimator", ["ekf", "ukf", "pf"])
 def test_filtered_mppi_tracks_the_state_on_the_driver(estimator):
     """Noisy angle only, no process noise, a fixed start: the true states follow from the
