@@ -48,3 +48,10 @@ def test_observation_must_be_the_state_and_a_reward_must_exist():
         "HalfCheetah-v5", exclude_current_positions_from_observation=False
     )
     assert (model.state_dim, model.action_dim) == (18, 6)
+
+
+def test_mppi_feedback_refuses_a_simulator_it_cannot_linearise():
+    model = rf.models.MujocoModel("InvertedPendulum-v5", num_threads=2)
+    config = rf.planning.MPPIConfig(num_samples=4, horizon=2, feedback=True)
+    with pytest.raises(ValueError, match="`feedback=True` needs a model whose `step` and `cost`"):
+        rf.planning.MPPI(model, config)
