@@ -170,9 +170,10 @@ class MPPI(Policy):
         self._gains, self._warm_start = self._feedback_gains, self._feedback_warm_start
         if config.jit_compile and model.xla_compatible:
             self._sequence_cost = tf.function(model.sequence_cost, jit_compile=True)
-            # About 10x faster than the plain graph: a few fused loops instead of H small steps.
-            self._gains = tf.function(self._feedback_gains, jit_compile=True)
-            self._warm_start = tf.function(self._feedback_warm_start, jit_compile=True)
+            if config.feedback:
+                # About 10x faster than the plain graph: a few fused loops, not H small steps.
+                self._gains = tf.function(self._feedback_gains, jit_compile=True)
+                self._warm_start = tf.function(self._feedback_warm_start, jit_compile=True)
         # One trial plan, eagerly, so a model that breaks its contract fails here.
         trial = self.model.initial_state([1], tf.constant([0, 0]), self.dtype)
         self._plan(trial, self.initial_plan(1), tf.constant([0, 0]))
@@ -355,19 +356,20 @@ class MPPI(Policy):
             )
         plan = state
         if self.config.feedback:
+            previous = FeedbackPlan(*state)
             # Several states: the feedback works around their mean.
             start = model_state if model_state.shape.rank == 2 else tf.reduce_mean(model_state, 1)
             start = tf.cast(start, self.dtype)
-            plan = tf.ensure_shape(self._warm_start(start, FeedbackPlan(*state)), state[0].shape)
+            # An XLA call loses the shapes; the loop needs them.
+            plan = tf.ensure_shape(self._warm_start(start, previous), previous.plan.shape)
         action, plan, costs = self._plan(model_state, plan, seed)
-        extras = {"plan_cost": tf.cast(tf.reduce_min(costs, axis=1), tf.float32)}
+        next_state = _shift(plan)
         if self.config.feedback:
-            states, gains = self._gains(start, plan)  # an XLA call loses the shapes
-            states = tf.ensure_shape(states, state[1].shape)
-            gains = tf.ensure_shape(gains, state[2].shape)
-            next_state = FeedbackPlan(_shift(plan), _shift(states), _shift(gains))
-        else:
-            next_state = _shift(plan)
+            states, gains = self._gains(start, plan)
+            states = tf.ensure_shape(states, previous.states.shape)
+            gains = tf.ensure_shape(gains, previous.gains.shape)
+            next_state = FeedbackPlan(next_state, _shift(states), _shift(gains))
+        extras = {"plan_cost": tf.cast(tf.reduce_min(costs, axis=1), tf.float32)}
         return PolicyStep(action=tf.cast(action, tf.float32), state=next_state, extras=extras)
 
 
