@@ -9,8 +9,12 @@ from typing import NamedTuple
 import numpy as np
 import tensorflow as tf
 
-from reinforceable._checks import check_instance, config_or_default
-from reinforceable.agents._config import check_number, check_positive_int
+from reinforceable._checks import (
+    check_instance,
+    check_number,
+    check_positive_int,
+    config_or_default,
+)
 from reinforceable.models.base import Model
 from reinforceable.planning._squash import SQUASH_LIMIT, squash, squash_derivative, unsquash
 from reinforceable.planning.linear_gaussian import LinearGaussianPolicy

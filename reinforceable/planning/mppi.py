@@ -9,8 +9,13 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from reinforceable._checks import check_instance, config_or_default
-from reinforceable.agents._config import check_bool, check_number, check_positive_int
+from reinforceable._checks import (
+    check_bool,
+    check_instance,
+    check_number,
+    check_positive_int,
+    config_or_default,
+)
 from reinforceable.driver.policy import Policy, PolicyStep
 from reinforceable.models.base import Model
 from reinforceable.planning._squash import squash, unsquash

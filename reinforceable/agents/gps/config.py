@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from reinforceable.agents._config import Config, check_number, check_positive_int, check_seed
+from reinforceable._checks import check_number, check_positive_int, check_seed
+from reinforceable.agents._config import Config
 
 __all__ = ["MDGPSConfig"]
 

@@ -10,15 +10,16 @@ from typing import Any
 import gymnasium as gym
 import tensorflow as tf
 
-from reinforceable._checks import check_instance, config_or_default
-from reinforceable._random import generator
-from reinforceable.agents._config import (
-    Config,
+from reinforceable._checks import (
     check_bool,
+    check_instance,
     check_number,
     check_positive_int,
     check_seed,
+    config_or_default,
 )
+from reinforceable._random import generator
+from reinforceable.agents._config import Config
 from reinforceable.agents._fit import Fit
 from reinforceable.agents._saving import read_config, restore_state, save_agent
 from reinforceable.agents.errors import TrainingDivergedError

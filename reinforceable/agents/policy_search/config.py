@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 
-from reinforceable.agents._config import (
-    Config,
+from reinforceable._checks import (
     check_bool,
     check_number,
     check_positive_int,
     check_seed,
     check_units,
 )
+from reinforceable.agents._config import Config
 
 __all__ = ["AnalyticPolicySearchConfig"]
 

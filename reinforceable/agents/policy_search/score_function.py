@@ -7,14 +7,15 @@ import pathlib
 
 import keras
 
-from reinforceable._checks import check_instance, config_or_default
-from reinforceable.agents._config import (
-    Config,
+from reinforceable._checks import (
     check_bool,
+    check_instance,
     check_number,
     check_positive_int,
     check_seed,
+    config_or_default,
 )
+from reinforceable.agents._config import Config
 from reinforceable.agents._saving import save_agent
 from reinforceable.agents.ppo.agent import RecurrentPPOAgent
 from reinforceable.agents.ppo.config import PPOConfig

@@ -5,13 +5,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from reinforceable.agents._config import (
-    check_bool,
-    check_known_fields,
-    check_number,
-    check_positive_int,
-    check_seed,
-)
+from reinforceable._checks import check_bool, check_number, check_positive_int, check_seed
+from reinforceable.agents._config import check_known_fields
 from reinforceable.ops.schedules import LinearSchedule
 
 __all__ = ["PPOConfig"]
