@@ -26,7 +26,7 @@ from reinforceable import (
 )
 from reinforceable.distributions import BoundedNormal, Joint
 from reinforceable.driver import Driver, KerasPolicy, Policy, RandomPolicy, Trajectory
-from reinforceable.envs import GymEnv, Timestep
+from reinforceable.envs import Environment, EnvSpec, GymEnv, TFEnv, Timestep
 from reinforceable.layers import (
     DenseBernoulli,
     DenseCategorical,
@@ -44,12 +44,15 @@ __all__ = [
     "DenseCategorical",
     "DenseNormal",
     "Driver",
+    "EnvSpec",
+    "Environment",
     "GymEnv",
     "Joint",
     "KerasPolicy",
     "Policy",
     "RandomPolicy",
     "StatefulRNN",
+    "TFEnv",
     "Timestep",
     "Trajectory",
     "__version__",

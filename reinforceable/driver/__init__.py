@@ -1,14 +1,10 @@
 """The graph-mode agent-environment loop: `Driver`, policies, observers and trajectories."""
 
 from reinforceable.driver.driver import Driver
+from reinforceable.driver.keras_policy import KerasPolicy, SequenceEvaluation
 from reinforceable.driver.observers import EpisodeStatistics, Observer, SuccessRate
-from reinforceable.driver.policy import (
-    KerasPolicy,
-    Policy,
-    PolicyStep,
-    RandomPolicy,
-    SequenceEvaluation,
-)
+from reinforceable.driver.policy import Policy, PolicyStep
+from reinforceable.driver.random_policy import RandomPolicy
 from reinforceable.driver.trajectory import Trajectory, Transition
 
 __all__ = [

@@ -5,105 +5,33 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import keras
-import numpy as np
 import tensorflow as tf
 
-from reinforceable._nest import describe, leaf_paths
 from reinforceable._random import generator
+from reinforceable.driver._checks import (
+    as_policy,
+    check_action,
+    check_run_args,
+    check_sequence_length,
+    check_state,
+)
 from reinforceable.driver.observers import EpisodeStatistics, Observer
-from reinforceable.driver.policy import KerasPolicy, Policy
 from reinforceable.driver.trajectory import Trajectory, Transition
+from reinforceable.envs.base import Environment
 from reinforceable.envs.timestep import Timestep
-from reinforceable.envs.vector import GymEnv
 
 __all__ = ["Driver"]
-
-
-def _as_policy(policy_or_agent) -> Policy:
-    if isinstance(policy_or_agent, Policy):
-        return policy_or_agent
-    if isinstance(policy_or_agent, keras.Model):
-        return KerasPolicy(policy_or_agent)
-    policy = getattr(policy_or_agent, "policy", None)
-    if isinstance(policy, Policy):
-        return policy
-    raise TypeError(
-        "Driver: `policy` must be a reinforceable Policy, a keras.Model of reinforceable layers, "
-        f"or an agent with a `.policy`; received {type(policy_or_agent).__name__}."
-    )
-
-
-def _kind(dtype: tf.DType) -> str:
-    if dtype.is_floating:
-        return "float"
-    if dtype.is_integer or dtype == tf.bool:
-        return "int"
-    return dtype.name
-
-
-def _check_action(action, spec, num_envs: int) -> None:
-    """Raises a ValueError if the policy's action does not fit the action spec."""
-    expected = tf.nest.map_structure(lambda s: tf.TensorSpec([num_envs, *s.shape], s.dtype), spec)
-
-    def mismatch(reason: str) -> ValueError:
-        return ValueError(
-            f"Driver: the policy's action does not fit the environment's action space ({reason}).\n"
-            f"Expected (structure, shape, dtype):\n{describe(expected)}\n"
-            f"Received:\n{describe(action)}"
-        )
-
-    try:
-        tf.nest.assert_same_structure(expected, action)
-    except (ValueError, TypeError):
-        raise mismatch("different structure") from None
-    for path, want, got in zip(
-        leaf_paths(expected), tf.nest.flatten(expected), tf.nest.flatten(action), strict=True
-    ):
-        where = path or "the action"
-        if tuple(got.shape) != tuple(want.shape):
-            raise mismatch(f"shape of {where}")
-        if _kind(got.dtype) != _kind(want.dtype):
-            raise mismatch(f"dtype of {where}")
-
-
-def _check_run_args(steps, episodes, num_envs: int, episodes_per_env=None) -> tuple[int, int, int]:
-    if steps is None and episodes is None and episodes_per_env is None:
-        raise ValueError("Driver.run: give `steps`, `episodes` or `episodes_per_env`.")
-    if steps is not None:
-        if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps <= 0:
-            raise ValueError(f"Driver.run: `steps` must be a positive int; received {steps!r}.")
-        if steps % num_envs:
-            raise ValueError(
-                f"Driver.run: `steps` counts environment steps over all {num_envs} environments "
-                f"and must be a multiple of {num_envs}; received {steps}."
-            )
-    if episodes is not None and (
-        isinstance(episodes, bool) or not isinstance(episodes, int | np.integer) or episodes <= 0
-    ):
-        raise ValueError(f"Driver.run: `episodes` must be a positive int; received {episodes!r}.")
-    if episodes_per_env is not None and (
-        isinstance(episodes_per_env, bool)
-        or not isinstance(episodes_per_env, int | np.integer)
-        or episodes_per_env <= 0
-    ):
-        raise ValueError(
-            f"Driver.run: `episodes_per_env` must be a positive int; received {episodes_per_env!r}."
-        )
-    unlimited = np.iinfo(np.int32).max
-    num_steps = unlimited if steps is None else int(steps) // num_envs
-    per_env = unlimited if episodes_per_env is None else int(episodes_per_env)
-    return num_steps, unlimited if episodes is None else int(episodes), per_env
 
 
 class Driver:
     """Runs a policy in a batch of environments, with the whole loop inside `tf.function`.
 
-    Each step of the loop calls the policy, steps the environments through `tf.numpy_function`,
-    updates the observers and writes the row into the trajectory; nothing returns to Python
-    between steps. The policy state (the hidden state of a recurrent policy, a planner's plan) is
-    carried through the loop, reset where an episode starts, and kept, with the last timestep,
-    from one `run` to the next, so consecutive chunks continue the same episodes.
+    Each step of the loop calls the policy, steps the environments (`Environment.tf_step`: through
+    `tf.numpy_function` for a `GymEnv`, in TF ops for a `TFEnv`), updates the observers and
+    writes the row into the trajectory; nothing returns to Python between steps. The policy state
+    (the hidden state of a recurrent policy, a planner's plan) is carried through the loop, reset
+    where an episode starts, and kept, with the last timestep, from one `run` to the next, so
+    consecutive chunks continue the same episodes.
 
     At construction the Driver resets the environments and calls the policy once on the first
     timestep, which builds the policy and checks that its action fits the action space.
@@ -111,16 +39,23 @@ class Driver:
     Args:
         policy: A `Policy`, a `keras.Model` built from `reinforceable.layers` (wrapped in a
             `KerasPolicy`), or an agent exposing a `.policy`.
-        env: A `GymEnv`.
+        env: An `Environment`: a `GymEnv`, a `TFEnv`, or your own implementation.
         observers: Metrics updated inside the loop. Defaults to `[EpisodeStatistics()]`:
             episode return and length, episodes finished, env steps and env steps per second.
         seed: Seed of the Driver's random generator, which draws a stateless seed for the policy
-            at every step (the environments are seeded by `GymEnv`).
+            at every step (the environments are seeded by the environment).
         run_eagerly: Run the same loop eagerly, step by step, for debugging.
-        jit_compile: Compile the policy step with XLA. It pays off for some policies (a small
+        jit_compile: Compile with XLA. For an in-graph environment that XLA can compile (a
+            `TFEnv` of pure TF ops), the whole loop of a `run(steps=...)` is compiled: policy,
+            environment, observers and trajectory (runs that stop on episodes keep the graph
+            loop). Otherwise only the policy step is: that pays off for some policies (a small
             recurrent network with a categorical head: about 20% less policy time) and costs for
             others (a squashed-Gaussian head: about twice the time on CPU), so it is opt-in;
             measure with `benchmarks/driver_throughput.py`. Raises if XLA cannot compile it.
+        sequence_length: Record the policy state before every `sequence_length`-th row
+            (`Trajectory.sequence_states`), so that a learner can replay each sequence from the
+            state the actor had (recurrent PPO, recurrent replay). `None` records only the state
+            before the first row (`Trajectory.policy_state`).
 
     Raises:
         TypeError: For a policy or environment of the wrong type.
@@ -137,21 +72,24 @@ class Driver:
     def __init__(
         self,
         policy,
-        env: GymEnv,
+        env: Environment,
         observers: Sequence[Observer] | None = None,
         *,
         seed: int | None = None,
         run_eagerly: bool = False,
         jit_compile: bool = False,
+        sequence_length: int | None = None,
     ):
-        if not isinstance(env, GymEnv):
+        if not isinstance(env, Environment):
             raise TypeError(
-                f"Driver: `env` must be a reinforceable.envs.GymEnv; received {type(env).__name__}"
-                ". Build one with GymEnv(env_id, num_envs)."
+                "Driver: `env` must be a reinforceable.envs.Environment (a GymEnv, a TFEnv or an "
+                f"implementation of the protocol); received {type(env).__name__}. Build one with "
+                "GymEnv(env_id, num_envs)."
             )
         self.env = env
-        self.policy = _as_policy(policy)
+        self.policy = as_policy(policy)
         self.num_envs = env.num_envs
+        self.sequence_length = check_sequence_length(sequence_length)
         self.observers = [EpisodeStatistics()] if observers is None else list(observers)
         names = [observer.name for observer in self.observers]
         if len(set(names)) != len(names):
@@ -164,21 +102,18 @@ class Driver:
         timestep = tf.nest.map_structure(tf.convert_to_tensor, env.reset())
         self.policy.build(timestep)
         state = self.policy.initial_state(self.num_envs)
-        for path, leaf in zip(leaf_paths(state), tf.nest.flatten(state), strict=True):
-            if leaf.shape.rank is None or leaf.shape.rank < 1 or leaf.shape[0] != self.num_envs:
-                raise ValueError(
-                    f"Driver: every tensor of the policy state must be [num_envs, ...] = "
-                    f"[{self.num_envs}, ...]; the state at {path or 'the root'} has shape "
-                    f"{leaf.shape}."
-                )
-        first = self._compile_policy_step(timestep, state, jit_compile)
-        _check_action(first.action, env.action_spec, self.num_envs)
+        check_state(state, self.num_envs)
+        # The whole loop compiles only where the environment is made of XLA-compatible TF ops.
+        self._compile_loop = bool(jit_compile) and env.xla_compatible and not self.run_eagerly
+        first = self._compile_policy_step(timestep, state, jit_compile and not self._compile_loop)
+        check_action(first.action, env.action_spec, self.num_envs)
         self._extras_spec = tf.nest.map_structure(
             lambda t: tf.TensorSpec(t.shape, t.dtype), first.extras
         )
         self._timestep = tf.nest.map_structure(lambda t: tf.Variable(t, trainable=False), timestep)
         self._state = tf.nest.map_structure(lambda t: tf.Variable(t, trainable=False), state)
         self._run_graph = tf.function(self._run, autograph=False, reduce_retracing=True)
+        self._compiled_loops: dict[int, Any] = {}
 
     def _compile_policy_step(self, timestep, state, jit_compile: bool):
         """Chooses how the loop calls the policy, and makes the first (dry) call with it."""
@@ -219,6 +154,7 @@ class Driver:
         tf.nest.map_structure(
             lambda v, t: v.assign(t), self._state, self.policy.initial_state(self.num_envs)
         )
+        self.policy.reset()
 
     def _reset_where_started(self, episode_start, state, initial):
         def reset(value, start_value):
@@ -228,7 +164,7 @@ class Driver:
         return tf.nest.map_structure(reset, state, initial)
 
     def _row(self, timestep: Timestep, action, extras, next_timestep: Timestep):
-        """One trajectory row, in the order of the row spec built in `_run`.
+        """One trajectory row, in the order of the row spec built in `_row_spec`.
 
         The four per-step flags travel as one bool `[num_envs, 4]` array (episode_start,
         terminated, truncated, valid): fewer writes per step.
@@ -244,46 +180,47 @@ class Driver:
         )
         return timestep.observation, action, extras, next_timestep.reward, flags
 
-    def _run(
-        self,
-        num_steps: tf.Tensor,
-        num_episodes: tf.Tensor,
-        episodes_per_env: tf.Tensor,
-        count_episodes: bool,
-    ):
-        begun = [op for op in (o.begin() for o in self.observers) if op is not None]
-        # Step t samples with the stateless seed [run_seed, t]: one op per step, and a fresh
-        # run_seed from the Driver's generator for every run.
-        run_seed = self._rng.uniform_full_int([], tf.int32)
-        timestep = self.timestep
-        state = self.policy_state
-        initial = self.policy.initial_state(self.num_envs)
-        action_spec = self.env.action_spec
+    def _row_spec(self):
         timestep_spec = self.env.timestep_spec
-        row_spec = (
+        return (
             timestep_spec.observation,
             tf.nest.map_structure(
-                lambda s: tf.TensorSpec([self.num_envs, *s.shape], s.dtype), action_spec
+                lambda s: tf.TensorSpec([self.num_envs, *s.shape], s.dtype), self.env.action_spec
             ),
             self._extras_spec,
             timestep_spec.reward,
             tf.TensorSpec([self.num_envs, 4], tf.bool),
         )
-        flat_row_spec = tf.nest.flatten(row_spec)
-        arrays = [
-            tf.TensorArray(s.dtype, size=0, dynamic_size=True, element_shape=s.shape)
-            for s in flat_row_spec
-        ]
+
+    def _loop(self, timestep, state, run_seed, num_steps, num_episodes, episodes_per_env,
+              count_episodes: bool, static_size: int | None):  # fmt: skip
+        """The `tf.while_loop` over steps: returns the last timestep and state, and the stacked
+        rows and per-step states (`static_size`: the number of steps, known when compiling)."""
+        initial = self.policy.initial_state(self.num_envs)
+        action_spec = self.env.action_spec
+        size = {"size": static_size} if static_size else {"size": 0, "dynamic_size": True}
+
+        def array(spec):
+            return tf.TensorArray(spec.dtype, element_shape=spec.shape, **size)
+
+        arrays = [array(s) for s in tf.nest.flatten(self._row_spec())]
+        record = self.sequence_length is not None
+        state_arrays = [array(tf.TensorSpec(s.shape, s.dtype)) for s in tf.nest.flatten(state)]
 
         def keep_going(t, finished, *_):
             # finished: episodes finished by each environment, [num_envs].
-            return (
-                (t < num_steps)
-                & (tf.reduce_sum(finished) < num_episodes)
-                & (tf.reduce_min(finished) < episodes_per_env)
-            )
+            going = t < num_steps
+            if count_episodes:
+                going &= (tf.reduce_sum(finished) < num_episodes) & (
+                    tf.reduce_min(finished) < episodes_per_env
+                )
+            return going
 
-        def body(t, finished, timestep, state, arrays):
+        def body(t, finished, timestep, state, arrays, state_arrays):
+            if record:  # the state carried into row t, as `policy_state` is for row 0
+                state_arrays = [
+                    a.write(t, v) for a, v in zip(state_arrays, tf.nest.flatten(state), strict=True)
+                ]
             state = self._reset_where_started(timestep.episode_start, state, initial)
             step = self._policy_step(timestep, state, tf.stack([run_seed, t]))
             action = tf.nest.map_structure(
@@ -301,22 +238,63 @@ class Driver:
             # The loop needs the state's shapes fixed; they are, only not always statically.
             for new, old in zip(tf.nest.flatten(step.state), tf.nest.flatten(state), strict=True):
                 new.set_shape(old.shape)
-            return t + 1, finished, next_timestep, step.state, arrays
+            return t + 1, finished, next_timestep, step.state, arrays, state_arrays
 
+        start = tf.constant(0)
+        finished = tf.zeros([self.num_envs], tf.int32)
+        _, _, last_timestep, last_state, arrays, state_arrays = tf.while_loop(
+            keep_going, body, (start, finished, timestep, state, arrays, state_arrays)
+        )
+        rows = [a.stack() for a in arrays]
+        states = [a.stack()[:: self.sequence_length] for a in state_arrays] if record else []
+        return last_timestep, last_state, rows, states
+
+    def _compiled_loop(self, num_steps: int):
+        """The loop of a `num_steps`-step run, compiled with XLA (traced once per step count)."""
+        if num_steps not in self._compiled_loops:
+
+            def loop(timestep, state, run_seed):
+                return self._loop(
+                    timestep, state, run_seed, num_steps, None, None, False, num_steps
+                )
+
+            self._compiled_loops[num_steps] = tf.function(loop, jit_compile=True, autograph=False)
+        return self._compiled_loops[num_steps]
+
+    def _run(
+        self,
+        num_steps: tf.Tensor,
+        num_episodes: tf.Tensor,
+        episodes_per_env: tf.Tensor,
+        count_episodes: bool,
+        static_steps: int | None = None,
+    ):
+        begun = [op for op in (o.begin() for o in self.observers) if op is not None]
+        # Step t samples with the stateless seed [run_seed, t]: one op per step, and a fresh
+        # run_seed from the Driver's generator for every run.
+        run_seed = self._rng.uniform_full_int([], tf.int32)
+        version = tf.fill([self.num_envs], tf.cast(self.policy.version(), tf.int64))
         # The observers' begin ops (a start time, say) run before the first step...
         with tf.control_dependencies(begun):
-            start = tf.identity(0)
-        _, _, last_timestep, last_state, arrays = tf.while_loop(
-            keep_going, body, (start, tf.zeros([self.num_envs], tf.int32), timestep, state, arrays)
-        )
+            timestep = tf.nest.map_structure(tf.identity, self.timestep)
+        state = self.policy_state
+        if static_steps is not None:
+            loop = self._compiled_loop(static_steps)
+            last_timestep, last_state, rows, states = loop(timestep, state, run_seed)
+        else:
+            last_timestep, last_state, rows, states = self._loop(
+                timestep, state, run_seed, num_steps, num_episodes, episodes_per_env,
+                count_episodes, None,
+            )  # fmt: skip
         # ... and their end ops after the last one.
         with tf.control_dependencies(tf.nest.flatten(last_timestep)):
             for observer in self.observers:
                 observer.end()
         tf.nest.map_structure(lambda v, t: v.assign(t), self._timestep, last_timestep)
         tf.nest.map_structure(lambda v, t: v.assign(t), self._state, last_state)
-        rows = tf.nest.pack_sequence_as(row_spec, [array.stack() for array in arrays])
-        observation, action, extras, reward, flags = rows
+        observation, action, extras, reward, flags = tf.nest.pack_sequence_as(
+            self._row_spec(), rows
+        )
         episode_start, terminated, truncated, valid = tf.unstack(flags, 4, axis=2)
         return Trajectory(
             observation=observation,
@@ -330,6 +308,8 @@ class Driver:
             policy_state=state,
             next_timestep=last_timestep,
             next_policy_state=last_state,
+            sequence_states=tf.nest.pack_sequence_as(state, states) if states else (),
+            policy_version=version,
         )
 
     def run(
@@ -354,18 +334,17 @@ class Driver:
             EnvError: If an environment raised; it names the environment and carries the
                 original traceback. Asynchronous workers are shut down first.
         """
-        num_steps, num_episodes, per_env = _check_run_args(
+        num_steps, num_episodes, per_env = check_run_args(
             steps, episodes, self.num_envs, episodes_per_env
         )
-        run = self._run if self.run_eagerly else self._run_graph
         count_episodes = episodes is not None or episodes_per_env is not None
+        arguments = (tf.constant(num_steps), tf.constant(num_episodes), tf.constant(per_env))
         try:
-            return run(
-                tf.constant(num_steps),
-                tf.constant(num_episodes),
-                tf.constant(per_env),
-                count_episodes,
-            )
+            if self.run_eagerly:
+                return self._run(*arguments, count_episodes)
+            if self._compile_loop and not count_episodes:
+                return self._run_graph(*arguments, False, num_steps)
+            return self._run_graph(*arguments, count_episodes)
         except Exception as error:
             env_error = self.env.take_error()
             if env_error is None or env_error is error:

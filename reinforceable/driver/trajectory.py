@@ -30,6 +30,9 @@ class Trajectory(NamedTuple):
     step is ignored by the environment, which resets instead (see `Timestep`), so that row crosses
     a reset and must not be learned from. Such a row still carries the policy's extras for the
     final observation (its `value`, to bootstrap from at truncation).
+
+    A trajectory is plain data: it converts to NumPy (`tf.nest.map_structure(np.asarray, t)`) to
+    cross a process boundary, and learners accept it back in that form.
     """
 
     observation: Any
@@ -54,3 +57,10 @@ class Trajectory(NamedTuple):
     """`[B, ...]`: the timestep after the last row, where the next chunk starts."""
     next_policy_state: Any
     """`[B, ...]` (any nest): the policy state after the last row."""
+    sequence_states: Any = ()
+    """`[T // L, B, ...]` (the policy state's nest): the state before rows 0, L, 2L, ..., for a
+    Driver made with `sequence_length=L`, so that a learner can replay each sequence of L rows
+    from the state the actor had; `()` otherwise. Row 0's is `policy_state`."""
+    policy_version: Any = ()
+    """int64 `[B]`: the version of the acting state that produced the rows (`Policy.version`),
+    to measure how far behind the learner the data are; `()` in a hand-made trajectory."""

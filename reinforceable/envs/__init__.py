@@ -1,4 +1,6 @@
-"""Environments: gymnasium vector environments as `Timestep`s, and the package's own tasks.
+"""Environments: the `Environment` protocol the Driver runs, `GymEnv` (gymnasium vector
+environments) and `TFEnv` (a `Model` stepped in TF ops), their `EnvSpec`, and the package's own
+tasks.
 
 Importing this module registers the tasks with gymnasium under the `reinforceable/` namespace:
 the velocity-masked classic-control tasks (see `masked`) and `reinforceable/MixedAction2D-v0`.
@@ -6,18 +8,24 @@ the velocity-masked classic-control tasks (see `masked`) and `reinforceable/Mixe
 
 import gymnasium as gym
 
+from reinforceable.envs.base import Environment
+from reinforceable.envs.env_spec import EnvSpec
 from reinforceable.envs.masked import MASKED_TASKS, ObservationSubset
 from reinforceable.envs.mixed_action import MixedAction2D
 from reinforceable.envs.specs import SpaceConverter, batch_spec, space_to_spec
+from reinforceable.envs.tf_env import TFEnv
 from reinforceable.envs.timestep import Timestep
 from reinforceable.envs.vector import EnvError, GymEnv
 
 __all__ = [
     "EnvError",
+    "EnvSpec",
+    "Environment",
     "GymEnv",
     "MixedAction2D",
     "ObservationSubset",
     "SpaceConverter",
+    "TFEnv",
     "Timestep",
     "batch_spec",
     "space_to_spec",

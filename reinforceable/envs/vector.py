@@ -9,6 +9,8 @@ import gymnasium as gym
 import numpy as np
 import tensorflow as tf
 
+from reinforceable.envs.base import Environment
+from reinforceable.envs.env_spec import EnvSpec
 from reinforceable.envs.specs import SpaceConverter, batch_spec
 from reinforceable.envs.timestep import Timestep
 
@@ -61,13 +63,14 @@ def _factory(make: Callable[[], gym.Env], index: int) -> Callable[[], gym.Env]:
     return lambda: _ReportErrors(make(), index)
 
 
-class GymEnv:
+class GymEnv(Environment):
     """A batch of gymnasium environments, stepped together, returning `Timestep`s.
 
     It wraps a `gymnasium.vector.SyncVectorEnv` or `AsyncVectorEnv` with next-step auto-reset (the
     gymnasium default, set explicitly) and adds what an agent needs:
 
-    * TF specs of observations and actions inferred from the spaces (see
+    * its `spec` (an `EnvSpec`: the spaces, the number of environments and the id), with the TF
+      specs of observations and actions inferred from the spaces (see
       `reinforceable.envs.specs`): Box, Discrete, MultiDiscrete, MultiBinary, nested Tuple/Dict;
     * `Timestep`s with an explicit `episode_start` flag (see `Timestep` for the reset semantics);
     * actions in spec dtypes (int32 for discrete), converted back to the spaces' dtypes, with Box
@@ -128,13 +131,15 @@ class GymEnv:
                 factories, autoreset_mode=gym.vector.AutoresetMode.NEXT_STEP, **kwargs
             )
         self.asynchronous = isinstance(self._env, gym.vector.AsyncVectorEnv)
-        self.num_envs = self._env.num_envs
-        self.observation_space = self._env.single_observation_space
-        self.action_space = self._env.single_action_space
+        env_id = env if isinstance(env, str) else getattr(self._env.spec, "id", None)
+        self._spec = EnvSpec(
+            self._env.single_observation_space,
+            self._env.single_action_space,
+            self._env.num_envs,
+            env_id,
+        )
         self._observations = SpaceConverter(self.observation_space)
         self._actions = SpaceConverter(self.action_space)
-        self.observation_spec = self._observations.spec
-        self.action_spec = self._actions.spec
         self._seed = seed
         self._ended = np.ones(self.num_envs, bool)
         self._error: BaseException | None = None
@@ -169,17 +174,9 @@ class GymEnv:
         return [_factory(make, index) for index, make in enumerate(makes)]
 
     @property
-    def timestep_spec(self) -> Timestep:
-        """`Timestep` of `tf.TensorSpec`s with the batch dimension `[num_envs, ...]`."""
-        scalar = tf.TensorSpec([self.num_envs], tf.float32)
-        flag = tf.TensorSpec([self.num_envs], tf.bool)
-        return Timestep(
-            observation=batch_spec(self.observation_spec, self.num_envs),
-            reward=scalar,
-            terminated=flag,
-            truncated=flag,
-            episode_start=flag,
-        )
+    def spec(self) -> EnvSpec:
+        """The spaces, the number of environments and the id, for making agents."""
+        return self._spec
 
     def _arrays(self, observation, reward, terminated, truncated) -> list[np.ndarray]:
         """Flat NumPy outputs: the observation leaves, the reward and a bool `[B, 3]` array of
@@ -237,15 +234,6 @@ class GymEnv:
         """Steps every environment with a batched action nest in spec dtypes."""
         return self._to_timestep(self._step_arrays(tf.nest.flatten(action)))
 
-    def example_timestep(self) -> Timestep:
-        """A first timestep with observations drawn from the observation space, without touching
-        the environments: for building a model before any rollout."""
-        observation = self._env.observation_space.sample()
-        zeros = np.zeros(self.num_envs, np.float32)
-        flags = np.zeros([self.num_envs, 3], bool)
-        flags[:, 2] = True
-        return self._to_timestep([*self._observations.to_arrays(observation), zeros, flags])
-
     def take_error(self) -> BaseException | None:
         """The exception that the last failed call raised, if any (and forgets it)."""
         error, self._error = self._error, None
@@ -287,15 +275,9 @@ class GymEnv:
         else:
             self._env.close()
 
-    def __enter__(self) -> GymEnv:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
     def __repr__(self) -> str:
         mode = "async" if self.asynchronous else "sync"
         return (
-            f"GymEnv({self.num_envs} x {self._env.spec.id if self._env.spec else 'env'}, {mode}, "
+            f"GymEnv({self.num_envs} x {self._spec.env_id or 'env'}, {mode}, "
             f"observation_spec={self.observation_spec}, action_spec={self.action_spec})"
         )

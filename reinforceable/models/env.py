@@ -11,7 +11,21 @@ import tensorflow as tf
 from reinforceable._checks import check_instance
 from reinforceable.models.base import Model
 
-__all__ = ["ModelEnv"]
+__all__ = ["ModelEnv", "model_spaces"]
+
+
+def model_spaces(model: Model) -> tuple[gym.spaces.Box, gym.spaces.Box]:
+    """The gymnasium observation and action spaces of a model's environment (`ModelEnv` and
+    `TFEnv` alike): float32 observations of `obs_dim`, unbounded, and float32 actions of
+    `action_dim` in the model's action bounds (unbounded where it has none)."""
+    observation = gym.spaces.Box(-np.inf, np.inf, (model.obs_dim,), np.float32)
+    if model.action_low is not None:
+        low = np.asarray(model.action_low, np.float32)
+        high = np.asarray(model.action_high, np.float32)
+    else:
+        low = np.full(model.action_dim, -np.inf, np.float32)
+        high = np.full(model.action_dim, np.inf, np.float32)
+    return observation, gym.spaces.Box(low, high, dtype=np.float32)
 
 
 class ModelEnv(gym.Env):
@@ -70,14 +84,7 @@ class ModelEnv(gym.Env):
                 ("observation", model.observation_noise),
             )
         }
-        self.observation_space = gym.spaces.Box(-np.inf, np.inf, (model.obs_dim,), np.float32)
-        if model.action_low is not None:
-            low = np.asarray(model.action_low, np.float32)
-            high = np.asarray(model.action_high, np.float32)
-        else:
-            low = np.full(model.action_dim, -np.inf, np.float32)
-            high = np.full(model.action_dim, np.inf, np.float32)
-        self.action_space = gym.spaces.Box(low, high, dtype=np.float32)
+        self.observation_space, self.action_space = model_spaces(model)
         self._state = np.zeros(model.state_dim)
         self._steps = 0
 

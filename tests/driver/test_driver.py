@@ -251,7 +251,7 @@ def test_a_policy_whose_action_does_not_fit_raises_at_construction(kind, reason)
 def test_bad_arguments_raise_clear_errors():
     env = GymEnv("CartPole-v1", 2, seed=0)
     policy = RandomPolicy(env.action_space, 2)
-    with pytest.raises(TypeError, match=r"`env` must be a reinforceable\.envs\.GymEnv"):
+    with pytest.raises(TypeError, match=r"`env` must be a reinforceable\.envs\.Environment"):
         Driver(policy, gym.make("CartPole-v1"))
     with pytest.raises(TypeError, match="`policy` must be a reinforceable Policy"):
         Driver(lambda x: x, env)

@@ -16,7 +16,7 @@ from reinforceable.agents._fit import Fit
 from reinforceable.agents._saving import read_model_and_config, restore_state, save_agent
 from reinforceable.agents.errors import TrainingDivergedError
 from reinforceable.agents.policy_search.config import AnalyticPolicySearchConfig
-from reinforceable.driver.policy import KerasPolicy
+from reinforceable.driver.keras_policy import KerasPolicy
 from reinforceable.envs.vector import GymEnv
 from reinforceable.layers.stateful_rnn import recurrent_layers
 from reinforceable.models.base import Model

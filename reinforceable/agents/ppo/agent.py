@@ -16,7 +16,7 @@ from reinforceable.agents.errors import TrainingDivergedError
 from reinforceable.agents.ppo.config import PPOConfig
 from reinforceable.agents.ppo.losses import PPOBatch, masked_mean, ppo_loss
 from reinforceable.agents.ppo.sequences import chunk_initial_states, to_chunks
-from reinforceable.driver.policy import KerasPolicy
+from reinforceable.driver.keras_policy import KerasPolicy
 from reinforceable.driver.trajectory import Trajectory
 from reinforceable.envs.vector import GymEnv
 from reinforceable.ops.normalization import RewardScaler

@@ -6,7 +6,7 @@ from typing import Any
 
 import tensorflow as tf
 
-from reinforceable.driver.policy import KerasPolicy
+from reinforceable.driver.keras_policy import KerasPolicy
 from reinforceable.driver.trajectory import Trajectory
 
 __all__ = ["chunk_initial_states", "to_chunks"]

@@ -21,7 +21,9 @@ from reinforceable.agents._saving import read_model_and_config, restore_state, s
 from reinforceable.agents.errors import TrainingDivergedError
 from reinforceable.agents.sac.config import SACConfig
 from reinforceable.agents.sac.losses import soft_q_target, soft_state_value, temperature_loss
-from reinforceable.driver.policy import KerasPolicy, Policy, PolicyStep, RandomPolicy
+from reinforceable.driver.keras_policy import KerasPolicy
+from reinforceable.driver.policy import Policy, PolicyStep
+from reinforceable.driver.random_policy import RandomPolicy
 from reinforceable.driver.trajectory import Trajectory
 from reinforceable.envs.specs import space_leaves
 from reinforceable.envs.vector import GymEnv

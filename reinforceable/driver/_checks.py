@@ -1,0 +1,112 @@
+"""Argument and output checks of the `Driver`, with messages that name what is wrong."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from reinforceable._nest import describe, leaf_paths
+from reinforceable.driver.keras_policy import KerasPolicy
+from reinforceable.driver.policy import Policy
+
+__all__ = ["as_policy", "check_action", "check_run_args", "check_sequence_length", "check_state"]
+
+
+def as_policy(policy_or_agent) -> Policy:
+    if isinstance(policy_or_agent, Policy):
+        return policy_or_agent
+    if isinstance(policy_or_agent, keras.Model):
+        return KerasPolicy(policy_or_agent)
+    policy = getattr(policy_or_agent, "policy", None)
+    if isinstance(policy, Policy):
+        return policy
+    raise TypeError(
+        "Driver: `policy` must be a reinforceable Policy, a keras.Model of reinforceable layers, "
+        f"or an agent with a `.policy`; received {type(policy_or_agent).__name__}."
+    )
+
+
+def _kind(dtype: tf.DType) -> str:
+    if dtype.is_floating:
+        return "float"
+    if dtype.is_integer or dtype == tf.bool:
+        return "int"
+    return dtype.name
+
+
+def check_action(action, spec, num_envs: int) -> None:
+    """Raises a ValueError if the policy's action does not fit the action spec."""
+    expected = tf.nest.map_structure(lambda s: tf.TensorSpec([num_envs, *s.shape], s.dtype), spec)
+
+    def mismatch(reason: str) -> ValueError:
+        return ValueError(
+            f"Driver: the policy's action does not fit the environment's action space ({reason}).\n"
+            f"Expected (structure, shape, dtype):\n{describe(expected)}\n"
+            f"Received:\n{describe(action)}"
+        )
+
+    try:
+        tf.nest.assert_same_structure(expected, action)
+    except (ValueError, TypeError):
+        raise mismatch("different structure") from None
+    for path, want, got in zip(
+        leaf_paths(expected), tf.nest.flatten(expected), tf.nest.flatten(action), strict=True
+    ):
+        where = path or "the action"
+        if tuple(got.shape) != tuple(want.shape):
+            raise mismatch(f"shape of {where}")
+        if _kind(got.dtype) != _kind(want.dtype):
+            raise mismatch(f"dtype of {where}")
+
+
+def check_run_args(steps, episodes, num_envs: int, episodes_per_env=None) -> tuple[int, int, int]:
+    if steps is None and episodes is None and episodes_per_env is None:
+        raise ValueError("Driver.run: give `steps`, `episodes` or `episodes_per_env`.")
+    if steps is not None:
+        if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps <= 0:
+            raise ValueError(f"Driver.run: `steps` must be a positive int; received {steps!r}.")
+        if steps % num_envs:
+            raise ValueError(
+                f"Driver.run: `steps` counts environment steps over all {num_envs} environments "
+                f"and must be a multiple of {num_envs}; received {steps}."
+            )
+    if episodes is not None and (
+        isinstance(episodes, bool) or not isinstance(episodes, int | np.integer) or episodes <= 0
+    ):
+        raise ValueError(f"Driver.run: `episodes` must be a positive int; received {episodes!r}.")
+    if episodes_per_env is not None and (
+        isinstance(episodes_per_env, bool)
+        or not isinstance(episodes_per_env, int | np.integer)
+        or episodes_per_env <= 0
+    ):
+        raise ValueError(
+            f"Driver.run: `episodes_per_env` must be a positive int; received {episodes_per_env!r}."
+        )
+    unlimited = np.iinfo(np.int32).max
+    num_steps = unlimited if steps is None else int(steps) // num_envs
+    per_env = unlimited if episodes_per_env is None else int(episodes_per_env)
+    return num_steps, unlimited if episodes is None else int(episodes), per_env
+
+
+def check_state(state, num_envs: int) -> None:
+    """Raises a ValueError unless every tensor of the policy state is `[num_envs, ...]`."""
+    for path, leaf in zip(leaf_paths(state), tf.nest.flatten(state), strict=True):
+        if leaf.shape.rank is None or leaf.shape.rank < 1 or leaf.shape[0] != num_envs:
+            raise ValueError(
+                f"Driver: every tensor of the policy state must be [num_envs, ...] = "
+                f"[{num_envs}, ...]; the state at {path or 'the root'} has shape {leaf.shape}."
+            )
+
+
+def check_sequence_length(sequence_length) -> int | None:
+    if sequence_length is not None and (
+        isinstance(sequence_length, bool)
+        or not isinstance(sequence_length, int | np.integer)
+        or sequence_length <= 0
+    ):
+        raise ValueError(
+            f"Driver: `sequence_length` must be a positive int or None; received "
+            f"{sequence_length!r}."
+        )
+    return None if sequence_length is None else int(sequence_length)
