@@ -6,10 +6,14 @@ the Driver, fits time-varying linear dynamics to the samples (with a Gaussian-mi
 improves each controller within a KL step of the global policy, and trains the Keras policy (an
 MLP) to match the controllers, weighted by their precision. The policy is then evaluated from
 `--eval-episodes` random starts it never trained on (uniform in [-1, 1]², at rest): an episode
-succeeds if the mass ends within `--success-radius` of the goal.
+succeeds if the mass ends within `--success-radius` of the goal. Sampling and evaluation run in
+`TFEnv`s, the point mass stepped in TF ops inside the Driver's loop.
+
+Training runs on the shared Trainer: with `--run-dir`, it checkpoints every iteration and a rerun
+with the same directory resumes where it stopped (also after `kill -9`).
 
     python examples/gps_pointmass.py
-    python examples/gps_pointmass.py --iterations 4 --eval-episodes 20
+    python examples/gps_pointmass.py --iterations 4 --eval-episodes 20 --run-dir runs/gps
 """
 
 from __future__ import annotations
@@ -49,6 +53,8 @@ class Args:
     """An episode succeeds if the final distance to the goal is below this."""
     log_file: str = ""
     """Write the interim results (η, KL, costs, ...) as JSON lines to this file."""
+    run_dir: str = ""
+    """Checkpoints and progress.csv here (resumed from when rerun); none if empty."""
     seed: int = 0
     """Seed of the policy's weights, the sampling and the evaluation starts."""
 
@@ -64,12 +70,10 @@ class Args:
 def evaluate(agent: MDGPSAgent, model, args: Args) -> tuple[float, float]:
     """Success rate and median final distance of the global policy from random starts."""
     starts = model.initial_state([args.eval_episodes], tf.constant([args.seed, 1]), tf.float64)
-    env = rf.GymEnv([lambda s=s: rf.models.ModelEnv(model, args.horizon, initial_state=s)
-                     for s in starts.numpy()])  # fmt: skip
+    env = rf.TFEnv(model, args.eval_episodes, args.horizon, initial_state=starts, dtype="float64")
     trajectory = rf.Driver(agent.eval_policy, env, seed=args.seed).run(
         args.horizon * args.eval_episodes
     )
-    env.close()
     final = trajectory.next_timestep.observation.numpy()[:, :2] - model.goal
     distance = np.linalg.norm(final, axis=1)
     return float(np.mean(distance < args.success_radius)), float(np.median(distance))
@@ -90,10 +94,18 @@ def main(args: Args) -> float:
                          seed=args.seed)  # fmt: skip
     agent = MDGPSAgent(model, policy, CONDITIONS, config, logger=logger)
     start = time.perf_counter()
-    agent.fit(args.iterations)
-    episodes = agent.iteration * len(CONDITIONS) * args.samples_per_condition
+    history = agent.fit(
+        args.iterations * agent.rollout_steps,
+        callbacks=[rf.training.ProgressBar(print_every=1)],
+        run_dir=args.run_dir or None,
+        checkpoint_every=1,
+        seed=args.seed,
+    )
+    episodes = int(agent.iterations.numpy()) * len(CONDITIONS) * args.samples_per_condition
     print(f"trained in {time.perf_counter() - start:.1f} s ({episodes} episodes)")
-    agent.close()
+    if history:
+        print(f"last iteration: sample cost {history[-1]['charts/sample_cost']:.4f}, "
+              f"policy loss {history[-1]['losses/policy_loss']:.6f}")  # fmt: skip
     logger.close()
     if not args.eval_episodes:
         return float("nan")

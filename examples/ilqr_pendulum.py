@@ -6,8 +6,8 @@ little, or turning the wrong way), so `--restarts` random initial torque sequenc
 once, batched, and the cheapest wins. It plans on `Pendulum.smooth_cost`, the task's cost with
 `2 (1 - cos θ)` for the wrapped `θ²` (equal to second order at the top, but smooth at the bottom,
 where the wrapped square has a kink). The trajectory's feedback controller then runs on the task
-(`ModelEnv(Pendulum)`) in the Driver and is scored with the task's own reward, next to MPPI
-(K = 1000, H = 30) on the same episode.
+(`TFEnv(Pendulum)`, the model stepped in TF ops) in the Driver and is scored with the task's own
+reward, next to MPPI (K = 1000, H = 30) on the same episode.
 
     python examples/ilqr_pendulum.py
     python examples/ilqr_pendulum.py --horizon 80 --restarts 16 --compare-mppi=false
@@ -54,15 +54,13 @@ class Args:
 def episode(policy, horizon: int, seed: int) -> tuple[float, float]:
     """The task's return of `policy` over one episode from hanging, and its wall-clock (the
     Driver is compiled on a first run, not timed)."""
-    env = rf.GymEnv([lambda: rf.models.ModelEnv(rf.models.Pendulum(), horizon,
-                                                initial_state=HANGING)])  # fmt: skip
+    env = rf.TFEnv(rf.models.Pendulum(), 1, horizon, initial_state=HANGING, dtype="float64")
     driver = rf.Driver(policy, env, seed=seed)
     driver.run(1)  # compile
     driver.reset(seed=seed)
     start = time.perf_counter()
     trajectory = driver.run(horizon)
     wall = time.perf_counter() - start
-    env.close()
     return float(trajectory.reward.numpy().sum()), wall
 
 

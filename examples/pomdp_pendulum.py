@@ -1,7 +1,7 @@
 """Swing-up from a noisy angle alone: MPPI on an EKF, UKF or particle filter's belief, against
 MPPI that sees the true state.
 
-The task is the TF Pendulum model as a gymnasium env (`rf.models.ModelEnv`), made partially
+The task is the TF Pendulum model stepped in TF ops (`rf.TFEnv`), made partially
 observed by `rf.models.PartiallyObserved`: the sensor reports only the angle θ (as a multi-turn
 encoder: not wrapped), with Gaussian noise of σ = `--angle-std`, and the dynamics are disturbed by
 small process noise. The angular velocity is never measured. Every episode starts hanging at rest,
@@ -112,9 +112,8 @@ def make_policy(name: str, task, args: Args):
 
 def run(name: str, args: Args) -> tuple[float, float]:
     task = make_task(args, observed=name == "true_state")
-    env = rf.GymEnv(
-        [lambda: rf.models.ModelEnv(task, 200, initial_state=STARTS[args.start])] * args.episodes,
-        seed=args.seed,
+    env = rf.TFEnv(
+        task, args.episodes, 200, initial_state=STARTS[args.start], seed=args.seed, dtype="float64"
     )
     driver = rf.Driver(make_policy(name, task, args), env, seed=args.seed)
     driver.run(env.num_envs)  # compile
@@ -122,7 +121,6 @@ def run(name: str, args: Args) -> tuple[float, float]:
     start = time.perf_counter()
     trajectory = driver.run(200 * env.num_envs)
     wall = time.perf_counter() - start
-    env.close()
     return float(trajectory.reward.numpy().sum(0).mean()), 200 / wall
 
 

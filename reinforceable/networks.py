@@ -8,7 +8,8 @@ import gymnasium as gym
 import keras
 import numpy as np
 
-from reinforceable.envs.vector import GymEnv
+from reinforceable.envs.base import Environment
+from reinforceable.envs.env_spec import EnvSpec
 from reinforceable.layers import DenseBernoulli, DenseCategorical, DenseNormal, StatefulRNN
 
 __all__ = ["action_heads", "actor_critic", "sac_actor"]
@@ -59,7 +60,7 @@ def _mlp(x, hidden: Sequence[int], activation: str, name: str):
 
 
 def actor_critic(
-    env: GymEnv,
+    env: EnvSpec | Environment,
     hidden: Sequence[int] = (64, 64),
     recurrent: str | None = None,
     units: int = 64,
@@ -80,7 +81,7 @@ def actor_critic(
     "episode_start": [batch, time]}`; a memoryless one takes the observation `[batch, obs]`.
 
     Args:
-        env: The environment (its observation and action spaces).
+        env: The `EnvSpec` or the environment (its observation and action spaces).
         hidden: Units of the dense layers of each torso.
         recurrent: `None`, `"gru"` or `"lstm"`.
         units: Units of the recurrent layer.
@@ -133,7 +134,7 @@ def actor_critic(
 
 
 def sac_actor(
-    env: GymEnv,
+    env: EnvSpec | Environment,
     hidden: Sequence[int] = (256, 256),
     activation: str = "relu",
     name: str = "sac_actor",

@@ -30,6 +30,6 @@ def test_unsupported_spaces_are_rejected():
         actor_critic(env, recurrent="rnn")
     env.close()
     env = rf.GymEnv("reinforceable/MixedAction2D-v0", num_envs=1)
-    env.observation_space = rf.envs.specs.gym.spaces.Discrete(3)
+    spec = env.spec.replace(observation_space=rf.envs.specs.gym.spaces.Discrete(3))
     with pytest.raises(TypeError, match="flat Box observation"):
-        actor_critic(env)
+        actor_critic(spec)

@@ -23,7 +23,8 @@ def test_quickstart_trains_saves_and_reloads(tmp_path, monkeypatch):
     namespace = {}
     exec(code.replace("agent.fit(100_000", "agent.fit(512"), namespace)
     assert [row["env_steps"] for row in namespace["history"]] == [256, 512]
-    assert (tmp_path / "runs" / "quickstart" / "agent" / "model.keras").exists()
+    assert (tmp_path / "runs" / "quickstart" / "agent" / "policy.keras").exists()
+    assert (tmp_path / "runs" / "quickstart" / "agent" / "agent.json").exists()
     assert (tmp_path / "runs" / "quickstart" / "checkpoints" / "checkpoint").exists()
 
 

@@ -1,5 +1,8 @@
-"""Agents: learners that improve a policy from the Driver's trajectories, or from a model."""
+"""Agents: learners that improve a policy from the Driver's trajectories, or from a model, and
+the actors that act for them. Every agent follows one contract, `Agent` (see its docstring)."""
 
+from reinforceable.agents.actor import ActingState, Actor, ActorBlueprint
+from reinforceable.agents.base import Agent, Collection
 from reinforceable.agents.errors import TrainingDivergedError
 from reinforceable.agents.gps import MDGPSAgent, MDGPSConfig
 from reinforceable.agents.policy_search import (
@@ -16,8 +19,13 @@ from reinforceable.agents.sac import SACAgent, SACConfig
 __all__ = [
     "ARSAgent",
     "ARSConfig",
+    "ActingState",
+    "Actor",
+    "ActorBlueprint",
+    "Agent",
     "AnalyticPolicySearch",
     "AnalyticPolicySearchConfig",
+    "Collection",
     "MDGPSAgent",
     "MDGPSConfig",
     "PPOConfig",

@@ -1,54 +1,98 @@
-"""Saving and loading agents: the model, the config and the learner state, in one directory."""
+"""Saving and loading any agent: `agent.json`, its Keras models and its learner state."""
 
 from __future__ import annotations
 
 import json
 import pathlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import keras
 import tensorflow as tf
 
+from reinforceable.agents.actor import import_object, object_path
+from reinforceable.envs.env_spec import EnvSpec
 
-def save_agent(path, model: keras.Model | None, config, state: dict[str, Any]) -> pathlib.Path:
-    """Writes `model.keras` (unless `model` is None: a policy held in variables, like ARS's),
-    `config.json` (`config.to_dict()`) and a checkpoint of `state`."""
+if TYPE_CHECKING:
+    from reinforceable.agents.base import Agent
+
+__all__ = ["load_agent", "save_agent"]
+
+FORMAT = 1
+INFO = "agent.json"
+
+
+def save_agent(agent: Agent, path) -> pathlib.Path:
+    """Writes `agent.json` (type, config, spec, arguments, model names), `<name>.keras` for each
+    of `agent.saved_models()`, and a checkpoint of `agent.saved_state()` (`state`)."""
     path = pathlib.Path(path)
     path.mkdir(parents=True, exist_ok=True)
-    if model is not None:
-        model.save(path / "model.keras")
-    (path / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
-    tf.train.Checkpoint(**state).write(str(path / "state"))
+    models = agent.saved_models()
+    for name, model in models.items():
+        model.save(path / f"{name}.keras")
+    info = {
+        "format": FORMAT,
+        "agent": object_path(agent),
+        "config_class": object_path(agent.config),
+        "config": agent.config.to_dict(),
+        "spec": agent.spec.to_dict(),
+        "arguments": agent.saved_arguments(),
+        "models": sorted(models),
+        "iterations": int(agent.iterations.numpy()),
+        "env_steps": int(agent.env_steps.numpy()),
+    }
+    (path / INFO).write_text(json.dumps(info, indent=2))
+    tf.train.Checkpoint(**agent.saved_state()).write(str(path / "state"))
     return path
 
 
-def read_config(path, config_class, caller: str):
-    """The config that `save_agent` wrote in `path`.
+def _read_info(path: pathlib.Path, owner: str) -> dict[str, Any]:
+    file = path / INFO
+    if not file.exists():
+        raise FileNotFoundError(f"{owner}: {path} holds no saved agent ({INFO} is missing).")
+    try:
+        info = json.loads(file.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{owner}: {file} is not valid JSON ({error}).") from None
+    missing = {"agent", "config_class", "config", "spec", "models"} - set(info)
+    if not isinstance(info, dict) or missing:
+        raise ValueError(f"{owner}: {file} lacks the fields {sorted(missing)}.")
+    return info
 
-    Raises:
-        FileNotFoundError: If `path` holds no saved agent.
-    """
+
+def _read_model(file: pathlib.Path, owner: str) -> keras.Model:
+    if not file.exists():
+        raise FileNotFoundError(f"{owner}: the saved model {file} is missing.")
+    try:
+        return keras.models.load_model(file)
+    except Exception as error:
+        raise ValueError(
+            f"{owner}: {file} is not a readable Keras model ({type(error).__name__}: {error})."
+        ) from error
+
+
+def load_agent(cls, path, env, objects: dict[str, Any]) -> Agent:
+    """The agent that `save_agent` wrote in `path` (see `Agent.load`)."""
     path = pathlib.Path(path)
-    if not (path / "config.json").exists():
-        raise FileNotFoundError(f"{caller}: {path} holds no saved agent (config.json is missing).")
-    return config_class.from_dict(json.loads((path / "config.json").read_text()))
-
-
-def read_model_and_config(path, config_class, caller: str) -> tuple[keras.Model, Any]:
-    """The model and the config that `save_agent` wrote in `path`.
-
-    Raises:
-        FileNotFoundError: If `path` holds no saved agent.
-    """
-    path = pathlib.Path(path)
-    if not (path / "model.keras").exists() or not (path / "config.json").exists():
-        raise FileNotFoundError(
-            f"{caller}: {path} holds no saved agent (model.keras and config.json are missing)."
+    owner = f"{cls.__name__}.load"
+    info = _read_info(path, owner)
+    try:
+        agent_class = import_object(info["agent"])
+        config = import_object(info["config_class"]).from_dict(info["config"])
+    except (ImportError, AttributeError) as error:
+        raise ValueError(f"{owner}: {path / INFO} names an unknown class ({error}).") from None
+    if not (isinstance(agent_class, type) and issubclass(agent_class, cls)):
+        raise ValueError(
+            f"{owner}: {path} holds a {getattr(agent_class, '__name__', agent_class)}, not a "
+            f"{cls.__name__}; load it with that class (or with Agent.load)."
         )
-    config = read_config(path, config_class, caller)
-    return keras.models.load_model(path / "model.keras"), config
-
-
-def restore_state(path, state: dict[str, Any]) -> None:
-    """Restores the checkpoint `save_agent` wrote into the objects of `state`."""
-    tf.train.Checkpoint(**state).read(str(pathlib.Path(path) / "state")).assert_consumed()
+    spec = EnvSpec.from_dict(info["spec"])
+    if env is not None:
+        spec.check_compatible(EnvSpec.of(env, owner), owner, "`env`")
+    models = {name: _read_model(path / f"{name}.keras", owner) for name in info["models"]}
+    agent = agent_class._from_saved(spec, config, models, info.get("arguments", {}), objects)
+    if env is not None:
+        agent.env = env
+    status = tf.train.Checkpoint(**agent.saved_state()).read(str(path / "state"))
+    status.assert_existing_objects_matched()
+    agent.actor.update(agent.acting_state())
+    return agent

@@ -52,9 +52,18 @@ class Policy:
         """The action for `timestep`; `seed` is a stateless int32 `[2]` seed for sampling."""
         raise NotImplementedError
 
+    _version: tf.Variable | None = None
+
     def version(self) -> tf.Tensor:
         """int64 scalar: the version of the acting state the policy acts with (0 if none)."""
-        return tf.constant(0, tf.int64)
+        if self._version is None:
+            return tf.constant(0, tf.int64)
+        return self._version.read_value()
+
+    def versioned_by(self, variable: tf.Variable) -> Policy:
+        """Reports `variable` (an actor's acting-state version) as its `version`; returns self."""
+        self._version = variable
+        return self
 
     def reset(self) -> None:
         """Called by `Driver.reset()`, when every environment starts a new episode. A policy

@@ -20,21 +20,30 @@ class RandomPolicy(Policy):
     Bounded Box dimensions are uniform in their bounds and unbounded ones standard normal;
     Discrete, MultiDiscrete and MultiBinary are uniform over their values. Actions are in spec
     dtypes (see `reinforceable.envs.specs`).
+
+    Args:
+        action_space: The gymnasium action space of one environment.
+        batch_size: Actions per step; `None` takes the batch size of each timestep.
     """
 
-    def __init__(self, action_space: gym.Space, batch_size: int):
+    def __init__(self, action_space: gym.Space, batch_size: int | None = None):
         self.action_space = action_space
         self.batch_size = batch_size
 
-    def _sample(self, space: gym.Space, seed: tf.Tensor):
-        shape = [self.batch_size]
+    def _sample(self, space: gym.Space, seed: tf.Tensor, batch_size):
+        shape = [batch_size]
         if isinstance(space, gym.spaces.Dict):
             keys = sorted(space.spaces)
             seeds = tf.unstack(tf.random.split(seed, len(keys)), num=len(keys))
-            return {k: self._sample(space.spaces[k], s) for k, s in zip(keys, seeds, strict=True)}
+            return {
+                k: self._sample(space.spaces[k], s, batch_size)
+                for k, s in zip(keys, seeds, strict=True)
+            }
         if isinstance(space, gym.spaces.Tuple):
             seeds = tf.unstack(tf.random.split(seed, len(space.spaces)), num=len(space.spaces))
-            return tuple(self._sample(sub, s) for sub, s in zip(space.spaces, seeds, strict=True))
+            return tuple(
+                self._sample(sub, s, batch_size) for sub, s in zip(space.spaces, seeds, strict=True)
+            )
         if isinstance(space, gym.spaces.Box):
             bounded = np.isfinite(space.low) & np.isfinite(space.high)
             # Unbounded dimensions draw from a dummy [0, 1) range and are replaced below.
@@ -56,4 +65,8 @@ class RandomPolicy(Policy):
         raise TypeError(f"RandomPolicy: unsupported action space {type(space).__name__}.")
 
     def step(self, timestep: Timestep, state: Any, seed: tf.Tensor) -> PolicyStep:
-        return PolicyStep(action=self._sample(self.action_space, seed), state=state, extras={})
+        batch_size = self.batch_size
+        if batch_size is None:  # static where the Driver knows it, as it always does
+            batch_size = timestep.reward.shape[0] or tf.shape(timestep.reward)[0]
+        action = self._sample(self.action_space, seed, batch_size)
+        return PolicyStep(action=action, state=state, extras={})

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+import tensorflow as tf
+
 from reinforceable.envs.timestep import Timestep
 
-__all__ = ["Trajectory", "Transition"]
+__all__ = ["Trajectory", "Transition", "concatenate"]
 
 
 class Transition(NamedTuple):
@@ -64,3 +66,18 @@ class Trajectory(NamedTuple):
     policy_version: Any = ()
     """int64 `[B]`: the version of the acting state that produced the rows (`Policy.version`),
     to measure how far behind the learner the data are; `()` in a hand-made trajectory."""
+
+
+_BATCH_MAJOR = ("policy_state", "next_timestep", "next_policy_state", "policy_version")
+
+
+def concatenate(trajectories: list[Trajectory]) -> Trajectory:
+    """Trajectories of the same length side by side, `[T, B1 + B2 + ...]`: the chunks that
+    several actors collected for one on-policy update. Their recorded fields must agree (all
+    with sequence states of the same length, or none)."""
+    fields = {}
+    for name in Trajectory._fields:
+        values = [getattr(t, name) for t in trajectories]
+        axis = 0 if name in _BATCH_MAJOR else 1
+        fields[name] = tf.nest.map_structure(lambda *p, axis=axis: tf.concat(p, axis), *values)
+    return Trajectory(**fields)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-__all__ = ["RewardScaler", "RunningMeanStd"]
+__all__ = ["RewardScaler", "RunningMeanStd", "running_discounted_returns"]
 
 
 class RunningMeanStd(tf.Module):
@@ -60,6 +60,38 @@ class RunningMeanStd(tf.Module):
         return tf.clip_by_value((x - mean) / std, -self.clip, self.clip)
 
 
+def running_discounted_returns(rewards, valid, ended, discount: float, carry):
+    """Each environment's running discounted return, `R_t = γ R_{t-1} + r_t`, reset after an
+    episode ends: what reward scaling takes the standard deviation of.
+
+    It belongs to one stream of experience (the carry continues from one trajectory of an
+    environment to the next), so the actor computes it and the learner only reads it.
+
+    Args:
+        rewards: float `[T, B]`.
+        valid: bool `[T, B]`: rows that are real transitions (others keep the carry as it is).
+        ended: bool `[T, B]`: the row's action ended the episode (terminated or truncated).
+        discount: γ.
+        carry: float `[B]`, the return carried in from the previous trajectory (0 at first).
+
+    Returns:
+        `(returns [T, B], carry [B])`: the return including each row's reward, and the one to
+        carry into the next trajectory (0 after an episode's last step).
+    """
+
+    # The scan carries, per row, the return including that row's reward (`current`, what the
+    # statistics see) and the return left for the next row (0 after an episode's last step).
+    def step(state, inputs):
+        reward, is_valid, is_ended = inputs
+        current = tf.where(is_valid, discount * state[1] + reward, state[1])
+        return current, tf.where(is_valid & is_ended, tf.zeros_like(current), current)
+
+    currents, afters = tf.scan(
+        step, (rewards, valid, ended), initializer=(tf.zeros_like(carry), carry)
+    )
+    return currents, afters[-1]
+
+
 class RewardScaler(tf.Module):
     """Divides rewards by the running standard deviation of the discounted return.
 
@@ -69,45 +101,22 @@ class RewardScaler(tf.Module):
     `R` is tracked over all steps, and rewards are divided by its square root (not centred, so
     the sign of a reward is kept) and clipped.
 
+    The learner keeps the statistics; the returns `R` come with the trajectory, computed on the
+    actor's side by `running_discounted_returns` (they continue across an environment's
+    trajectories, so they belong to the stream of experience, not to the learner).
+
     Args:
-        num_envs: Number of environments (columns of the trajectories).
-        discount: γ of the discounted return.
         epsilon, clip: As in `RunningMeanStd`.
     """
 
-    def __init__(
-        self,
-        num_envs: int,
-        discount: float,
-        epsilon: float = 1e-8,
-        clip: float = 10.0,
-        name: str = "reward_scaler",
-    ):
+    def __init__(self, epsilon: float = 1e-8, clip: float = 10.0, name: str = "reward_scaler"):
         super().__init__(name=name)
-        self.discount = float(discount)
         self.statistics = RunningMeanStd((), epsilon=epsilon, clip=clip)
-        self.returns = tf.Variable(
-            tf.zeros([num_envs], tf.float32), trainable=False, name="returns"
-        )
 
-    def __call__(self, rewards, terminated, truncated, valid) -> tf.Tensor:
-        """Updates the statistics with the rows `[T, B]` and returns the scaled rewards."""
-        ended = terminated | truncated
-
-        # The scan carries, per row, the return including that row's reward (`current`, what the
-        # statistics see) and the return left for the next row (0 after an episode's last step).
-        def step(carry, inputs):
-            reward, is_valid, is_ended = inputs
-            current = tf.where(is_valid, self.discount * carry[1] + reward, carry[1])
-            return current, tf.where(is_valid & is_ended, tf.zeros_like(current), current)
-
-        currents, afters = tf.scan(
-            step,
-            (rewards, valid, ended),
-            initializer=(tf.zeros_like(self.returns), self.returns.read_value()),
-        )
-        self.returns.assign(afters[-1])
-        self.statistics.update(currents, mask=valid)
+    def __call__(self, rewards, returns, valid) -> tf.Tensor:
+        """Folds the valid rows' `returns` `[T, B]` into the statistics and returns the scaled
+        `rewards` `[T, B]`."""
+        self.statistics.update(returns, mask=valid)
         scale = tf.cast(tf.sqrt(self.statistics.var + self.statistics.epsilon), rewards.dtype)
         clip = self.statistics.clip
         return tf.clip_by_value(rewards / scale, -clip, clip)

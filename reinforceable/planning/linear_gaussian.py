@@ -90,7 +90,7 @@ class LinearGaussianPolicy(Policy):
         # a Driver without retracing it.
         self.gains = tf.Variable(gains, trainable=False, name="gains")
         self.offsets = tf.Variable(offsets, trainable=False, name="offsets")
-        self.scale = tf.Variable(self._scale(covariance), trainable=False, name="scale")
+        self.scale = tf.Variable(self.cholesky(covariance), trainable=False, name="scale")
         self.steps, self.conditions = steps, conditions
         self.assignment = assignment
         self.action_transform = action_transform
@@ -115,8 +115,9 @@ class LinearGaussianPolicy(Policy):
             self.nominal_states = nominal
 
     @staticmethod
-    def _scale(covariance):
-        # A small jitter makes a zero covariance (a deterministic controller) factorisable.
+    def cholesky(covariance) -> tf.Tensor:
+        """The lower Cholesky factor of `covariance` `[..., m, m]`, as the policy samples with
+        (a jitter of 1e-12 makes a zero covariance, a deterministic controller, factorisable)."""
         jitter = 1e-12 * tf.eye(covariance.shape[-1], dtype=covariance.dtype)
         return tf.linalg.cholesky(covariance + jitter)
 
@@ -124,7 +125,7 @@ class LinearGaussianPolicy(Policy):
         """Runs `controller` (`[T, C, ...]`, the shapes of the current one) from now on."""
         for variable, value in zip((self.gains, self.offsets), controller[:2], strict=True):
             variable.assign(tf.cast(value, variable.dtype))
-        self.scale.assign(self._scale(tf.cast(controller.covariance, self.scale.dtype)))
+        self.scale.assign(self.cholesky(tf.cast(controller.covariance, self.scale.dtype)))
 
     def initial_state(self, batch_size: int) -> tf.Tensor:
         return tf.zeros([batch_size], tf.int32)

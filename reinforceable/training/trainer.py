@@ -11,8 +11,10 @@ from typing import Any
 
 import tensorflow as tf
 
+from reinforceable._checks import check_instance
 from reinforceable.driver.driver import Driver
 from reinforceable.driver.observers import EpisodeStatistics
+from reinforceable.envs.env_spec import EnvSpec
 from reinforceable.training.callbacks import Callback
 
 __all__ = ["Trainer"]
@@ -23,31 +25,34 @@ _PROGRESS_FILE = "progress.csv"
 class Trainer:
     """Runs an agent's training loop: collect a rollout, update, log, evaluate, checkpoint.
 
-    The agent provides `policy` (what the Driver runs), `eval_policy`, `env`, `rollout_steps`
-    (env steps per iteration), `train(trajectory) -> metrics`, `env_steps` and `iterations`
-    (TF counters), `schedule_steps` and `checkpoint_items()`. `RecurrentPPOAgent` and `SACAgent`
-    do. An agent whose rollouts are not a fixed number of steps defines `collect(driver)`, which
-    the trainer calls instead of `driver.run(rollout_steps)` (`ARSAgent`: one episode per
-    environment). An agent that learns from a model instead of an environment sets
-    `uses_driver = False`:
-    the trainer then calls `train(None)` and takes the episode statistics from its metrics
-    (`AnalyticPolicySearch`).
+    It uses the `reinforceable.agents.Agent` contract and nothing else. Each iteration, for an
+    agent whose `collection` is not `None`, a `Driver` runs the agent's actor (`agent.policy`)
+    in `env` as the collection says (so many steps per environment, or episodes per
+    environment from fresh resets, recording sequence states where asked), `agent.actor`
+    processes the trajectory (its stream's state, such as reward scaling's running returns),
+    and `agent.train(trajectory)` learns from it, after which the actor acts with the new acting
+    state. An agent without a collection (one that learns from a model: `AnalyticPolicySearch`)
+    is trained with `agent.train()`, and its episode statistics come from its metrics.
 
     Each iteration's logs are Python floats: `iteration`, `env_steps`, `charts/episode_return`
     and `charts/episode_length` (last 100 training episodes), `charts/fps` (env steps per second
-    of the whole iteration, update included), `charts/collect_fps` (of the rollout alone), the
-    agent's metrics (`losses/...`), and whatever callbacks add (`eval/...`). They are kept in
+    of the whole iteration, update included), `charts/collect_fps` (of the rollout alone),
+    `charts/policy_lag` (learner iterations since the acting state that collected the data),
+    the agent's metrics (`losses/...`), and whatever callbacks add (`eval/...`). They are kept in
     `history` and, with a `run_dir`, appended to `run_dir/progress.csv`.
 
     Checkpoints: with a `run_dir`, a `tf.train.CheckpointManager` in `run_dir/checkpoints` saves
-    the model, optimizer, step counters, normaliser statistics and random generators every
-    `checkpoint_every` iterations and at the end. Only a successful update is ever checkpointed,
-    so a run that fails (a NaN loss, a crash, a SIGKILL) leaves the last good checkpoint in place.
-    If `resume` is set and a checkpoint exists, `fit` restores it and continues from its step
-    count; the environments start new episodes.
+    the agent's `checkpoint_items()` (model, optimizer, step counters, normaliser statistics,
+    random generators, ...), the actor's stream state and the Driver's generator every
+    `checkpoint_every` iterations and at the end. Only a successful update is ever
+    checkpointed, so a run that fails (a NaN loss, a crash, a SIGKILL) leaves the last good
+    checkpoint in place. If `resume` is set and a checkpoint exists, `fit` restores it and
+    continues from its step count; the environments start new episodes.
 
     Args:
-        agent: The agent to train.
+        agent: The `Agent` to train.
+        env: The `Environment` to collect in; by default the one the agent was made with. Its
+            spaces must match the agent's spec.
         callbacks: `Callback`s (`ProgressBar`, `TensorBoard`, `LearningCurve`, `Evaluation`...).
         run_dir: Directory for checkpoints, `progress.csv` and the callbacks' files. `None`
             writes nothing.
@@ -55,11 +60,17 @@ class Trainer:
         keep_checkpoints: How many checkpoints to keep.
         resume: Continue from the latest checkpoint in `run_dir`, if there is one.
         seed: Seed of the Driver's action sampling.
+
+    Raises:
+        TypeError: For an agent that is not an `Agent`, or callbacks that are not `Callback`s.
+        ValueError: For an agent that collects experience but has no environment, or an
+            environment whose spaces differ from the agent's spec.
     """
 
     def __init__(
         self,
         agent,
+        env=None,
         callbacks: Sequence[Callback] | None = None,
         run_dir=None,
         checkpoint_every: int | None = 10,
@@ -67,6 +78,9 @@ class Trainer:
         resume: bool = True,
         seed: int | None = None,
     ):
+        from reinforceable.agents.base import Agent
+
+        check_instance("Trainer", "agent", agent, Agent, "a reinforceable.agents.Agent")
         callbacks = list(callbacks or [])
         for callback in callbacks:
             if not isinstance(callback, Callback):
@@ -84,7 +98,8 @@ class Trainer:
                 f"{checkpoint_every!r}."
             )
         self.agent = agent
-        self.env = agent.env
+        self.collection = agent.collection
+        self.env = agent.env if env is None else env
         # Callbacks that add logs run first, so the others see complete logs.
         self.callbacks = sorted(callbacks, key=lambda c: not c.adds_logs)
         self.run_dir = None if run_dir is None else pathlib.Path(run_dir)
@@ -94,9 +109,21 @@ class Trainer:
         self.total_steps = 0
         self.is_last_iteration = False
         self.driver = None
-        items = agent.checkpoint_items()
-        if getattr(agent, "uses_driver", True):
-            self.driver = Driver(agent.policy, self.env, [EpisodeStatistics()], seed=seed)
+        items = {**agent.checkpoint_items(), **_prefixed("actor", agent.actor.checkpoint_items())}
+        if self.collection is not None:
+            if self.env is None:
+                raise ValueError(
+                    f"Trainer: {type(agent).__name__} collects experience, so it needs an "
+                    "environment: make the agent with one, or give `env`."
+                )
+            agent.spec.check_compatible(EnvSpec.of(self.env, "Trainer"), "Trainer", "`env`")
+            self.driver = Driver(
+                agent.policy,
+                self.env,
+                [EpisodeStatistics()],
+                seed=seed,
+                sequence_length=self.collection.sequence_length,
+            )
             items["driver_rng"] = self.driver.rng
         self.checkpoint = tf.train.Checkpoint(**items)
         self.manager = None
@@ -113,6 +140,7 @@ class Trainer:
         if self.manager is None or not self.resume or self.manager.latest_checkpoint is None:
             return
         self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
+        self.agent.actor.update(self.agent.acting_state())
         iterations = int(self.agent.iterations.numpy())
         progress = self.run_dir / _PROGRESS_FILE
         if progress.exists():
@@ -173,28 +201,27 @@ class Trainer:
         for callback in self.callbacks:
             callback.on_train_begin(self)
         logs: dict[str, Any] = {}
-        rollout_steps = self.agent.rollout_steps
         while self.env_steps < total_steps:
             start = time.perf_counter()
             steps_before = self.env_steps
+            lag = {}
             if self.driver is None:
-                trajectory = None
-            elif hasattr(self.agent, "collect"):
-                trajectory = self.agent.collect(self.driver)
-            else:
-                trajectory = self.driver.run(rollout_steps)
-            collected = time.perf_counter()
-            metrics = self.agent.train(trajectory)
-            elapsed = time.perf_counter() - start
-            steps = self.env_steps - steps_before
-            self.is_last_iteration = self.env_steps >= total_steps
-            if self.driver is not None:
-                episode = self.driver.metrics()
-            else:
+                collected = time.perf_counter()
+                metrics = self.agent.train()
                 episode = {
                     "episode_return": metrics.pop("charts/episode_return", math.nan),
                     "episode_length": metrics.pop("charts/episode_length", math.nan),
                 }
+            else:
+                trajectory = self.agent.actor.process(self.collection.run(self.driver))
+                collected = time.perf_counter()
+                version = int(trajectory.policy_version[0])
+                lag = {"charts/policy_lag": float(self.agent.iterations.numpy() - version)}
+                metrics = self.agent.train(trajectory)
+                episode = self.driver.metrics()
+            elapsed = time.perf_counter() - start
+            steps = self.env_steps - steps_before
+            self.is_last_iteration = self.env_steps >= total_steps
             logs = {
                 "iteration": float(self.agent.iterations.numpy()),
                 "env_steps": float(self.env_steps),
@@ -202,6 +229,7 @@ class Trainer:
                 "charts/episode_length": episode["episode_length"],
                 "charts/fps": steps / elapsed,
                 "charts/collect_fps": steps / max(collected - start, 1e-9),
+                **lag,
                 **metrics,
             }
             stop = False
@@ -221,6 +249,10 @@ class Trainer:
         for callback in self.callbacks:
             callback.on_train_end(self, logs)
         return self.history
+
+
+def _prefixed(prefix: str, items: dict[str, Any]) -> dict[str, Any]:
+    return {f"{prefix}_{key}": value for key, value in items.items()}
 
 
 def final_metric(history: list[dict[str, float]], key: str) -> float:

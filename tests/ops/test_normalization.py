@@ -8,6 +8,7 @@ from reinforceable.ops import (
     ObservationNormalizer,
     RewardScaler,
     RunningMeanStd,
+    running_discounted_returns,
     schedule_value,
 )
 
@@ -46,16 +47,28 @@ def test_observation_normalizer_touches_only_floating_leaves():
 def test_reward_scaler_divides_by_the_std_of_the_discounted_return():
     # One environment, gamma 0.5, rewards 2, 2, (episode ends), reset row, 4.
     # Discounted returns: 2, 0.5*2 + 2 = 3, (reset row skipped), 4 -> std of {2, 3, 4}.
-    scaler = RewardScaler(num_envs=1, discount=0.5, epsilon=1e-12)
     rewards = tf.constant([[2.0], [2.0], [0.0], [4.0]])
-    terminated = tf.constant([[False], [True], [False], [False]])
-    truncated = tf.zeros([4, 1], tf.bool)
+    ended = tf.constant([[False], [True], [False], [False]])
     valid = tf.constant([[True], [True], [False], [True]])
-    scaled = scaler(rewards, terminated, truncated, valid)
+    returns, carry = running_discounted_returns(rewards, valid, ended, 0.5, tf.zeros([1]))
+    np.testing.assert_allclose(returns.numpy()[[0, 1, 3], 0], [2.0, 3.0, 4.0])
+    # The return carried to the next trajectory is the running one (4), not reset.
+    np.testing.assert_allclose(carry.numpy(), [4.0])
+    scaler = RewardScaler(epsilon=1e-12)
+    scaled = scaler(rewards, returns, valid)
     # The initial pseudo-count is tiny, so the statistics are those of {2, 3, 4}.
     np.testing.assert_allclose(scaled.numpy(), rewards.numpy() / np.std([2.0, 3.0, 4.0]), rtol=1e-5)
-    # The return carried to the next rollout is the running one (4), not reset.
-    np.testing.assert_allclose(scaler.returns.numpy(), [4.0])
+
+
+def test_running_returns_continue_from_the_carry_and_restart_after_an_episode_ends():
+    # gamma 0.5, carry 4 from the last trajectory: 0.5 * 4 + 1 = 3; that row ends the episode,
+    # so the invalid reset row keeps the carry 0 and the next episode starts from 2.
+    rewards = tf.constant([[1.0], [9.0], [2.0]])
+    valid = tf.constant([[True], [False], [True]])
+    ended = tf.constant([[True], [False], [False]])
+    returns, carry = running_discounted_returns(rewards, valid, ended, 0.5, tf.constant([4.0]))
+    np.testing.assert_allclose(returns.numpy()[:, 0], [3.0, 0.0, 2.0])
+    np.testing.assert_allclose(carry.numpy(), [2.0])
 
 
 def test_linear_schedule():

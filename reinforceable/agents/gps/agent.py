@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from reinforceable._checks import check_instance, config_or_default
+from reinforceable.agents._numpy_state import NumpyState
+from reinforceable.agents.base import Agent, Collection
+from reinforceable.agents.gps.actor import GlobalPolicy, MDGPSActor, gps_acting_variables
 from reinforceable.agents.gps.config import MDGPSConfig
-from reinforceable.driver.driver import Driver
-from reinforceable.driver.policy import Policy, PolicyStep
+from reinforceable.driver.trajectory import Trajectory
 from reinforceable.dynamics import GMMPrior, fit_tvlg
-from reinforceable.envs.vector import GymEnv
+from reinforceable.envs.tf_env import TFEnv
 from reinforceable.models.base import Model
-from reinforceable.models.env import ModelEnv
 from reinforceable.planning.kl_lqg import (
     expected_cost,
     kl_constrained_lqg,
@@ -32,34 +34,15 @@ INITIAL_STATE_VARIANCE = 1e-6
 """The conditions' initial states are fixed: the trajectory model starts from a point mass."""
 
 
-class GlobalPolicy(Policy):
-    """The global Keras policy, acting with its mean: `u = π(x)`, in the Driver's loop.
-
-    Args:
-        model: A Keras model from states `[B, n]` to actions `[B, m]`.
-        state_from_observation: `observation -> state`; the identity by default.
-    """
-
-    def __init__(self, model: keras.Model, state_from_observation: Callable | None = None):
-        self.model = model
-        self.state_from_observation = state_from_observation
-
-    def step(self, timestep, state, seed) -> PolicyStep:
-        observation = timestep.observation
-        if self.state_from_observation is not None:
-            observation = self.state_from_observation(observation)
-        action = self.model(tf.cast(observation, tf.float32))
-        return PolicyStep(action=tf.cast(action, tf.float32), state=state, extras={})
-
-
-class MDGPSAgent:
+class MDGPSAgent(Agent):
     """Mirror-descent guided policy search: local linear-Gaussian controllers teach a global
     Keras policy.
 
-    One iteration (`train_iteration`):
+    One iteration (`fit`, or `train(trajectory)`):
 
-    1. **Sample** `samples_per_condition` trajectories from each condition's local controller
-       through the `Driver` (`LinearGaussianPolicy` on a `ModelEnv` per sample).
+    1. **Sample** `samples_per_condition` trajectories from each condition's local controller:
+       the actor's `LinearGaussianPolicy` on the agent's `TFEnv` of `C · S` environments (each
+       starting from its condition), from fresh resets, `horizon` steps.
     2. **Fit** time-varying linear-Gaussian dynamics per condition (`fit_tvlg`), with a
        `GMMPrior` over every transition seen so far.
     3. **Approximate the cost**: its quadratic expansion by autodiff at every sampled state and
@@ -75,8 +58,12 @@ class MDGPSAgent:
        much as the fitted model predicted, and shrinks when it fell much less (a trust region):
        `multiplier *= clip(actual / (2 (predicted - actual)), 0.5, 2)` for `predicted > actual`.
 
-    Interim results (η, KL, ε, the costs, the policy loss) go to `logger` under
-    `"gps/condition_<c>/..."` and `"gps/..."`.
+    It runs on the `Trainer` like every agent (`fit(total_steps)`, where an iteration is
+    `C · S · horizon` env steps), with callbacks, checkpoints and resume: the controllers,
+    step multipliers, the dynamics prior and the predicted costs are checkpointed with the
+    global policy. The actor samples the local controllers (`policy`) and evaluates the global
+    policy (`eval_policy`). Interim results (η, KL, ε, the costs, the policy loss) go to
+    `logger` under `"gps/condition_<c>/..."` and `"gps/..."`.
 
     Args:
         model: The `Model` of the task: the environments are `ModelEnv(model, horizon)` and the
@@ -95,9 +82,12 @@ class MDGPSAgent:
 
     Example:
         >>> agent = MDGPSAgent(rf.models.PointMass2D(), policy, conditions)
-        >>> agent.fit(iterations=10)
+        >>> agent.fit(10 * agent.rollout_steps)   # ten iterations
         >>> rf.Driver(agent.eval_policy, env).run(50)
     """
+
+    config_class = MDGPSConfig
+    actor_class = MDGPSActor
 
     def __init__(
         self,
@@ -130,43 +120,132 @@ class MDGPSAgent:
         self.cost = cost if cost is not None else model.cost
         self.logger = logger if logger is not None else Logger()
         count, horizon, samples = len(conditions), config.horizon, config.samples_per_condition
+        # The sampling environments: S copies of each condition, stepped in TF (float64, the
+        # precision of the dynamics fits).
+        self._init_spec(
+            TFEnv(model, count * samples, horizon, initial_state=np.repeat(conditions, samples, 0),
+                  seed=config.seed, dtype="float64", env_id="MDGPS"),
+            "MDGPSAgent",
+        )  # fmt: skip
+        self.schedule_steps = None
         variance = config.initial_noise**2 * np.eye(m)
-        self.controllers = LinearGaussianController(
-            np.zeros((horizon, count, m, n)), np.zeros((horizon, count, m)),
-            np.broadcast_to(variance, (horizon, count, m, m)).copy(),
-        )  # fmt: skip
-        self.local_policy = LinearGaussianPolicy(
-            self.controllers,
-            assignment=np.repeat(np.arange(count), samples),
-            state_from_observation=model.state_from_observation,
+        covariance = np.broadcast_to(variance, (horizon, count, m, m)).copy()
+        self.gains = tf.Variable(np.zeros((horizon, count, m, n)), trainable=False, name="gains")
+        self.offsets = tf.Variable(np.zeros((horizon, count, m)), trainable=False, name="offsets")
+        self.covariance = tf.Variable(covariance, trainable=False, name="covariance")
+        self.scale = tf.Variable(
+            LinearGaussianPolicy.cholesky(tf.constant(covariance)), trainable=False, name="scale"
         )
-        self.env = GymEnv(
-            [lambda c=c: ModelEnv(model, horizon, initial_state=c) for c in conditions
-             for _ in range(samples)]
-        )  # fmt: skip
-        self.driver = Driver(self.local_policy, self.env, seed=config.seed)
-        self.eval_policy = GlobalPolicy(policy_model, model.state_from_observation)
         self.prior = GMMPrior(config.prior_components, config.prior_strength, seed=config.seed)
         self.multipliers = np.ones(count)
         self.policy_covariance = variance
         self.optimizer = keras.optimizers.Adam(config.learning_rate)
+        self.optimizer.build(policy_model.trainable_variables)
         # Traced once: every iteration's S-step has the same C·S·T points.
         self._policy_step = tf.function(self._policy_step_graph)
-        self.iteration = 0
+        self.env_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name="env_steps")
+        self.iterations = tf.Variable(0, dtype=tf.int64, trainable=False, name="iterations")
         self._predicted: np.ndarray | None = None  # predicted cost after the last C-step
         self._sample_costs: np.ndarray | None = None
+        self._numpy_state = NumpyState(self._read_numpy_state, self._write_numpy_state)
+        self._pending: tuple | None = None
+        self._build_actor()
 
-    # ------------------------------------------------------------------ sampling
+    # ------------------------------------------------------------------ contract
 
-    def sample(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Runs every local controller `samples_per_condition` times through the Driver.
+    @property
+    def collection(self) -> Collection:
+        """`horizon` steps of every sampling environment, from fresh resets."""
+        return Collection(steps_per_env=self.config.horizon, fresh_episodes=True)
 
-        Returns:
-            `(states [C, S, T + 1, n], actions [C, S, T, m], costs [C, S])`.
-        """
+    @property
+    def controllers(self) -> LinearGaussianController:
+        """The local controllers, `[T, C, ...]` NumPy arrays."""
+        return LinearGaussianController(
+            self.gains.numpy(), self.offsets.numpy(), self.covariance.numpy()
+        )
+
+    def _assign_controllers(self, controllers: LinearGaussianController) -> None:
+        self.gains.assign(controllers.gains)
+        self.offsets.assign(controllers.offsets)
+        self.covariance.assign(controllers.covariance)
+        self.scale.assign(LinearGaussianPolicy.cholesky(tf.constant(controllers.covariance)))
+
+    def acting_variables(self) -> dict[str, tf.Variable]:
+        return gps_acting_variables(self.gains, self.offsets, self.scale, self.policy_model)
+
+    def actor_models(self) -> dict[str, keras.Model]:
+        return {"policy": self.policy_model}
+
+    def actor_objects(self) -> dict[str, Any]:
+        return {"model": self.model}
+
+    def saved_arguments(self) -> dict[str, Any]:
+        return {"conditions": self.conditions.tolist()}
+
+    @classmethod
+    def _from_saved(cls, env_or_spec, config, models, arguments, objects):
+        model = objects.get("model")
+        if not isinstance(model, Model):
+            raise ValueError(
+                "MDGPSAgent.load: give the `model` of the task, "
+                "load(path, model=<a reinforceable.models.Model>) (and `cost=`, `logger=` if "
+                "the agent had them)."
+            )
+        return cls(model, models["policy"], arguments["conditions"], config,
+                   cost=objects.get("cost"), logger=objects.get("logger"))  # fmt: skip
+
+    def checkpoint_items(self) -> dict[str, Any]:
+        return {
+            "policy": self.policy_model,
+            "optimizer": self.optimizer,
+            "gains": self.gains,
+            "offsets": self.offsets,
+            "covariance": self.covariance,
+            "scale": self.scale,
+            "env_steps": self.env_steps,
+            "iterations": self.iterations,
+            "numpy_state": self._numpy_state,
+        }
+
+    def _read_numpy_state(self) -> dict[str, Any]:
+        prior = self.prior
+        return {
+            "multipliers": self.multipliers,
+            "policy_covariance": self.policy_covariance,
+            "predicted": self._predicted,
+            "sample_costs": self._sample_costs,
+            "prior_points": prior.points,
+            "prior_weights": prior.weights,
+            "prior_means": prior.means,
+            "prior_covariances": prior.covariances,
+        }
+
+    def _write_numpy_state(self, values: dict[str, Any]) -> None:
+        self.multipliers = values["multipliers"]
+        self.policy_covariance = values["policy_covariance"]
+        self._predicted, self._sample_costs = values["predicted"], values["sample_costs"]
+        prior = self.prior
+        prior.points, prior.weights = values["prior_points"], values["prior_weights"]
+        prior.means, prior.covariances = values["prior_means"], values["prior_covariances"]
+
+    # ------------------------------------------------------------------ samples
+
+    def _observe(self, trajectory: Trajectory) -> None:
+        """Keeps the samples of one iteration: `horizon` steps of the `C · S` environments."""
         horizon, samples = self.config.horizon, self.config.samples_per_condition
-        self.driver.reset(seed=self.config.seed + self.iteration)
-        trajectory = self.driver.run(horizon * self.driver.num_envs)
+        count = len(self.conditions)
+        steps, envs = trajectory.reward.shape
+        if steps != horizon or envs != count * samples:
+            raise ValueError(
+                f"MDGPSAgent.observe: the trajectory must be [horizon, C * S] = [{horizon}, "
+                f"{count * samples}] (collect it as `collection` says); received [{steps}, {envs}]."
+            )
+        self._pending = self._samples(trajectory)
+
+    def _samples(self, trajectory: Trajectory) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`(states [C, S, T + 1, n], actions [C, S, T, m], costs [C, S])` of a trajectory."""
+        horizon, samples = self.config.horizon, self.config.samples_per_condition
         observations = tf.concat(
             [trajectory.observation, trajectory.next_timestep.observation[None]], 0
         )
@@ -266,21 +345,29 @@ class MDGPSAgent:
                 self.config.max_step_multiplier,
             )  # fmt: skip
 
-    def train_iteration(self) -> dict[str, float]:
-        """Sample, fit, C-step, S-step, adapt: one iteration. Returns its logs."""
+    def _update(self) -> dict[str, float]:
+        """Fit, C-step, S-step, adapt, on the observed samples: one iteration. Returns its logs.
+
+        Raises:
+            ValueError: If nothing was observed since the last update.
+        """
+        if self._pending is None:
+            raise ValueError("MDGPSAgent.update: observe a trajectory first.")
+        (states, actions, costs), self._pending = self._pending, None
         config, logger = self.config, self.logger
-        states, actions, costs = self.sample()
+        iteration = int(self.iterations.numpy())
         self._adapt_step(costs)
         flat_states = states.reshape(-1, *states.shape[2:])
         self.prior.update(flat_states, actions.reshape(-1, *actions.shape[2:]))
         n = states.shape[-1]
         new, predicted = [], []
-        logger.step = self.iteration
+        logger.step = iteration
+        controllers = self.controllers
         for c, condition in enumerate(self.conditions):
             dynamics = AffineDynamics(*fit_tvlg(states[c], actions[c], prior=self.prior))
             cost = self._quadratic_cost(states[c], actions[c])
-            current = LinearGaussianController(*(np.asarray(v)[:, c] for v in self.controllers))
-            reference = current if self.iteration == 0 else self._policy_linearization(states[c])
+            current = LinearGaussianController(*(np.asarray(v)[:, c] for v in controllers))
+            reference = current if iteration == 0 else self._policy_linearization(states[c])
             step = config.kl_step * config.horizon * self.multipliers[c]
             initial_covariance = INITIAL_STATE_VARIANCE * np.eye(n)
             solution = kl_constrained_lqg(dynamics, cost, reference, step, condition,
@@ -293,42 +380,25 @@ class MDGPSAgent:
                 logger.log_dict({"eta": solution.eta, "kl": solution.kl, "kl_step": step,
                                  "sample_cost": costs[c].mean(),
                                  "predicted_cost": predicted[-1]})  # fmt: skip
-        self.controllers = LinearGaussianController(
+        controllers = LinearGaussianController(
             *(np.stack([getattr(s, f) for s in new], axis=1) for f in
               ("gains", "offsets", "covariance"))
         )  # fmt: skip
-        self.local_policy.assign(self.controllers)
-        policy_loss = self._train_policy(states, self.controllers)
+        self._assign_controllers(controllers)
+        policy_loss = self._train_policy(states, controllers)
         self._predicted, self._sample_costs = np.asarray(predicted), costs.mean(1)
-        self.iteration += 1
+        self.env_steps.assign_add(int(np.prod(actions.shape[:3])))
+        self.iterations.assign_add(1)
         logs = {
-            "iteration": self.iteration,
             "sample_cost": float(costs.mean()),
             "policy_loss": policy_loss,
             "mean_step_multiplier": float(self.multipliers.mean()),
         }
         with logger.scope("gps"):
-            logger.log_dict({k: v for k, v in logs.items() if k != "iteration"})
-        return logs
-
-    def fit(self, iterations: int, verbose: bool = True) -> list[dict[str, float]]:
-        """Runs `iterations` iterations; prints one line each with `verbose`."""
-        if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 1:
-            raise ValueError(f"MDGPSAgent.fit: `iterations` must be a positive int; received "
-                             f"{iterations!r}.")  # fmt: skip
-        history = []
-        for _ in range(iterations):
-            logs = self.train_iteration()
-            history.append(logs)
-            if verbose:
-                print(
-                    f"iteration {logs['iteration']:3d}  sample cost {logs['sample_cost']:9.3f}"
-                    f"  policy loss {logs['policy_loss']:8.4f}"
-                    f"  step multiplier {logs['mean_step_multiplier']:.2f}",
-                    flush=True,
-                )
-        self.logger.flush()
-        return history
-
-    def close(self) -> None:
-        self.env.close()
+            logger.log_dict(logs)
+        logger.flush()
+        return {
+            "charts/sample_cost": logs["sample_cost"],
+            "losses/policy_loss": policy_loss,
+            "charts/mean_step_multiplier": logs["mean_step_multiplier"],
+        }

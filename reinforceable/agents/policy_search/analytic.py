@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import pathlib
 from typing import Any
 
 import keras
@@ -12,16 +11,19 @@ import tensorflow as tf
 
 from reinforceable._checks import check_instance, config_or_default
 from reinforceable._random import generator
-from reinforceable.agents._fit import Fit
-from reinforceable.agents._saving import read_model_and_config, restore_state, save_agent
+from reinforceable.agents.actor import Actor, ActorBlueprint, acting_variables
+from reinforceable.agents.base import Agent, Collection
 from reinforceable.agents.errors import TrainingDivergedError
 from reinforceable.agents.policy_search.config import AnalyticPolicySearchConfig
 from reinforceable.driver.keras_policy import KerasPolicy
-from reinforceable.envs.vector import GymEnv
+from reinforceable.driver.trajectory import Trajectory
+from reinforceable.envs.base import Environment
+from reinforceable.envs.env_spec import EnvSpec
 from reinforceable.layers.stateful_rnn import recurrent_layers
 from reinforceable.models.base import Model
+from reinforceable.models.env import model_spaces
 
-__all__ = ["AnalyticPolicySearch"]
+__all__ = ["AnalyticActor", "AnalyticPolicySearch"]
 
 
 def _value_network(observation_dim: int, hidden: tuple[int, ...]) -> keras.Model:
@@ -33,7 +35,26 @@ def _value_network(observation_dim: int, hidden: tuple[int, ...]) -> keras.Model
     return keras.Model(observation, value, name="terminal_value")
 
 
-class AnalyticPolicySearch(Fit):
+class AnalyticActor(Actor):
+    """Acts with a copy of the policy: a sample (or the mode, with `deterministic`) and, for
+    evaluation, the mode."""
+
+    def __init__(self, agent: str, spec: EnvSpec, model: keras.Model, deterministic: bool):
+        self.model = model
+        self.policy = KerasPolicy(model, deterministic=deterministic)
+        self.eval_policy = KerasPolicy(model, deterministic=True)
+        example = tf.nest.map_structure(tf.convert_to_tensor, spec.example_timestep())
+        for policy in (self.policy, self.eval_policy):
+            policy.build(example)
+        super().__init__(agent, acting_variables(policy=model))
+
+    @classmethod
+    def from_blueprint(cls, blueprint: ActorBlueprint) -> AnalyticActor:
+        config = blueprint.config_object()
+        return cls(blueprint.agent, blueprint.spec, blueprint.model("policy"), config.deterministic)
+
+
+class AnalyticPolicySearch(Agent):
     """Improves a Keras policy by backpropagating the return through rollouts of a `Model`.
 
     Each iteration (`train`) rolls `num_rollouts` states `horizon` steps forward through
@@ -50,17 +71,18 @@ class AnalyticPolicySearch(Fit):
     `DenseNormal` head over the `action_dim` actions (`hard_bounds=True` where the model's
     actions are bounded). It runs unchanged on the real environment through `eval_policy`.
 
-    `env_steps` counts model steps. `fit(total_steps, callbacks=...)` trains with the shared
-    `Trainer` (progress, TensorBoard, learning curves, checkpoints); its `charts/episode_return`
-    is the mean return of the model episodes that ended in the last iteration. To evaluate on a
-    real environment, give `env` and an `Evaluation` callback.
+    `env_steps` counts model steps. It collects no environment data (its `collection` is
+    `None`): `train()` rolls the model out itself. `fit(total_steps, callbacks=...)` trains with
+    the shared `Trainer` (progress, TensorBoard, learning curves, checkpoints); its
+    `charts/episode_return` is the mean return of the model episodes that ended in the last
+    iteration. To evaluate on a real environment, give an `Evaluation` callback its env.
 
     Args:
         policy: The Keras policy.
         model: The differentiable `Model` to roll out.
         config: An `AnalyticPolicySearchConfig`.
-        env: Optional `GymEnv` of the real system, for `eval_policy`; its spaces must match the
-            model's.
+        env: Optional `EnvSpec` or `Environment` of the real system; its spaces must match the
+            model's. By default, the spec of the model's own environment (`TFEnv(model)`).
 
     Raises:
         TypeError: For arguments of the wrong type.
@@ -74,39 +96,37 @@ class AnalyticPolicySearch(Fit):
         >>> agent.fit(200_000)
     """
 
-    uses_driver = False
+    config_class = AnalyticPolicySearchConfig
+    actor_class = AnalyticActor
 
     def __init__(
         self,
         policy: keras.Model,
         model: Model,
         config: AnalyticPolicySearchConfig | None = None,
-        env: GymEnv | None = None,
+        env: EnvSpec | Environment | None = None,
     ):
         check_instance("AnalyticPolicySearch", "policy", policy, keras.Model, "a keras.Model")
         check_instance(
             "AnalyticPolicySearch", "model", model, Model, "a reinforceable.models.Model"
         )
         config = config_or_default("AnalyticPolicySearch", config, AnalyticPolicySearchConfig)
-        if env is not None and not isinstance(env, GymEnv):
-            raise TypeError(
-                f"AnalyticPolicySearch: `env` must be a GymEnv or None; received "
-                f"{type(env).__name__}."
-            )
         if recurrent_layers(policy):
             raise ValueError("AnalyticPolicySearch: the policy must be memoryless.")
         self.model = policy
         self.system = model
         self.config = config
-        self.env = env
         self.schedule_steps = None
-        self.policy = KerasPolicy(policy, deterministic=config.deterministic)
-        self.eval_policy = KerasPolicy(policy, deterministic=True)
-        if env is not None:
-            self._check_env(env)
-            example = tf.nest.map_structure(tf.convert_to_tensor, env.example_timestep())
-            for keras_policy in (self.policy, self.eval_policy):
-                keras_policy.build(example)
+        if env is None:
+            spec = self._init_spec(
+                EnvSpec(*model_spaces(model), num_envs=1), "AnalyticPolicySearch"
+            )
+        else:
+            spec = self._init_spec(env, "AnalyticPolicySearch")
+            self._check_env(spec)
+        self.learner_policy = KerasPolicy(policy, deterministic=config.deterministic)
+        example = tf.nest.map_structure(tf.convert_to_tensor, spec.example_timestep())
+        self.learner_policy.build(example)
         self.rng = generator(config.seed)
         self._check_policy()
         self.optimizer = keras.optimizers.Adam(config.learning_rate)
@@ -128,12 +148,42 @@ class AnalyticPolicySearch(Fit):
         self.iterations = tf.Variable(0, dtype=tf.int64, trainable=False, name="iterations")
         self._last_episode_return = math.nan
         self._train_graph = tf.function(self._train, autograph=False)
+        self._build_actor()
+
+    # ---------------------------------------------------------------------------- contract
+
+    @property
+    def collection(self) -> Collection | None:
+        """`None`: it rolls its model out itself."""
+        return None
+
+    def acting_variables(self) -> dict[str, tf.Variable]:
+        return acting_variables(policy=self.model)
+
+    def actor_models(self) -> dict[str, keras.Model]:
+        return {"policy": self.model}
+
+    @classmethod
+    def _from_saved(cls, env_or_spec, config, models, arguments, objects):
+        model = objects.get("model")
+        if not isinstance(model, Model):
+            raise ValueError(
+                "AnalyticPolicySearch.load: give the `model` it learns from, "
+                "load(path, model=<a reinforceable.models.Model>)."
+            )
+        return cls(models["policy"], model, config, env_or_spec)
+
+    def _observe(self, trajectory: Trajectory) -> None:
+        raise ValueError(
+            "AnalyticPolicySearch.observe: the agent learns from its model's rollouts and takes "
+            "no trajectories; call train() or update()."
+        )
 
     # ---------------------------------------------------------------------------- checks
 
-    def _check_env(self, env: GymEnv) -> None:
+    def _check_env(self, spec: EnvSpec) -> None:
         model = self.system
-        observation, action = env.observation_space, env.action_space
+        observation, action = spec.observation_space, spec.action_space
         if getattr(observation, "shape", None) != (model.obs_dim,) or getattr(
             action, "shape", None
         ) != (model.action_dim,):
@@ -167,7 +217,7 @@ class AnalyticPolicySearch(Fit):
             ) from None
 
     def _distribution(self, observation):
-        distributions, _ = self.policy.distributions(observation)
+        distributions, _ = self.learner_policy.distributions(observation)
         flat = tf.nest.flatten(distributions)
         if len(flat) != 1:
             raise ValueError(
@@ -297,7 +347,7 @@ class AnalyticPolicySearch(Fit):
         self.iterations.assign_add(1)
         return finite, tf.stack([loss, norm, value_loss, completed])
 
-    def train(self, trajectory=None) -> dict[str, float]:
+    def _update(self) -> dict[str, float]:
         """One gradient step on model rollouts; returns the metrics.
 
         Raises:
@@ -338,20 +388,6 @@ class AnalyticPolicySearch(Fit):
         if self.value is not None:
             items.update(value=self.value, value_optimizer=self.value_optimizer)
         return items
-
-    def save(self, path) -> pathlib.Path:
-        """Saves the policy (`model.keras`), the config and the learner state in `path`."""
-        return save_agent(path, self.model, self.config, self.checkpoint_items())
-
-    @classmethod
-    def load(cls, path, model: Model, env: GymEnv | None = None) -> AnalyticPolicySearch:
-        """Loads an agent saved by `save`, for the same `model` (and optionally an `env`)."""
-        policy, config = read_model_and_config(
-            path, AnalyticPolicySearchConfig, "AnalyticPolicySearch.load"
-        )
-        agent = cls(policy, model, config, env)
-        restore_state(path, agent.checkpoint_items())
-        return agent
 
 
 def linear_gain(agent: AnalyticPolicySearch) -> np.ndarray:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import pathlib
 from typing import Any
 
 import gymnasium as gym
@@ -12,7 +11,6 @@ import tensorflow as tf
 
 from reinforceable._checks import (
     check_bool,
-    check_instance,
     check_number,
     check_positive_int,
     check_seed,
@@ -20,13 +18,17 @@ from reinforceable._checks import (
 )
 from reinforceable._random import generator
 from reinforceable.agents._config import Config
-from reinforceable.agents._fit import Fit
-from reinforceable.agents._saving import read_config, restore_state, save_agent
+from reinforceable.agents.base import Agent, Collection
 from reinforceable.agents.errors import TrainingDivergedError
-from reinforceable.driver.policy import Policy, PolicyStep
+from reinforceable.agents.policy_search.ars_actor import (
+    ARSActor,
+    ars_acting_variables,
+    first_episode_rows,
+    observation_statistics,
+)
 from reinforceable.driver.trajectory import Trajectory
-from reinforceable.envs.vector import GymEnv
-from reinforceable.ops.normalization import RunningMeanStd
+from reinforceable.envs.base import Environment
+from reinforceable.envs.env_spec import EnvSpec
 
 __all__ = ["ARSAgent", "ARSConfig"]
 
@@ -86,54 +88,30 @@ class ARSConfig(Config):
         check_seed(OWNER, self.seed)
 
 
-class _LinearPolicy(Policy):
-    """`a = clip(M normalise(o))`; with `perturbations`, environment `i` of the first N uses
-    `M + ν δ_i` and environment `N + i` uses `M - ν δ_i`."""
-
-    def __init__(self, agent: ARSAgent, perturbed: bool):
-        self.agent, self.perturbed = agent, perturbed
-
-    def step(self, timestep, state, seed):
-        agent = self.agent
-        observation = tf.cast(timestep.observation, tf.float32)
-        if agent.config.normalize_observations:
-            if self.perturbed and agent.config.statistics_every_step:
-                # The states of each environment's first episode, folded in as they come.
-                begun = agent.episodes_begun.assign_add(tf.cast(timestep.episode_start, tf.int32))
-                agent.normalizer.update(observation, begun <= 1)
-            observation = agent.normalizer.normalize(observation)
-        if self.perturbed:
-            offsets = agent.config.noise * agent.directions  # [N, A, O]
-            matrices = agent.weights[None] + tf.concat([offsets, -offsets], 0)
-            action = tf.einsum("bao,bo->ba", matrices, observation)
-        else:
-            action = tf.linalg.matvec(agent.weights, observation)
-        action = tf.clip_by_value(action, agent.low, agent.high)
-        return PolicyStep(action=action, state=(), extras={})
-
-
-class ARSAgent(Fit):
+class ARSAgent(Agent):
     """Augmented Random Search: a linear policy improved by finite differences along random
     directions (Mania, Guy and Recht, 2018, "Simple random search provides a competitive
     approach to reinforcement learning").
 
     Each iteration draws N directions δ_i, runs the policies `M ± ν δ_i` for one episode each,
-    all at once in the 2N environments of one vector env (`Driver.run(episodes_per_env=1)`:
-    environments that finish early wait for the slowest), and moves
-    `M ← M + α / (b σ_R) Σ_{top b} (r+_i - r-_i) δ_i`, where σ_R is the standard deviation of
-    the 2b returns used. V2 (`normalize_observations`) whitens observations with the running
-    statistics of the states of every environment's first episode in `collect` (clipped to
-    ±`observation_clip` standard deviations), updated after each iteration or, with
-    `statistics_every_step`, at every step. Evaluation only reads them.
-    Actions are clipped to the action space.
+    all at once in the 2N environments of one vector env (the collection: one episode per
+    environment from fresh resets; environments that finish early wait for the slowest), and
+    moves `M ← M + α / (b σ_R) Σ_{top b} (r+_i - r-_i) δ_i`, where σ_R is the standard deviation
+    of the 2b returns used. V2 (`normalize_observations`) whitens observations with the running
+    statistics of the states of every environment's first episode (clipped to
+    ±`observation_clip` standard deviations), which the learner updates after each iteration;
+    with `statistics_every_step`, the actor also folds them in as it acts, so that the first
+    iteration already acts on whitened states. Evaluation only reads them. Actions are clipped
+    to the action space.
 
     `env_steps` counts every step the environments took, those after an environment's first
-    episode included (a fair count for budgets). Same API as the other agents: `train(trajectory)`
-    after `collect(driver)`, or `fit(total_steps, callbacks=...)`.
+    episode included (a fair count for budgets). Same API as the other agents:
+    `train(trajectory)` with a trajectory that the actor collected as `collection` says, or
+    `fit(total_steps, callbacks=...)`.
 
     Args:
-        env: A `GymEnv` with `2 * num_directions` environments, a flat `Box` observation space and
-            a `Box` action space.
+        env: An `EnvSpec` (or an `Environment`) with `2 * num_directions` environments, a flat
+            `Box` observation space and a `Box` action space.
         config: An `ARSConfig`.
 
     Raises:
@@ -146,58 +124,51 @@ class ARSAgent(Fit):
         >>> ARSAgent(env, config).fit(200_000)
     """
 
-    def __init__(self, env: GymEnv, config: ARSConfig | None = None):
-        check_instance("ARSAgent", "env", env, GymEnv)
+    config_class = ARSConfig
+    actor_class = ARSActor
+
+    def __init__(self, env: EnvSpec | Environment, config: ARSConfig | None = None):
+        spec = self._init_spec(env, "ARSAgent")
         config = config_or_default("ARSAgent", config, ARSConfig)
-        observation, action = env.observation_space, env.action_space
-        if not isinstance(observation, gym.spaces.Box) or len(observation.shape) != 1:
-            raise ValueError(
-                f"ARSAgent: `env` must have a flat Box observation space; received {observation}."
-            )
-        if not isinstance(action, gym.spaces.Box) or len(action.shape) != 1:
-            raise ValueError(
-                f"ARSAgent: `env` must have a flat Box action space; received {action}."
-            )
-        if env.num_envs != 2 * config.num_directions:
+        for name, space in (("observation", spec.observation_space), ("action", spec.action_space)):
+            if not isinstance(space, gym.spaces.Box) or len(space.shape) != 1:
+                raise ValueError(
+                    f"ARSAgent: `env` must have a flat Box {name} space; received {space}."
+                )
+        if spec.num_envs != 2 * config.num_directions:
             raise ValueError(
                 f"ARSAgent: `env` must have 2 * num_directions = {2 * config.num_directions} "
-                f"environments (one per direction and sign); received {env.num_envs}."
+                f"environments (one per direction and sign); received {spec.num_envs}."
             )
-        self.env, self.config = env, config
-        self.num_envs = env.num_envs
+        self.config = config
+        self.num_envs = spec.num_envs
         self.schedule_steps = None
-        obs_dim, act_dim = observation.shape[0], action.shape[0]
-        self.low = tf.constant(action.low, tf.float32)
-        self.high = tf.constant(action.high, tf.float32)
+        obs_dim, act_dim = spec.observation_space.shape[0], spec.action_space.shape[0]
         self.weights = tf.Variable(tf.zeros([act_dim, obs_dim]), name="weights")
         self.rng = generator(config.seed)
         self.directions = tf.Variable(
             self.rng.normal([config.num_directions, act_dim, obs_dim]), name="directions"
         )
-        clip = math.inf if config.observation_clip is None else config.observation_clip
-        self.normalizer = RunningMeanStd((obs_dim,), clip=clip, name="observation_statistics")
+        self.normalizer = observation_statistics(obs_dim, config.observation_clip)
         self.env_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name="env_steps")
         self.iterations = tf.Variable(0, dtype=tf.int64, trainable=False, name="iterations")
-        # Episodes each environment has begun in the current `collect`.
-        self.episodes_begun = tf.Variable(
-            tf.zeros([self.num_envs], tf.int32), trainable=False, name="episodes_begun"
-        )
-        self.policy = _LinearPolicy(self, perturbed=True)
-        self.eval_policy = _LinearPolicy(self, perturbed=False)
-        self._update_graph = tf.function(self._update, autograph=False, reduce_retracing=True)
+        self._update_graph = tf.function(self._update_step, autograph=False, reduce_retracing=True)
+        self._pending: Trajectory | None = None
+        self._build_actor()
 
     @property
-    def rollout_steps(self) -> int:
-        """Not fixed: each iteration runs until every environment has finished an episode."""
-        return self.num_envs
+    def collection(self) -> Collection:
+        """One episode per environment, from fresh resets."""
+        return Collection(episodes_per_env=1, fresh_episodes=True)
 
-    def collect(self, driver) -> Trajectory:
-        """Starts fresh episodes and runs until every environment has finished one."""
-        driver.reset()
-        self.episodes_begun.assign(tf.zeros_like(self.episodes_begun))
-        return driver.run(episodes_per_env=1)
+    def acting_variables(self) -> dict[str, tf.Variable]:
+        return ars_acting_variables(self.weights, self.directions, self.normalizer)
 
-    def _update(self, trajectory: Trajectory):
+    @classmethod
+    def _from_saved(cls, env_or_spec, config, models, arguments, objects):
+        return cls(env_or_spec, config)
+
+    def _update_step(self, trajectory: Trajectory):
         config = self.config
         ended = tf.cast(trajectory.terminated | trajectory.truncated, tf.int32)
         # Rows of each environment's first episode: no episode ended before them.
@@ -216,8 +187,9 @@ class ARSAgent(Fit):
 
         def apply():
             self.weights.assign_add(update)
-            if config.normalize_observations and not config.statistics_every_step:
-                self.normalizer.update(trajectory.observation, first)
+            if config.normalize_observations:
+                rows = first_episode_rows(trajectory, config.statistics_every_step)
+                self.normalizer.update(trajectory.observation, rows)
             self.directions.assign(self.rng.normal(tf.shape(self.directions)))
             return tf.constant(True)
 
@@ -234,15 +206,26 @@ class ARSAgent(Fit):
         )
         return finite, metrics
 
-    def train(self, trajectory: Trajectory) -> dict[str, float]:
-        """One ARS update from a trajectory of `collect`; returns the metrics.
+    def _observe(self, trajectory: Trajectory) -> None:
+        """Keeps the iteration's trajectory (one episode per perturbed policy) for `update`."""
+        envs = trajectory.reward.shape[1]
+        if envs != self.num_envs:
+            raise ValueError(
+                f"ARSAgent.observe: the trajectory must have one column per perturbed policy, "
+                f"2 * num_directions = {self.num_envs}; received {envs}."
+            )
+        self._pending = trajectory
+
+    def _update(self) -> dict[str, float]:
+        """One ARS step from the observed trajectory; returns the metrics.
 
         Raises:
+            ValueError: If nothing was observed since the last update.
             TrainingDivergedError: If the update is not finite (it is not applied).
         """
-        check_instance(
-            "ARSAgent.train", "trajectory", trajectory, Trajectory, "a Trajectory from `collect`"
-        )
+        if self._pending is None:
+            raise ValueError("ARSAgent.update: observe a trajectory first.")
+        trajectory, self._pending = self._pending, None
         finite, metrics = self._update_graph(trajectory)
         if not bool(finite):
             raise TrainingDivergedError(
@@ -266,18 +249,3 @@ class ARSAgent(Fit):
             "iterations": self.iterations,
             "rng": self.rng,
         }
-
-    def save(self, path) -> pathlib.Path:
-        """Saves the config and the policy (weights, observation statistics) in `path`."""
-        return save_agent(path, None, self.config, self.checkpoint_items())
-
-    @classmethod
-    def load(cls, path, env: GymEnv) -> ARSAgent:
-        """Loads an agent saved by `save`, to act in (or keep training on) `env`.
-
-        Raises:
-            FileNotFoundError: If `path` holds no saved agent.
-        """
-        agent = cls(env, read_config(path, ARSConfig, "ARSAgent.load"))
-        restore_state(path, agent.checkpoint_items())
-        return agent

@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
-import pathlib
-
-import keras
 
 from reinforceable._checks import (
     check_bool,
-    check_instance,
     check_number,
     check_positive_int,
     check_seed,
-    config_or_default,
 )
 from reinforceable.agents._config import Config
-from reinforceable.agents._saving import save_agent
 from reinforceable.agents.ppo.agent import RecurrentPPOAgent
 from reinforceable.agents.ppo.config import PPOConfig
-from reinforceable.envs.vector import GymEnv
 
 __all__ = ["ScoreFunctionAgent", "ScoreFunctionConfig"]
 
@@ -96,7 +89,8 @@ class ScoreFunctionAgent(RecurrentPPOAgent):
     Args:
         model: A Keras model with `{"action": distributions, "value": [B]}` outputs
             (`rf.networks.actor_critic(env)` builds one).
-        env: The `GymEnv` to learn on.
+        env: The `EnvSpec` (or an `Environment`, whose spec is taken and which `fit` then uses
+            by default).
         config: A `ScoreFunctionConfig`.
 
     Example:
@@ -106,13 +100,3 @@ class ScoreFunctionAgent(RecurrentPPOAgent):
     """
 
     config_class = ScoreFunctionConfig
-
-    def __init__(self, model: keras.Model, env: GymEnv, config: ScoreFunctionConfig | None = None):
-        config = config_or_default("ScoreFunctionAgent", config, ScoreFunctionConfig)
-        check_instance("ScoreFunctionAgent", "env", env, GymEnv)
-        self.score_function_config = config
-        super().__init__(model, env, config.ppo_config(env.num_envs))
-
-    def save(self, path) -> pathlib.Path:
-        """Saves the model, the `ScoreFunctionConfig` and the training state in `path`."""
-        return save_agent(path, self.model, self.score_function_config, self.checkpoint_items())

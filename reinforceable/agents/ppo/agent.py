@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pathlib
 from typing import Any
 
 import keras
@@ -10,15 +9,16 @@ import tensorflow as tf
 
 from reinforceable._checks import check_instance, config_or_default
 from reinforceable._random import generator
-from reinforceable.agents._fit import Fit
-from reinforceable.agents._saving import read_model_and_config, restore_state, save_agent
+from reinforceable.agents.base import Agent, Collection
 from reinforceable.agents.errors import TrainingDivergedError
+from reinforceable.agents.ppo.actor import DISCOUNTED_RETURN, PPOActor, ppo_acting_variables
 from reinforceable.agents.ppo.config import PPOConfig
 from reinforceable.agents.ppo.losses import PPOBatch, masked_mean, ppo_loss
 from reinforceable.agents.ppo.sequences import chunk_initial_states, to_chunks
 from reinforceable.driver.keras_policy import KerasPolicy
-from reinforceable.driver.trajectory import Trajectory
-from reinforceable.envs.vector import GymEnv
+from reinforceable.driver.trajectory import Trajectory, concatenate
+from reinforceable.envs.base import Environment
+from reinforceable.envs.env_spec import EnvSpec
 from reinforceable.ops.normalization import RewardScaler
 from reinforceable.ops.observation import ObservationNormalizer
 from reinforceable.ops.returns import generalized_advantage_estimation
@@ -27,7 +27,7 @@ from reinforceable.ops.schedules import LinearSchedule, schedule_value
 __all__ = ["RecurrentPPOAgent", "TrainingDivergedError"]
 
 
-class RecurrentPPOAgent(Fit):
+class RecurrentPPOAgent(Agent):
     """Proximal policy optimisation for recurrent and memoryless Keras policies.
 
     The policy is a Keras model built from `reinforceable.layers` whose outputs are a dict:
@@ -36,23 +36,34 @@ class RecurrentPPOAgent(Fit):
     (`[batch, time]` for a recurrent model). Actor and critic may share a torso or not: that is
     the model's business. Recurrent models use `StatefulRNN` layers and declare a time axis.
 
-    Training is on-policy: a `Driver` collects `config.num_steps` steps in each environment, and
+    Training is on-policy: the actor collects `config.num_steps` steps in each environment, and
     `train(trajectory)` runs `config.num_epochs` passes of clipped-surrogate updates over it.
     Advantages come from GAE with termination and truncation kept apart (bootstrapping from the
-    final observation at truncation). Minibatches are made of whole sequence chunks; each chunk is
-    replayed from the recurrent state the policy had at its first step during the rollout, and
-    the state is reset inside a chunk wherever an episode starts.
+    final observation at truncation). Minibatches are made of whole sequence chunks; each chunk
+    starts from the recurrent state the policy had at its first step during the rollout, and
+    the state is reset inside a chunk wherever an episode starts. Those states are recorded by
+    the actor's Driver (`Trajectory.sequence_states`, the default), or, with
+    `replay_initial_states`, recomputed by replaying the rollout with the current weights (exact
+    only while acting and learning are synchronous). With whole-rollout chunks (the default for
+    a recurrent policy) the only state needed is the rollout's first, and neither costs a thing.
+
+    The acting side (`agent.actor`, a `PPOActor`) acts with a copy of the policy and of the
+    observation statistics, taken from `acting_state()` after every update, and keeps each
+    environment's running discounted return for reward scaling; the learner keeps the
+    statistics. Trajectories from several actors (concatenated along the batch axis) train
+    alike.
 
     Two levels of API:
 
     * `fit(total_steps, callbacks=...)` runs the whole loop (rollouts, updates, logging,
       evaluation, checkpoints);
     * `train(trajectory)` is one update from a trajectory you collected with
-      `Driver(agent.policy, env).run(config.num_steps * env.num_envs)`.
+      `Driver(agent.policy, env).run(agent.rollout_steps)`.
 
     Args:
         model: The policy model (see above).
-        env: The `GymEnv` the agent trains on (its specs and environment count).
+        env: The `EnvSpec` (or an `Environment`, whose spec is taken and which `fit` then
+            uses by default).
         config: A `PPOConfig`.
 
     Raises:
@@ -68,73 +79,95 @@ class RecurrentPPOAgent(Fit):
     """
 
     config_class = PPOConfig
+    actor_class = PPOActor
 
-    def __init__(self, model: keras.Model, env: GymEnv, config: PPOConfig | None = None):
-        check_instance("RecurrentPPOAgent", "model", model, keras.Model, "a keras.Model")
-        check_instance("RecurrentPPOAgent", "env", env, GymEnv, "a reinforceable.envs.GymEnv")
-        config = config_or_default("RecurrentPPOAgent", config, PPOConfig)
+    def __init__(self, model: keras.Model, env: EnvSpec | Environment, config=None):
+        owner = type(self).__name__
+        check_instance(owner, "model", model, keras.Model, "a keras.Model")
+        spec = self._init_spec(env, owner)
+        self.config = config = config_or_default(owner, config, self.config_class)
+        self.ppo_config = ppo = config.ppo_config(spec.num_envs)
         self.model = model
-        self.env = env
-        self.config = config
-        self.num_envs = env.num_envs
-        self.schedule_steps = config.total_steps
+        self.num_envs = spec.num_envs
+        self.schedule_steps = ppo.total_steps
 
         self.observation_normalizer = (
-            ObservationNormalizer(env.observation_spec) if config.normalize_observations else None
+            ObservationNormalizer(spec.observation_spec) if ppo.normalize_observations else None
         )
-        self.reward_scaler = (
-            RewardScaler(env.num_envs, config.discount) if config.scale_rewards else None
-        )
+        self.reward_scaler = RewardScaler() if ppo.scale_rewards else None
         preprocess = (
             None if self.observation_normalizer is None else self.observation_normalizer.normalize
         )
-        self.policy = KerasPolicy(model, preprocess=preprocess)
-        self.eval_policy = KerasPolicy(model, deterministic=True, preprocess=preprocess)
-        example = tf.nest.map_structure(tf.convert_to_tensor, env.example_timestep())
-        for policy in (self.policy, self.eval_policy):
-            policy.build(example)
+        # The learner's view of the model: it re-scores recorded actions and bootstraps values.
+        self.learner_policy = KerasPolicy(model, preprocess=preprocess)
+        example = tf.nest.map_structure(tf.convert_to_tensor, spec.example_timestep())
+        self.learner_policy.build(example)
         self._check_value_output(example)
-        config.check_num_envs(env.num_envs)
-        recurrent = self.policy.takes_sequences
-        config.check_sequences(recurrent)
-        self.sequence_length = config.chunk_length(recurrent)
-        if recurrent and not self.policy.takes_episode_start:
+        ppo.check_num_envs(spec.num_envs)
+        recurrent = self.learner_policy.takes_sequences
+        ppo.check_sequences(recurrent)
+        self.sequence_length = ppo.chunk_length(recurrent)
+        self.recurrent = recurrent
+        if recurrent and not self.learner_policy.takes_episode_start:
             raise ValueError(
-                "RecurrentPPOAgent: the model has recurrent layers but does not take "
+                f"{owner}: the model has recurrent layers but does not take "
                 "`episode_start`; declare an input named 'episode_start' and pass it as the "
                 "StatefulRNN's reset_mask, so replayed sequences reset where episodes start."
             )
 
         self.optimizer = keras.optimizers.Adam(
-            learning_rate=float(schedule_value(config.learning_rate, 0.0)),
-            epsilon=config.adam_epsilon,
+            learning_rate=float(schedule_value(ppo.learning_rate, 0.0)),
+            epsilon=ppo.adam_epsilon,
         )
         self.optimizer.build(model.trainable_variables)
         self.env_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name="env_steps")
         self.iterations = tf.Variable(0, dtype=tf.int64, trainable=False, name="iterations")
-        self.rng = generator(config.seed)
+        self.rng = generator(ppo.seed)
         self._diverged = tf.Variable(False, trainable=False, name="diverged")
         self._train_graph = tf.function(self._train, autograph=False, reduce_retracing=True)
+        self._pending: list[Trajectory] = []
+        self._build_actor()
 
     def _check_value_output(self, example) -> None:
-        state = self.policy.initial_state(self.num_envs)
-        extras = self.policy.step(example, state, tf.zeros([2], tf.int32)).extras
+        state = self.learner_policy.initial_state(self.num_envs)
+        extras = self.learner_policy.step(example, state, tf.zeros([2], tf.int32)).extras
         value = extras.get("value")
         if value is None or tuple(value.shape) != (self.num_envs,):
             received = "no 'value' output" if value is None else f"shape {tuple(value.shape)}"
             raise ValueError(
-                "RecurrentPPOAgent: the model must output a dict {'action': <distributions>, "
-                "'value': <[batch] tensor>} (for a recurrent model, [batch, time]); received "
-                f"{received}. A Dense(1) value head needs a keras.layers.Reshape to drop its last "
-                "axis."
+                f"{type(self).__name__}: the model must output a dict {{'action': "
+                "<distributions>, 'value': <[batch] tensor>} (for a recurrent model, [batch, "
+                f"time]); received {received}. A Dense(1) value head needs a "
+                "keras.layers.Reshape to drop its last axis."
             )
 
-    # ----------------------------------------------------------------------------- training
+    # ----------------------------------------------------------------------------- acting
 
     @property
-    def rollout_steps(self) -> int:
-        """Env steps per rollout, over all environments: `num_steps * num_envs`."""
-        return self.config.num_steps * self.num_envs
+    def collection(self) -> Collection:
+        """`num_steps` steps per environment; with several chunks per rollout (and without
+        `replay_initial_states`), the states at the chunk boundaries are recorded."""
+        ppo = self.ppo_config
+        record = (
+            self.recurrent
+            and self.sequence_length < ppo.num_steps
+            and not ppo.replay_initial_states
+        )
+        return Collection(
+            steps_per_env=ppo.num_steps, sequence_length=self.sequence_length if record else None
+        )
+
+    def acting_variables(self) -> dict[str, tf.Variable]:
+        return ppo_acting_variables(self.model, self.observation_normalizer)
+
+    def actor_models(self) -> dict[str, keras.Model]:
+        return {"policy": self.model}
+
+    @classmethod
+    def _from_saved(cls, env_or_spec, config, models, arguments, objects):
+        return cls(models["policy"], env_or_spec, config)
+
+    # ----------------------------------------------------------------------------- training
 
     def checkpoint_items(self) -> dict[str, Any]:
         """Everything a resumed run needs, for a `tf.train.Checkpoint`."""
@@ -152,7 +185,7 @@ class RecurrentPPOAgent(Fit):
         return items
 
     def _progress(self) -> float:
-        config = self.config
+        config = self.ppo_config
         scheduled = isinstance(config.learning_rate, LinearSchedule) or isinstance(
             config.clip_range, LinearSchedule
         )
@@ -160,70 +193,95 @@ class RecurrentPPOAgent(Fit):
             return 0.0
         if self.schedule_steps is None:
             raise ValueError(
-                "RecurrentPPOAgent.train: a LinearSchedule needs the training budget; set "
+                f"{type(self).__name__}.train: a LinearSchedule needs the training budget; set "
                 "PPOConfig.total_steps, or train with fit(total_steps=...)."
             )
         return float(self.env_steps.numpy()) / self.schedule_steps
 
     def _check_trajectory(self, trajectory: Trajectory) -> None:
-        check_instance(
-            "RecurrentPPOAgent.train",
-            "trajectory",
-            trajectory,
-            Trajectory,
-            "a Trajectory from Driver.run",
-        )
+        owner = f"{type(self).__name__}.observe"
         for key in ("value", "log_prob"):
             if key not in trajectory.extras:
                 raise ValueError(
-                    f"RecurrentPPOAgent.train: the trajectory has no {key!r} in its extras; "
-                    "collect it with Driver(agent.policy, env)."
+                    f"{owner}: the trajectory has no {key!r} in its extras; collect it with "
+                    "the agent's actor (Driver(agent.policy, env))."
                 )
         steps, envs = trajectory.reward.shape
-        length = self.sequence_length
-        if envs != self.num_envs or steps % length or (steps * envs) % self.config.batch_size:
+        length, batch_size = self.sequence_length, self.ppo_config.batch_size
+        if steps % length or (steps * envs) % batch_size:
             raise ValueError(
-                f"RecurrentPPOAgent.train: the trajectory must be [T, {self.num_envs}] with T a "
-                f"multiple of the sequence length {length} and T * {self.num_envs} a multiple of "
-                f"batch_size {self.config.batch_size} (T = num_steps = {self.config.num_steps} "
+                f"{owner}: the trajectory must be [T, B] with T a multiple of the sequence "
+                f"length {length} and T * B a multiple of batch_size {batch_size} (T = num_steps"
+                f" = {self.ppo_config.num_steps} with the spec's {self.num_envs} environments "
                 f"does it); received [{steps}, {envs}]."
             )
 
-    def train(self, trajectory: Trajectory) -> dict[str, float]:
-        """Updates the policy from one rollout; returns the metrics as Python floats.
+    def _observe(self, trajectory: Trajectory) -> None:
+        """Keeps the rollout for `update`; rollouts observed before one `update` are
+        concatenated along the batch axis (several actors' chunks of the same length)."""
+        self._check_trajectory(trajectory)
+        if self.reward_scaler is not None and DISCOUNTED_RETURN not in trajectory.extras:
+            # Not processed by an actor: it comes from this agent's own stream of experience.
+            trajectory = self.actor.process(trajectory)
+        if self._pending and trajectory.reward.shape[0] != self._pending[0].reward.shape[0]:
+            raise ValueError(
+                f"{type(self).__name__}.observe: rollouts observed for one update must have the "
+                f"same length; received {trajectory.reward.shape[0]} after "
+                f"{self._pending[0].reward.shape[0]}."
+            )
+        self._pending.append(trajectory)
+
+    def _update(self) -> dict[str, float]:
+        """Updates the policy from the observed rollouts; returns the metrics as Python floats.
 
         Raises:
+            ValueError: If nothing was observed since the last update.
             TrainingDivergedError: If a loss or gradient is NaN or infinite. The update that
                 produced it is not applied, and the message names the iteration.
         """
-        self._check_trajectory(trajectory)
+        if not self._pending:
+            raise ValueError(f"{type(self).__name__}.update: observe a trajectory first.")
+        pending, self._pending = self._pending, []
+        trajectory = pending[0] if len(pending) == 1 else concatenate(pending)
         progress = self._progress()
-        learning_rate = schedule_value(self.config.learning_rate, progress)
-        clip_range = schedule_value(self.config.clip_range, progress)
+        learning_rate = schedule_value(self.ppo_config.learning_rate, progress)
+        clip_range = schedule_value(self.ppo_config.clip_range, progress)
         metrics = self._train_graph(trajectory, learning_rate, clip_range)
         if bool(self._diverged.numpy()):
             self._diverged.assign(False)
             raise TrainingDivergedError(
-                f"RecurrentPPOAgent: the loss or its gradient became NaN or infinite at iteration "
-                f"{int(self.iterations.numpy()) + 1} (after {int(self.env_steps.numpy())} env "
-                "steps); that update was not applied and the iteration stopped there. Check the "
-                "observations and rewards for NaN/inf, or lower the learning rate."
+                f"{type(self).__name__}: the loss or its gradient became NaN or infinite at "
+                f"iteration {int(self.iterations.numpy()) + 1} (after "
+                f"{int(self.env_steps.numpy())} env steps); that update was not applied and the "
+                "iteration stopped there. Check the observations and rewards for NaN/inf, or "
+                "lower the learning rate."
             )
         return {key: float(value) for key, value in metrics.items()}
 
     def _bootstrap_value(self, trajectory: Trajectory) -> tf.Tensor:
-        step = self.policy.step(
+        step = self.learner_policy.step(
             trajectory.next_timestep, trajectory.next_policy_state, tf.zeros([2], tf.int32)
         )
         return step.extras["value"]
 
+    def _initial_states(self, trajectory: Trajectory, length: int):
+        """Each chunk's initial state, `[K * B, ...]` in chunk order: recorded by the actor, or
+        replayed with the current weights."""
+        recorded = trajectory.sequence_states
+        chunks = trajectory.reward.shape[0] // length
+        leaves = tf.nest.flatten(recorded)
+        if leaves and leaves[0].shape[0] == chunks:
+            # [K, B, ...] -> [K * B, ...]: chunk k * B + b, as `to_chunks` orders them.
+            return tf.nest.map_structure(lambda x: tf.reshape(x, [-1, *x.shape[2:]]), recorded)
+        return chunk_initial_states(self.learner_policy, trajectory, length)
+
     def _train(self, trajectory: Trajectory, learning_rate, clip_range):
-        config = self.config
+        config = self.ppo_config
         self.optimizer.learning_rate.assign(learning_rate)
         rewards = trajectory.reward
         if self.reward_scaler is not None:
             rewards = self.reward_scaler(
-                rewards, trajectory.terminated, trajectory.truncated, trajectory.valid
+                rewards, trajectory.extras[DISCOUNTED_RETURN], trajectory.valid
             )
         values = trajectory.extras["value"]
         advantages, returns = generalized_advantage_estimation(
@@ -251,7 +309,7 @@ class RecurrentPPOAgent(Fit):
             },
             length,
         )
-        states = chunk_initial_states(self.policy, trajectory, length)
+        states = self._initial_states(trajectory, length)
         num_chunks = tf.nest.flatten(data)[0].shape[0]
         chunks_per_batch = config.batch_size // length
         batches_per_epoch = num_chunks // chunks_per_batch
@@ -276,7 +334,7 @@ class RecurrentPPOAgent(Fit):
             batch = tf.nest.map_structure(take, data)
             state = tf.nest.map_structure(take, states)
             with tf.GradientTape() as tape:
-                evaluation = self.policy.evaluate(
+                evaluation = self.learner_policy.evaluate(
                     batch["observation"], batch["episode_start"], state, batch["action"]
                 )
                 flat = lambda x: tf.reshape(x, [-1])  # noqa: E731
@@ -364,27 +422,6 @@ class RecurrentPPOAgent(Fit):
         with tf.control_dependencies([applied_updates]):
             tf.cond(self._diverged, lambda: tf.constant(False), count_rollout)
         return metrics
-
-    # ----------------------------------------------------------------------------- high level
-
-    # ----------------------------------------------------------------------------- persistence
-
-    def save(self, path) -> pathlib.Path:
-        """Saves the agent in the directory `path`: the model (`model.keras`), the config
-        (`config.json`) and the training state (optimizer, counters, normalisers, RNG)."""
-        return save_agent(path, self.model, self.config, self.checkpoint_items())
-
-    @classmethod
-    def load(cls, path, env: GymEnv) -> RecurrentPPOAgent:
-        """Loads an agent saved by `save`, to act in (or keep training on) `env`.
-
-        Raises:
-            FileNotFoundError: If `path` holds no saved agent.
-        """
-        model, config = read_model_and_config(path, cls.config_class, f"{cls.__name__}.load")
-        agent = cls(model, env, config)
-        restore_state(path, agent.checkpoint_items())
-        return agent
 
 
 def _masked_variance(x: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:

@@ -74,6 +74,13 @@ class PPOConfig:
     total_steps: int | None = None
     """The training budget in env steps that linear schedules run over. `fit(total_steps=...)`
     provides it when this is `None`; calling `train` directly with a `LinearSchedule` needs it."""
+    replay_initial_states: bool = False
+    """Recompute each chunk's initial recurrent state by replaying the rollout with the current
+    weights before the first update, instead of taking the states the actor recorded at the
+    chunk boundaries (`Trajectory.sequence_states`). Both are exact when acting and learning
+    are synchronous; only the recorded states are right for data that an actor collected with
+    older weights. It matters only with several chunks per rollout (`sequence_length` below
+    `num_steps`)."""
     seed: int | None = None
     """Seed of the minibatch shuffling. `None` draws one."""
 
@@ -98,11 +105,20 @@ class PPOConfig:
         for name in ("clip_range_value", "max_grad_norm", "target_kl"):
             if getattr(self, name) is not None:
                 check_number(OWNER, name, getattr(self, name), low=0.0)
-        for name in ("normalize_advantages", "normalize_observations", "scale_rewards"):
+        for name in (
+            "normalize_advantages",
+            "normalize_observations",
+            "scale_rewards",
+            "replay_initial_states",
+        ):
             check_bool(OWNER, name, getattr(self, name))
         if self.total_steps is not None:
             check_positive_int(OWNER, "total_steps", self.total_steps)
         check_seed(OWNER, self.seed)
+
+    def ppo_config(self, num_envs: int | None = None) -> PPOConfig:
+        """The `PPOConfig` that the agent runs: this one (`ScoreFunctionConfig` maps itself)."""
+        return self
 
     def chunk_length(self, recurrent: bool) -> int:
         """The sequence length used: `sequence_length`, or if unset `num_steps` for a recurrent

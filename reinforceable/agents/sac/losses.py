@@ -19,7 +19,14 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-__all__ = ["soft_q_target", "soft_state_value", "temperature_loss"]
+__all__ = [
+    "actor_loss",
+    "critic_loss",
+    "polyak_average",
+    "soft_q_target",
+    "soft_state_value",
+    "temperature_loss",
+]
 
 
 def soft_state_value(
@@ -59,3 +66,32 @@ def temperature_loss(log_alpha, entropy, target_entropy) -> tf.Tensor:
     losses are summed over the heads."""
     terms = log_alpha * tf.stop_gradient(entropy - target_entropy)
     return tf.reduce_sum(tf.reduce_mean(terms, axis=0))
+
+
+def critic_loss(q_values, target) -> tf.Tensor:
+    """`Σ_i ½ mean((Q_i(s, a) - y)²)` over the critics' `[B]` estimates `q_values`, against the
+    target `y` `[B]` (which carries no gradient)."""
+    target = tf.stop_gradient(target)
+    return tf.add_n([0.5 * tf.reduce_mean(tf.square(q - target)) for q in q_values])
+
+
+def actor_loss(
+    q, discrete_probs, discrete_entropy, continuous_log_prob, alpha_discrete, alpha_continuous
+) -> tf.Tensor:
+    """`-mean V(s)` of `soft_state_value` (same arguments): the actor maximises the soft value
+    of its own action distribution under the current critics."""
+    return -tf.reduce_mean(
+        soft_state_value(
+            q,
+            discrete_probs,
+            discrete_entropy,
+            continuous_log_prob,
+            alpha_discrete,
+            alpha_continuous,
+        )
+    )
+
+
+def polyak_average(target, source, tau):
+    """`τ θ + (1 - τ) θ̄`: the target parameters `θ̄` moved a fraction `τ` towards `θ`."""
+    return tau * source + (1.0 - tau) * target

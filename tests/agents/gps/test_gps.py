@@ -42,9 +42,12 @@ def test_bad_arguments_are_refused_at_construction():
 def test_a_short_run_lowers_the_cost_within_the_kl_steps_and_logs():
     config = MDGPSConfig(horizon=20, samples_per_condition=4, policy_steps=50)
     agent = MDGPSAgent(rf.models.PointMass2D(), _policy(), CONDITIONS, config)
-    history = agent.fit(3, verbose=False)
-    agent.close()
-    assert history[-1]["sample_cost"] < 0.5 * history[0]["sample_cost"]
+    assert agent.rollout_steps == 2 * 4 * 20
+    history = agent.fit(3 * agent.rollout_steps, seed=0)
+    assert [h["iteration"] for h in history] == [1, 2, 3]
+    assert history[-1]["charts/sample_cost"] < 0.5 * history[0]["charts/sample_cost"]
+    # The Driver's episode statistics are the samples' returns: minus their cost.
+    assert history[0]["charts/episode_return"] == pytest.approx(-history[0]["charts/sample_cost"])
     records = agent.logger.backend
     for c in range(2):
         kls = records.values(f"gps/condition_{c}/kl")

@@ -139,7 +139,7 @@ def test_fit_checkpoints_resumes_and_saves(tmp_path):
     more = resumed.fit(8 * agent.rollout_steps, run_dir=tmp_path / "run")
     assert [h["iteration"] for h in more] == list(range(1, 9))
     agent.save(tmp_path / "agent")
-    loaded = AnalyticPolicySearch.load(tmp_path / "agent", model)
+    loaded = AnalyticPolicySearch.load(tmp_path / "agent", model=model)
     observation = tf.random.normal([5, 4])
     np.testing.assert_allclose(
         loaded._distribution(observation).mode(), agent._distribution(observation).mode()

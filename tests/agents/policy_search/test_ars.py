@@ -92,31 +92,39 @@ def test_observation_statistics_use_only_first_episodes():
 
 
 def test_statistics_every_step_follow_each_perturbed_step_and_not_evaluation():
-    """With `statistics_every_step`, the perturbed policies fold each step's states into the
-    statistics before acting on them, and `train` leaves them; evaluation only reads them."""
+    """With `statistics_every_step`, the actor's perturbed policies fold each step's states into
+    its statistics before acting on them; evaluation only reads them; the learner folds the same
+    rows of the trajectory into its own, which the actor then takes back."""
     env = rf.GymEnv("Pendulum-v1", num_envs=4, seed=0, max_episode_steps=5)
     agent = ARSAgent(env, ARSConfig(num_directions=2, statistics_every_step=True))
     agent.weights.assign(tf.ones_like(agent.weights))
+    agent.actor.update(agent.acting_state())
+    actor = agent.actor
     observations = tf.constant([[1.0, 2.0, 3.0], [3.0, 2.0, 1.0], [0.0, 0.0, 0.0], [4.0, 4.0, 4.0]])
     timestep = env.reset(seed=0)._replace(observation=observations)
     step = agent.policy.step(timestep, (), tf.constant([0, 0]))
     mean, std = observations.numpy().mean(0), observations.numpy().std(0)
-    np.testing.assert_allclose(agent.normalizer.mean.numpy(), mean, rtol=1e-5)
+    np.testing.assert_allclose(actor.statistics.mean.numpy(), mean, rtol=1e-5)
     whitened = (observations.numpy() - mean) / std
     offsets = agent.config.noise * agent.directions.numpy()
     matrices = 1.0 + np.concatenate([offsets, -offsets])
     expected = np.clip(np.einsum("bao,bo->ba", matrices, whitened), -2.0, 2.0)
     np.testing.assert_allclose(step.action.numpy(), expected, rtol=1e-4, atol=1e-5)
     agent.eval_policy.step(timestep, (), tf.constant([0, 0]))
-    assert float(agent.normalizer.count.numpy()) == pytest.approx(4.0, abs=1e-6)
+    assert float(actor.statistics.count.numpy()) == pytest.approx(4.0, abs=1e-6)
+    assert float(agent.normalizer.count.numpy()) == pytest.approx(0.0, abs=1e-6)  # learner's
     # A whole iteration on the Driver: every observation a perturbed policy acted on counts.
     driver = rf.Driver(agent.policy, env, seed=0)
-    before = float(agent.normalizer.count.numpy())
-    trajectory = agent.collect(driver)
+    before = float(actor.statistics.count.numpy())
+    trajectory = agent.collection.run(driver)
     seen = int(np.asarray(trajectory.valid).size)
-    assert float(agent.normalizer.count.numpy()) == pytest.approx(before + seen, abs=1e-3)
+    assert float(actor.statistics.count.numpy()) == pytest.approx(before + seen, abs=1e-3)
     agent.train(trajectory)
-    assert float(agent.normalizer.count.numpy()) == pytest.approx(before + seen, abs=1e-3)
+    # The learner folded exactly those rows; the actor acts with the learner's statistics now.
+    assert float(agent.normalizer.count.numpy()) == pytest.approx(seen, abs=1e-3)
+    rows = trajectory.observation.numpy().reshape(-1, 3)
+    np.testing.assert_allclose(agent.normalizer.mean.numpy(), rows.mean(0), rtol=1e-5)
+    np.testing.assert_array_equal(actor.statistics.mean.numpy(), agent.normalizer.mean.numpy())
 
 
 def test_whitened_observations_are_clipped():
@@ -125,7 +133,8 @@ def test_whitened_observations_are_clipped():
         config = ARSConfig(num_directions=1, observation_clip=clip)
         agent = ARSAgent(rf.GymEnv("Pendulum-v1", num_envs=2, seed=0), config)
         agent.weights.assign(tf.ones_like(agent.weights))
-        agent.low, agent.high = tf.constant([-1e6]), tf.constant([1e6])
+        agent.actor.update(agent.acting_state())
+        agent.actor.low, agent.actor.high = tf.constant([-1e6]), tf.constant([1e6])
         timestep = rf.Timestep(
             observation=tf.fill([1, 3], 100.0),
             reward=tf.zeros([1]),

@@ -46,7 +46,7 @@ def test_first_update_follows_the_reinforce_gradient():
     observation = tf.reshape(trajectory.observation, [-1, 4])
     action = tf.reshape(trajectory.action, [-1])
     with tf.GradientTape() as tape:
-        distributions, _ = agent.policy.distributions(observation)
+        distributions, _ = agent.learner_policy.distributions(observation)
         log_prob = tf.reshape(distributions.log_prob(action), valid.shape)
         loss = -tf.reduce_sum(log_prob * tf.stop_gradient(advantages) * valid) / tf.reduce_sum(
             valid
@@ -77,4 +77,4 @@ def test_score_function_learns_cartpole(tmp_path):
     assert evaluation.evaluate_policy(agent.eval_policy)["eval/episode_return"] >= 200
     agent.save(tmp_path / "agent")
     loaded = ScoreFunctionAgent.load(tmp_path / "agent", env)
-    assert loaded.score_function_config == config
+    assert loaded.config == config
