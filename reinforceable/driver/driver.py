@@ -33,8 +33,9 @@ class Driver:
     where an episode starts, and kept, with the last timestep, from one `run` to the next, so
     consecutive chunks continue the same episodes.
 
-    At construction the Driver resets the environments and calls the policy once on the first
-    timestep, which builds the policy and checks that its action fits the action space.
+    At construction the Driver resets the environments, builds the policy on the first timestep
+    and traces one step of it (without running it), which checks that its action fits the
+    action space.
 
     Args:
         policy: A `Policy`, a `keras.Model` built from `reinforceable.layers` (wrapped in a
@@ -116,11 +117,21 @@ class Driver:
         self._compiled_loops: dict[int, Any] = {}
 
     def _compile_policy_step(self, timestep, state, jit_compile: bool):
-        """Chooses how the loop calls the policy, and makes the first (dry) call with it."""
+        """Chooses how the loop calls the policy; returns its outputs for a first timestep.
+
+        The outputs come from tracing the step, not running it, so that building a Driver has
+        no side effects on the policy (ARS's whitening statistics, updated as it acts)."""
         seed = tf.zeros([2], tf.int32)
         self._policy_step = self.policy.step
-        if not jit_compile or self.run_eagerly:
+        if self.run_eagerly:
             return self.policy.step(timestep, state, seed)
+        if not jit_compile:
+            spec = lambda t: tf.TensorSpec(t.shape, t.dtype)  # noqa: E731
+            traced = tf.function(self.policy.step, autograph=False).get_concrete_function(
+                tf.nest.map_structure(spec, timestep), tf.nest.map_structure(spec, state),
+                tf.TensorSpec([2], tf.int32),
+            )  # fmt: skip
+            return traced.structured_outputs
         compiled = tf.function(self.policy.step, jit_compile=True, autograph=False)
         try:
             first = compiled(timestep, state, seed)
