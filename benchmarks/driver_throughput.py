@@ -18,8 +18,17 @@ setting runs in its own subprocess: `default` (TF's choice) and `1` (one inter-o
 intra-op thread, recommended for rollouts on small CPUs: TF's idle threads otherwise spin and
 compete with the Python environment step).
 
-    python benchmarks/driver_throughput.py                      # the full table (about 15 min)
+The second table (`--tables tfenv`) puts in-graph environments next to gymnasium: a `TFEnv` of
+the Pendulum and CartPole models (their step, reward, termination and auto-reset in TF ops)
+driven by a random policy and by the same GRU-64 policy, in the graph loop and with the whole
+loop compiled by XLA (`Driver(..., jit_compile=True)`), against gymnasium's SyncVectorEnv of
+`Pendulum-v1` and `CartPole-v1` with the same number of environments: stepped with random
+actions (`action_space.sample()`), and driven by the Driver with the GRU policy. Target: at
+1024 environments, the TFEnv with a random policy at least 10x gymnasium's random-action rate.
+
+    python benchmarks/driver_throughput.py                      # both tables (about 20 min)
     python benchmarks/driver_throughput.py --envs CartPole-v1 --num-envs 32 --modes sync
+    python benchmarks/driver_throughput.py --tables tfenv --threads default
 """
 
 from __future__ import annotations
@@ -33,6 +42,8 @@ import sys
 import time
 
 TARGETS = {"CartPole-v1": 0.5, "HalfCheetah-v5": 0.8}
+TASKS = {"Pendulum": "Pendulum-v1", "CartPole": "CartPole-v1"}  # model -> gymnasium task
+TFENV_TARGET = 10.0  # TFEnv (random policy) / gymnasium (random actions) at 1024 envs
 
 
 def parse_args(argv=None):
@@ -45,6 +56,11 @@ def parse_args(argv=None):
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument(
         "--chunk", type=int, default=256, help="vector steps per Driver.run (a rollout's length)"
+    )
+    parser.add_argument("--tables", nargs="+", default=["main", "tfenv"], choices=["main", "tfenv"])
+    parser.add_argument("--tfenv-num-envs", nargs="+", type=int, default=[1, 64, 1024, 4096])
+    parser.add_argument(
+        "--tfenv-models", nargs="+", default=["Pendulum", "CartPole"], choices=list(TASKS)
     )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -62,7 +78,9 @@ def _policy(env):
     observation = keras.Input((None, *obs_shape), name="observation")
     start = keras.Input((None,), dtype="bool", name="episode_start")
     x = keras.layers.Dense(64, activation="tanh")(observation)
-    x = rf.StatefulRNN("gru", 64)(x, reset_mask=start)
+    rnn = rf.StatefulRNN("gru", 64, name="rnn")
+    state = rnn.state_inputs()
+    x, final = rnn(x, reset_mask=start, initial_state=state, return_state=True)
     spec = env.action_spec
     if spec.dtype.is_integer:
         head = rf.DenseCategorical(int(env.action_space.n))(x)
@@ -70,7 +88,8 @@ def _policy(env):
         head = rf.DenseNormal(tuple(spec.shape), output_bounds=[-1.0, 1.0], hard_bounds=True)(x)
     value = keras.ops.squeeze(keras.layers.Dense(1)(x), -1)
     return keras.Model(
-        {"observation": observation, "episode_start": start}, {"action": head, "value": value}
+        {"observation": observation, "episode_start": start, "state": {"rnn": state}},
+        {"action": head, "value": value, "state": {"rnn": list(final)}},
     )
 
 
@@ -144,6 +163,48 @@ def _measure_case(env_id, num_envs, mode, seconds, repeats, chunk_steps) -> dict
     return {key: statistics.median(values) for key, values in results.items()}
 
 
+def _measure_tfenv(model_name, num_envs, seconds, repeats, chunk_steps) -> dict:
+    """Env-steps/s of gymnasium's vector env of the task and of a TFEnv of its model."""
+    import gymnasium as gym
+
+    import reinforceable as rf
+
+    model = getattr(rf.models, model_name)()
+    raw = gym.vector.SyncVectorEnv([lambda: gym.make(TASKS[model_name])] * num_envs)
+    raw.action_space.seed(0)
+    raw.reset(seed=0)
+    chunk = chunk_steps * num_envs
+
+    raw_steps = max(1, 4096 // num_envs)
+
+    def raw_chunk():
+        for _ in range(raw_steps):
+            raw.step(raw.action_space.sample())
+        return raw_steps * num_envs
+
+    cases = {"gym_random": raw_chunk}
+    gym_env = rf.GymEnv(TASKS[model_name], num_envs, seed=0)
+    gym_driver = rf.Driver(_policy(gym_env), gym_env, seed=0)
+    gym_chunk = max(1, min(chunk_steps, 16384 // num_envs)) * num_envs
+    cases["gym_gru"] = lambda: (gym_driver.run(steps=gym_chunk), gym_chunk)[1]
+    for policy_name in ("random", "gru"):
+        for jit in (False, True):
+            env = rf.TFEnv(model, num_envs, seed=0)
+            policy = rf.RandomPolicy(env.action_space) if policy_name == "random" else _policy(env)
+            driver = rf.Driver(policy, env, seed=0, jit_compile=jit)
+            name = f"tfenv_{policy_name}_{'xla' if jit else 'graph'}"
+            cases[name] = lambda driver=driver: (driver.run(steps=chunk), chunk)[1]
+    for run in cases.values():  # warm-up: tracing, XLA, caches
+        run()
+    results = {name: [] for name in cases}
+    for _ in range(repeats):
+        for name, run in cases.items():
+            results[name].append(_timed(run, seconds))
+    raw.close()
+    gym_env.close()
+    return {key: statistics.median(values) for key, values in results.items()}
+
+
 def worker(args) -> None:
     import warnings
 
@@ -153,11 +214,21 @@ def worker(args) -> None:
     if args.threads == ["1"]:
         tf.config.threading.set_inter_op_parallelism_threads(1)
         tf.config.threading.set_intra_op_parallelism_threads(1)
+    if "tfenv" in args.tables:
+        for model_name in args.tfenv_models:
+            for num_envs in args.tfenv_num_envs:
+                row = _measure_tfenv(model_name, num_envs, args.seconds, args.repeats, args.chunk)
+                row.update(table="tfenv", model=model_name, num_envs=num_envs,
+                           threads=args.threads[0])  # fmt: skip
+                print("RESULT " + json.dumps(row), flush=True)
+    if "main" not in args.tables:
+        return
     for env_id in args.envs:
         for num_envs in args.num_envs:
             for mode in args.modes:
                 row = _measure_case(env_id, num_envs, mode, args.seconds, args.repeats, args.chunk)
                 row.update(env=env_id, num_envs=num_envs, mode=mode, threads=args.threads[0])
+                row["table"] = "main"
                 print("RESULT " + json.dumps(row), flush=True)
 
 
@@ -175,7 +246,9 @@ def main(argv=None) -> None:
             sys.executable, __file__, "--worker", "--threads", threads,
             "--envs", *args.envs, "--num-envs", *map(str, args.num_envs),
             "--modes", *args.modes, "--seconds", str(args.seconds), "--repeats", str(args.repeats),
-            "--chunk", str(args.chunk),
+            "--chunk", str(args.chunk), "--tables", *args.tables,
+            "--tfenv-num-envs", *map(str, args.tfenv_num_envs),
+            "--tfenv-models", *args.tfenv_models,
         ]  # fmt: skip
         environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
         process = subprocess.run(command, capture_output=True, text=True, env=environment)
@@ -188,6 +261,15 @@ def main(argv=None) -> None:
             sys.exit(f"worker (threads={threads}) failed:\n{process.stderr[-4000:]}")
         rows += found
 
+    tfenv_rows = [r for r in rows if r["table"] == "tfenv"]
+    rows = [r for r in rows if r["table"] == "main"]
+    if rows:
+        _print_main(rows)
+    if tfenv_rows:
+        _print_tfenv(tfenv_rows)
+
+
+def _print_main(rows) -> None:
     print(
         "| env | envs | mode | TF threads | raw random (steps/s) | Driver (steps/s) "
         "| Python loop (steps/s) | Driver / raw | Driver / Python loop |"
@@ -214,6 +296,35 @@ def main(argv=None) -> None:
         "Driver faster than the Python loop in every case: "
         + ("yes" if not slower else f"NO ({len(slower)} cases)")
     )
+    print()
+
+
+def _print_tfenv(rows) -> None:
+    print(
+        "| task | envs | TF threads | gymnasium random | gymnasium + GRU (Driver) "
+        "| TFEnv random | TFEnv random, XLA | TFEnv GRU | TFEnv GRU, XLA "
+        "| TFEnv random / gymnasium random | TFEnv GRU / gymnasium + GRU |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        random = max(r["tfenv_random_graph"], r["tfenv_random_xla"])
+        gru = max(r["tfenv_gru_graph"], r["tfenv_gru_xla"])
+        print(
+            f"| {r['model']} | {r['num_envs']} | {r['threads']} | {r['gym_random']:,.0f} "
+            f"| {r['gym_gru']:,.0f} | {r['tfenv_random_graph']:,.0f} "
+            f"| {r['tfenv_random_xla']:,.0f} | {r['tfenv_gru_graph']:,.0f} "
+            f"| {r['tfenv_gru_xla']:,.0f} | {random / r['gym_random']:.1f} "
+            f"| {gru / r['gym_gru']:.1f} |"
+        )
+    print()
+    for r in rows:
+        if r["num_envs"] == 1024:
+            ratio = max(r["tfenv_random_graph"], r["tfenv_random_xla"]) / r["gym_random"]
+            verdict = "met" if ratio >= TFENV_TARGET else "MISSED"
+            print(
+                f"target TFEnv({r['model']}) 1024 threads={r['threads']}: TFEnv random / "
+                f"gymnasium random {ratio:.1f} >= {TFENV_TARGET:.0f}: {verdict}"
+            )
 
 
 if __name__ == "__main__":

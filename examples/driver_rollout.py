@@ -55,12 +55,15 @@ def make_policy(observation_size: int, num_actions: int) -> keras.Model:
     observation = keras.Input((None, observation_size), name="observation")  # [batch, time, ...]
     start = keras.Input((None,), dtype="bool", name="episode_start")
     x = keras.layers.Dense(64, activation="tanh")(observation)
-    x = rf.StatefulRNN("gru", 64)(x, reset_mask=start)
+    rnn = rf.StatefulRNN("gru", 64, name="rnn")
+    state = rnn.state_inputs()  # the GRU state goes in and out of the model explicitly
+    x, final = rnn(x, reset_mask=start, initial_state=state, return_state=True)
     return keras.Model(
-        {"observation": observation, "episode_start": start},
+        {"observation": observation, "episode_start": start, "state": {"rnn": state}},
         {
             "action": rf.DenseCategorical(num_actions)(x),
             "value": keras.ops.squeeze(keras.layers.Dense(1)(x), -1),
+            "state": {"rnn": list(final)},
         },
     )
 

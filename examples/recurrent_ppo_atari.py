@@ -91,13 +91,15 @@ def make_policy(env: rf.GymEnv, units: int) -> keras.Model:
         name="nature_cnn",
     )
     features = rf.layers.FoldTime(nature_cnn)(frames)
-    hidden = rf.StatefulRNN("gru", units)(features, reset_mask=episode_start)
+    rnn = rf.StatefulRNN("gru", units, name="rnn")
+    state = rnn.state_inputs()  # the GRU state goes in and out of the model explicitly
+    hidden, final = rnn(features, reset_mask=episode_start, initial_state=state, return_state=True)
     action = rf.DenseCategorical(int(env.action_space.n), name="action")(hidden)
     value = keras.layers.Dense(1, name="value")(hidden)
     value = keras.layers.Reshape((-1,))(value)
     return keras.Model(
-        {"observation": frames, "episode_start": episode_start},
-        {"action": action, "value": value},
+        {"observation": frames, "episode_start": episode_start, "state": {"rnn": state}},
+        {"action": action, "value": value, "state": {"rnn": list(final)}},
         name="atari_policy",
     )
 

@@ -78,7 +78,9 @@ def actor_critic(
     `{"action": heads, "value": [batch(, time)]}`.
 
     A recurrent model declares a time axis, `{"observation": [batch, time, obs],
-    "episode_start": [batch, time]}`; a memoryless one takes the observation `[batch, obs]`.
+    "episode_start": [batch, time], "state": {rnn name: [hidden(, cell)]}}`, and returns its
+    final state as `"state"` (explicit state in and out, see `StatefulRNN`); a memoryless one
+    takes the observation `[batch, obs]`.
 
     Args:
         env: The `EnvSpec` or the environment (its observation and action spaces).
@@ -111,15 +113,19 @@ def actor_critic(
     if recurrent:
         observation = keras.Input((None, features), name="observation")
         episode_start = keras.Input((None,), dtype="bool", name="episode_start")
-        inputs = {"observation": observation, "episode_start": episode_start}
+        inputs = {"observation": observation, "episode_start": episode_start, "state": {}}
     else:
         observation = keras.Input((features,), name="observation")
         inputs = observation
+    final_states = {}
 
     def torso(prefix: str):
         x = _mlp(observation, hidden, activation, prefix)
         if recurrent:
-            x = StatefulRNN(recurrent, units, name=f"{prefix}_rnn")(x, reset_mask=episode_start)
+            rnn = StatefulRNN(recurrent, units, name=f"{prefix}_rnn")
+            state = inputs["state"][rnn.name] = rnn.state_inputs()
+            x, final = rnn(x, reset_mask=episode_start, initial_state=state, return_state=True)
+            final_states[rnn.name] = list(final)
         return _mlp(x, hidden_after, activation, f"{prefix}_after")
 
     actor = torso("torso" if shared_torso else "actor")
@@ -130,7 +136,10 @@ def actor_critic(
     )(critic)
     # [..., 1] -> [batch] or [batch, time].
     value = keras.layers.Reshape((-1,) if recurrent else (), name="value_squeeze")(value)
-    return keras.Model(inputs, {"action": action, "value": value}, name=name)
+    outputs = {"action": action, "value": value}
+    if recurrent:
+        outputs["state"] = final_states
+    return keras.Model(inputs, outputs, name=name)
 
 
 def sac_actor(

@@ -36,6 +36,7 @@ def test_policy_snippet_runs_and_gives_the_documented_shapes():
     assert action["move"].shape == (4, 1, 1)
     assert np.all(np.abs(action["move"].numpy()) <= 1.0)
     assert log_prob.shape == (4, 1)
+    assert namespace["outputs"]["state"]["rnn"][0].shape == (4, 64)  # the state comes out
 
 
 def test_driver_snippet_runs_and_gives_the_documented_shapes():

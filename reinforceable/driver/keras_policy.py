@@ -15,7 +15,7 @@ from reinforceable._nest import leaf_paths
 from reinforceable.distributions.joint import Joint
 from reinforceable.driver.policy import Policy, PolicyStep
 from reinforceable.envs.timestep import Timestep
-from reinforceable.layers.stateful_rnn import explicit_recurrent_state, recurrent_layers
+from reinforceable.layers.stateful_rnn import recurrent_layers
 
 __all__ = ["KerasPolicy", "SequenceEvaluation"]
 
@@ -50,22 +50,34 @@ class KerasPolicy(Policy):
     Inputs are chosen by the model's signature:
 
     * a functional model with named dict inputs gets `"observation"` (the whole observation),
-      `"episode_start"`, and, for a dict observation, any of the observation's own keys (an
-      `"action_mask"`, say);
+      `"episode_start"`, `"state"` (the recurrent state, see below), and, for a dict
+      observation, any of the observation's own keys (an `"action_mask"`, say);
     * a functional model with one input, or with inputs shaped like the observation nest, gets
       the observation;
-    * a subclassed model is called as `model(observation, episode_start=...)` when its `call`
-      takes `episode_start`, and as `model(observation)` otherwise.
+    * a subclassed model is called as `model(observation, episode_start=..., state=...)`, with
+      the keyword arguments its `call` takes.
 
     A functional input declared with one more axis than the value it receives (a recurrent policy
     declared as `[batch, time, ...]`) gets a time axis of length 1, which is removed from the
-    outputs again. The hidden state of every `StatefulRNN` in the model is the policy state.
+    outputs again.
+
+    **Recurrent state** goes in and out explicitly: a recurrent model takes an input `"state"`
+    (a nest of `[batch, ...]` tensors: for each `StatefulRNN`, `{layer name: layer.state_inputs()}`)
+    and returns the final state as an output `"state"` of the same structure
+    (`StatefulRNN(..., initial_state=..., return_state=True)`). That nest, as lists and dicts, is
+    the policy state that the Driver carries, resets and records; `evaluate` replays sequences
+    from it. A subclassed recurrent model takes `state=` and returns `{"state": ...}` too, and
+    has an `initial_state(batch_size)` method. The initial state is zeros.
 
     Args:
         model: The Keras policy model.
         deterministic: Act with the mode of the action distribution instead of a sample.
         preprocess: A function applied to the observation nest before the model sees it (an
             agent's observation normaliser, say), in acting and in `evaluate` alike.
+
+    Raises:
+        ValueError: For a model with `StatefulRNN` layers that does not take its state as the
+            input `"state"` (the message says how to declare it).
     """
 
     def __init__(
@@ -78,26 +90,44 @@ class KerasPolicy(Policy):
         self.model = model
         self.deterministic = bool(deterministic)
         self.preprocess = preprocess
-        self._recurrent_layers = recurrent_layers(model)
         try:
             self._inputs = model.input
         except (AttributeError, ValueError):
             self._inputs = None  # a subclassed model
-        self._takes_episode_start = "episode_start" in inspect.signature(model.call).parameters
+        parameters = inspect.signature(model.call).parameters
+        self._takes_episode_start = "episode_start" in parameters
+        if self._inputs is None:
+            self.recurrent = "state" in parameters
+        else:
+            self.recurrent = isinstance(self._inputs, dict) and "state" in self._inputs
+        if not self.recurrent and recurrent_layers(model):
+            raise ValueError(
+                f"KerasPolicy: the model '{model.name}' has StatefulRNN layers but no input named "
+                "'state': declare each layer's state, `state = rnn.state_inputs()`, call it as "
+                "`rnn(x, initial_state=state, return_state=True)`, and give the model the input "
+                "'state': {rnn.name: state} and the output 'state': {rnn.name: list(final)} "
+                "(rf.networks.actor_critic builds such models)."
+            )
         self._time_axis = None
 
     def build(self, timestep: Timestep) -> None:
-        _, self._time_axis = self._call(timestep.observation, timestep.episode_start)
+        batch = timestep.reward.shape[0] or tf.shape(timestep.reward)[0]
+        state = self.initial_state(batch) if self.recurrent else None
+        _, self._time_axis = self._call(timestep.observation, timestep.episode_start, state)
 
-    def initial_state(self, batch_size: int) -> dict:
-        if not all(layer.built for layer in self._recurrent_layers):
-            raise ValueError(
-                "KerasPolicy: the model's recurrent layers are not built yet; call `build` "
-                "with a first timestep (the Driver does this when it is constructed)."
-            )
-        return {layer.name: layer.initial_state(batch_size) for layer in self._recurrent_layers}
+    def initial_state(self, batch_size: int) -> Any:
+        """Zeros of the model's `"state"` input, `[batch_size, ...]` each (lists and dicts);
+        `{}` for a memoryless model."""
+        if not self.recurrent:
+            return {}
+        if self._inputs is None:
+            return _canonical(self.model.initial_state(batch_size))
+        return tf.nest.map_structure(
+            lambda t: tf.zeros(tf.concat([[batch_size], t.shape[1:]], 0), t.dtype),
+            _canonical(self._inputs["state"]),
+        )
 
-    def _model_inputs(self, observation, episode_start) -> tuple[Any, bool]:
+    def _model_inputs(self, observation, episode_start, state) -> tuple[Any, bool]:
         """The model's inputs, and whether a time axis was added."""
         if self.preprocess is not None:
             observation = self.preprocess(observation)
@@ -111,10 +141,14 @@ class KerasPolicy(Policy):
                     values[key] = observation
                 elif key == "episode_start":
                     values[key] = episode_start
+                elif key == "state":
+                    values[key] = tf.nest.pack_sequence_as(
+                        declared["state"], tf.nest.flatten(state)
+                    )
                 elif isinstance(observation, dict) and key in observation:
                     values[key] = observation[key]
                 else:
-                    available = ["observation", "episode_start"]
+                    available = ["observation", "episode_start", "state"]
                     if isinstance(observation, dict):
                         available += sorted(observation)
                     raise ValueError(
@@ -150,12 +184,28 @@ class KerasPolicy(Policy):
             )
         return values, time_axis
 
-    def _split_outputs(self, outputs) -> tuple[Any, dict]:
+    def _split_outputs(self, outputs) -> tuple[Any, dict, Any]:
+        """(distributions, extras, final state or `{}`)."""
+        state = {}
         if isinstance(outputs, dict) and "action" in outputs:
             distributions = outputs["action"]
-            extras = {key: value for key, value in outputs.items() if key != "action"}
+            extras = {
+                key: value for key, value in outputs.items() if key not in ("action", "state")
+            }
+            if self.recurrent:
+                if "state" not in outputs:
+                    raise ValueError(
+                        "KerasPolicy: a recurrent model must return its final state as the "
+                        "output 'state' (next to 'action')."
+                    )
+                state = _canonical(outputs["state"])
         else:
             distributions, extras = outputs, {}
+            if self.recurrent:
+                raise ValueError(
+                    "KerasPolicy: a recurrent model must output a dict {'action': ..., "
+                    "'state': <its final state>}."
+                )
         if not all(_is_distribution(d) for d in tf.nest.flatten(distributions)):
             raise TypeError(
                 "KerasPolicy: the model must output distributions (reinforceable.layers), or a "
@@ -168,21 +218,26 @@ class KerasPolicy(Policy):
                     f"KerasPolicy: the model output {key!r} next to 'action' must be a tensor; "
                     f"received {type(value).__name__}."
                 )
-        return distributions, extras
+        return distributions, extras, state
 
-    def _call(self, observation, episode_start):
+    def _call(self, observation, episode_start, state=None):
         """Calls the model; returns its outputs and whether a time axis was added."""
-        inputs, time_axis = self._model_inputs(observation, episode_start)
-        if self._inputs is None and self._takes_episode_start:
-            return self.model(inputs, episode_start=episode_start), time_axis
+        inputs, time_axis = self._model_inputs(observation, episode_start, state)
+        if self._inputs is None:
+            kwargs = {}
+            if self._takes_episode_start:
+                kwargs["episode_start"] = episode_start
+            if self.recurrent:
+                kwargs["state"] = state
+            return self.model(inputs, **kwargs), time_axis
         return self.model(inputs), time_axis
 
     @property
     def takes_sequences(self) -> bool:
         """Whether the model is fed `[batch, time, ...]` sequences: a functional model that
-        declares a time axis, or a subclassed model with recurrent layers."""
+        declares a time axis, or a recurrent subclassed model."""
         if self._inputs is None:
-            return bool(self._recurrent_layers)
+            return self.recurrent
         if self._time_axis is None:
             raise ValueError("KerasPolicy: call `build` with a first timestep first.")
         return self._time_axis
@@ -194,7 +249,7 @@ class KerasPolicy(Policy):
         Raises:
             ValueError: If the model is recurrent (use `evaluate` on sequences instead).
         """
-        if self._recurrent_layers:
+        if self.recurrent:
             raise ValueError(
                 "KerasPolicy.distributions: the model is recurrent; use `evaluate` on sequences."
             )
@@ -202,7 +257,7 @@ class KerasPolicy(Policy):
             batch = tf.shape(tf.nest.flatten(observation)[0])[0]
             episode_start = tf.zeros([batch], tf.bool)
         outputs, time_axis = self._call(observation, episode_start)
-        distributions, extras = self._split_outputs(outputs)
+        distributions, extras, _ = self._split_outputs(outputs)
         if time_axis:
             raise ValueError(
                 "KerasPolicy.distributions: the model declares a time axis; use `evaluate`."
@@ -230,10 +285,9 @@ class KerasPolicy(Policy):
             extras `[B, T, ...]` and the final state.
         """
         if self.takes_sequences:
-            with explicit_recurrent_state(self.model, state) as final_state:
-                # Sequences match a declared time axis, so `_call` adds none.
-                outputs, _ = self._call(observation, episode_start)
-            distributions, extras = self._split_outputs(outputs)
+            # Sequences match a declared time axis, so `_call` adds none.
+            outputs, _ = self._call(observation, episode_start, state)
+            distributions, extras, final_state = self._split_outputs(outputs)
             joint = Joint(distributions)
             return SequenceEvaluation(joint.log_prob(action), joint.entropy(), extras, final_state)
         # A memoryless model sees the steps as one flat batch.
@@ -241,7 +295,7 @@ class KerasPolicy(Policy):
         flat = lambda x: tf.reshape(x, tf.concat([[-1], tf.shape(x)[2:]], 0))  # noqa: E731
         unflat = lambda x: tf.reshape(x, tf.concat([batch_shape, tf.shape(x)[1:]], 0))  # noqa: E731
         outputs, _ = self._call(tf.nest.map_structure(flat, observation), flat(episode_start))
-        distributions, extras = self._split_outputs(outputs)
+        distributions, extras, _ = self._split_outputs(outputs)
         joint = Joint(distributions)
         flat_action = tf.nest.map_structure(flat, action)
         return SequenceEvaluation(
@@ -252,19 +306,26 @@ class KerasPolicy(Policy):
         )
 
     def step(self, timestep: Timestep, state: Any, seed: tf.Tensor) -> PolicyStep:
-        if self._recurrent_layers:
-            with explicit_recurrent_state(self.model, state) as new_state:
-                outputs, time_axis = self._call(timestep.observation, timestep.episode_start)
-        else:
-            outputs, time_axis = self._call(timestep.observation, timestep.episode_start)
-            new_state = {}
-        distributions, extras = self._split_outputs(outputs)
+        outputs, time_axis = self._call(
+            timestep.observation, timestep.episode_start, state if self.recurrent else None
+        )
+        distributions, extras, new_state = self._split_outputs(outputs)
         distribution = Joint(distributions)
         action = distribution.mode() if self.deterministic else distribution.sample(seed=seed)
         extras = {**extras, "log_prob": distribution.log_prob(action)}
         if time_axis:
             action, extras = _drop_time_axis(action), _drop_time_axis(extras)
         return PolicyStep(action=action, state=new_state, extras=extras)
+
+
+def _canonical(nest):
+    """A state nest with lists for its sequences (NamedTuples, tuples): one structure whether
+    a model was built in Python or loaded from its configuration."""
+    if isinstance(nest, dict):
+        return {key: _canonical(value) for key, value in nest.items()}
+    if isinstance(nest, list | tuple):
+        return [_canonical(value) for value in nest]
+    return nest
 
 
 def _drop_time_axis(nest):

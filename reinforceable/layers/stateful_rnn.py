@@ -1,8 +1,14 @@
-"""`StatefulRNN`: a GRU or LSTM that keeps its state between calls and resets it per episode."""
+"""`StatefulRNN`: a GRU or LSTM whose state goes in and out explicitly, reset per episode.
+
+A policy declares the state of each `StatefulRNN` as a model input and returns the final state as
+a model output (`initial_state=`, `return_state=True`), so that the Driver carries it through its
+loop and a learner replays a sequence from a recorded state with nothing hidden in the layer.
+Called without `initial_state` (interactively, outside a policy), the layer keeps its state
+between calls instead.
+"""
 
 from __future__ import annotations
 
-import contextlib
 from typing import NamedTuple
 
 import keras
@@ -14,7 +20,6 @@ __all__ = [
     "GRUState",
     "LSTMState",
     "StatefulRNN",
-    "explicit_recurrent_state",
     "get_recurrent_state",
     "recurrent_layers",
     "reset_recurrent_state",
@@ -45,37 +50,40 @@ _CELLS = {
 
 
 class _StateStore:
-    """Holds the state out of sight of Keras and TF object tracking.
+    """Holds the state of interactive calls, out of sight of Keras and TF object tracking.
 
     The state belongs to a rollout, not to the model: its batch size is the number of environments,
     and saving it with the weights would tie a saved model to one batch size. So it is neither in
     `model.weights`, nor in `model.save`, nor in a `tf.train.Checkpoint` of the model.
 
-    `variables` hold the state between calls and `rows` its batch size. `explicit`, set only inside
-    `explicit_recurrent_state`, holds a state tensor that replaces the variables for those calls.
+    `variables` hold the state between calls and `rows` its batch size. Calls with an explicit
+    `initial_state` (every policy's) neither read nor write them.
     """
 
     def __init__(self):
         self.variables: GRUState | LSTMState | None = None
         self.rows: tf.Variable | None = None
-        self.explicit: GRUState | LSTMState | None = None
 
 
 @keras.saving.register_keras_serializable(package="reinforceable")
 class StatefulRNN(keras.layers.Layer):
-    """A GRU or LSTM layer that carries its state from one call to the next.
+    """A GRU or LSTM layer with explicit state in and out, reset where episodes start.
 
     The layer accepts either a single step, `[batch, features]` (acting), or a sequence,
     `[batch, time, features]` (training), and runs the same cell with the same weights on both: a
     sequence run in one call gives the same outputs as the same steps run one call at a time.
 
-    The state lives in the layer. Each call starts from the state that the previous call left,
-    and leaves its final state for the next call. If the batch size changes from one call to the
-    next (from 8 training environments to 1 evaluation environment, say), the call starts from
-    zeros. `get_state`, `set_state` and `reset_state` read and write it, so a rollout can record
-    the state at the start of each sequence and a learner can restore it before replaying the
-    sequence. The module-level `get_recurrent_state(model)` and friends do this for every
-    `StatefulRNN` in a model at once.
+    In a policy, the state goes in and out explicitly: `layer(x, initial_state=state,
+    return_state=True)` starts from `state` (a list of `[batch, units]` tensors: hidden, and cell
+    for an LSTM) and returns `(outputs, final_state)`. A functional policy declares the inputs
+    with `state_inputs()` and gives them and the final states to the model under `"state"`,
+    keyed by layer name (see the example); `KerasPolicy` then carries the state through the
+    Driver's loop, records it, and replays sequences from it.
+
+    Called without `initial_state` (step by step, interactively), the layer keeps its state
+    between calls instead: each call starts from the state the previous call left (from zeros if
+    the batch size changed), and `get_state`, `set_state` and `reset_state` (or the module's
+    `get_recurrent_state(model)` and friends, for every `StatefulRNN` in a model) read and write it.
 
     `reset_mask` (True at the first step of an episode) zeroes the state of exactly those batch
     entries before the step is processed, and leaves the others untouched.
@@ -92,22 +100,31 @@ class StatefulRNN(keras.layers.Layer):
         inputs: `[batch, features]` or `[batch, time, features]`.
         reset_mask: Optional boolean (or 0/1), `[batch]` or `[batch, time]` to match `inputs`.
         training: Passed to the cell.
+        initial_state: Optional list of `[batch, units]` tensors (`GRUState`/`LSTMState` order):
+            the state to start from; the stored state is then neither read nor written.
+        return_state: Also return the final state.
 
-    Output: `[batch, units]` or `[batch, time, units]`.
+    Output: `[batch, units]` or `[batch, time, units]`; with `return_state`, `(outputs, state)`
+    where `state` is a `GRUState` or `LSTMState` of `[batch, units]` tensors.
 
     Raises:
         ValueError: At construction, for an unknown `cell`, a non-positive `units` or dropout in
-            `cell_kwargs`; when called, for inputs that are not rank 2 or 3 or a `reset_mask` whose
-            shape does not match.
+            `cell_kwargs`; when called, for inputs that are not rank 2 or 3, a `reset_mask` whose
+            shape does not match, or an `initial_state` of the wrong structure.
 
     Example:
         Functional models fix the rank of their inputs, so a recurrent functional policy declares
         a time axis and acts with `time = 1`:
 
-        >>> obs = keras.Input((None, 4))                      # [batch, time, 4]
-        >>> start = keras.Input((None,), dtype="bool")        # [batch, time]
-        >>> h = StatefulRNN("gru", 64)(keras.layers.Dense(64)(obs), reset_mask=start)
-        >>> model = keras.Model({"observation": obs, "episode_start": start}, h)
+        >>> obs = keras.Input((None, 4), name="observation")          # [batch, time, 4]
+        >>> start = keras.Input((None,), dtype="bool", name="episode_start")
+        >>> rnn = StatefulRNN("gru", 64, name="rnn")
+        >>> state = rnn.state_inputs()                                # [keras.Input((64,))]
+        >>> h, final = rnn(keras.layers.Dense(64)(obs), reset_mask=start, initial_state=state,
+        ...                return_state=True)
+        >>> model = keras.Model(
+        ...     {"observation": obs, "episode_start": start, "state": {"rnn": state}},
+        ...     {"action": rf.DenseCategorical(2)(h), "state": {"rnn": list(final)}})
     """
 
     def __init__(
@@ -162,6 +179,14 @@ class StatefulRNN(keras.layers.Layer):
         # gathering a row (see `_starting_state`) is always possible. It means the same thing: a
         # call with another batch size starts from zeros, and with batch size 1 from these zeros.
         return tf.zeros([1, self.units], self.compute_dtype)
+
+    def state_inputs(self) -> list:
+        """`keras.Input`s for the state, `[batch, units]` each (hidden, and cell for an LSTM),
+        named `<layer>_<field>`: what a functional policy declares under `"state"`."""
+        return [
+            keras.Input((self.units,), dtype=self.compute_dtype, name=f"{self.name}_{field}")
+            for field in self._state_class._fields
+        ]
 
     def initial_state(self, batch_size) -> GRUState | LSTMState:
         """Zeros, the state at the start of an episode."""
@@ -252,9 +277,17 @@ class StatefulRNN(keras.layers.Layer):
                 f"{tuple(reset_shape)}."
             )
 
-    def compute_output_spec(self, inputs, reset_mask=None, training=None):
+    def compute_output_spec(
+        self, inputs, reset_mask=None, training=None, initial_state=None, return_state=False
+    ):
         self._check_call(inputs.shape, None if reset_mask is None else reset_mask.shape)
-        return keras.KerasTensor((*inputs.shape[:-1], self.units), dtype=self.compute_dtype)
+        outputs = keras.KerasTensor((*inputs.shape[:-1], self.units), dtype=self.compute_dtype)
+        if not return_state:
+            return outputs
+        shape = (inputs.shape[0], self.units)
+        return outputs, self._state_class(
+            *[keras.KerasTensor(shape, dtype=self.compute_dtype) for _ in self._state_class._fields]
+        )
 
     def _step(self, inputs, state, reset, training):
         if reset is not None:
@@ -264,15 +297,16 @@ class StatefulRNN(keras.layers.Layer):
         outputs, new_state = self.cell(inputs, list(state), training=training)
         return outputs, self._state_class(*new_state)
 
-    def call(self, inputs, reset_mask=None, training=None):
+    def call(self, inputs, reset_mask=None, training=None, initial_state=None, return_state=False):
         inputs = tf.convert_to_tensor(inputs, self.compute_dtype)
         self._check_call(inputs.shape, None if reset_mask is None else reset_mask.shape)
         reset = None if reset_mask is None else tf.cast(reset_mask, tf.bool)
 
         batch_size = tf.shape(inputs)[0]
-        explicit = self._store.explicit
-        state = self._starting_state(batch_size) if explicit is None else explicit
-
+        if initial_state is None:
+            state = self._starting_state(batch_size)
+        else:
+            state = self._given_state(initial_state)
         if inputs.shape.rank == 2:
             outputs, state = self._step(inputs, state, reset, training)
         elif inputs.shape[1] == 1:
@@ -298,11 +332,23 @@ class StatefulRNN(keras.layers.Layer):
             outputs = tf.transpose(outputs, [1, 0, 2])
             state = self._state_class(*[s[-1] for s in states])
 
-        if explicit is None:
+        if initial_state is None:
             self._store_state(state)
-        else:
-            self._store.explicit = state
-        return outputs
+        return (outputs, state) if return_state else outputs
+
+    def _given_state(self, initial_state) -> GRUState | LSTMState:
+        fields = self._state_class._fields
+        if not isinstance(initial_state, list | tuple) or len(initial_state) != len(fields):
+            received = type(initial_state).__name__
+            if isinstance(initial_state, list | tuple):
+                received += f" of {len(initial_state)}"
+            raise ValueError(
+                f"StatefulRNN '{self.name}': `initial_state` must be a list of {len(fields)} "
+                f"[batch, {self.units}] tensor(s) ({', '.join(fields)}); received {received}."
+            )
+        return self._state_class(
+            *[tf.convert_to_tensor(s, self.compute_dtype) for s in initial_state]
+        )
 
     def get_config(self) -> dict:
         config = super().get_config()
@@ -311,14 +357,25 @@ class StatefulRNN(keras.layers.Layer):
 
 
 def recurrent_layers(model: keras.layers.Layer) -> list[StatefulRNN]:
-    """Every `StatefulRNN` in `model` (functional, sequential or subclassed, nested or not)."""
-    # Keras 3 has no public recursive layer listing; `_flatten_layers` is what `Model.layers`
-    # and weight tracking use.
-    return [
-        layer
-        for layer in model._flatten_layers(include_self=True, recursive=True)
-        if isinstance(layer, StatefulRNN)
-    ]
+    """Every `StatefulRNN` in `model`: the model itself, its layers and those of nested models
+    (functional, Sequential or subclassed) and wrappers (`FoldTime`), found with Keras's public
+    `layers` and `layer` attributes."""
+    found, seen = [], set()
+
+    def visit(layer) -> None:
+        if id(layer) in seen:
+            return
+        seen.add(id(layer))
+        if isinstance(layer, StatefulRNN):
+            found.append(layer)
+        for child in layer.layers if isinstance(layer, keras.Model) else ():
+            visit(child)
+        wrapped = getattr(layer, "layer", None)  # wrappers: FoldTime, TimeDistributed, ...
+        if isinstance(wrapped, keras.layers.Layer):
+            visit(wrapped)
+
+    visit(model)
+    return found
 
 
 def _by_name(model) -> dict[str, StatefulRNN]:
@@ -356,36 +413,6 @@ def set_recurrent_state(model: keras.layers.Layer, state: dict) -> None:
     """
     for name, layer in _layers_matching(model, state, "set_recurrent_state").items():
         layer.set_state(state[name])
-
-
-@contextlib.contextmanager
-def explicit_recurrent_state(model: keras.layers.Layer, state: dict):
-    """Runs `model` on an explicit recurrent state instead of the layers' stored state.
-
-    Inside the `with` block, every `StatefulRNN` in `model` starts from `state[layer.name]` and
-    leaves its stored state untouched; when the block ends, the dict it yielded holds each layer's
-    final state. The state flows as ordinary tensors, so this is what a graph-mode loop uses to
-    carry the state (the Driver does), and what a learner uses to replay a sequence from its
-    recorded initial state.
-
-    Example:
-        >>> with explicit_recurrent_state(policy, state) as final:
-        ...     outputs = policy(inputs)
-        >>> state = final   # {layer name: GRUState/LSTMState}
-
-    Raises:
-        ValueError: If the layer names in `state` are not those of the model.
-    """
-    layers = _layers_matching(model, state, "explicit_recurrent_state")
-    for name, layer in layers.items():
-        layer._store.explicit = layer._state_class(*state[name])
-    final = {}
-    try:
-        yield final
-    finally:
-        for name, layer in layers.items():
-            final[name] = layer._store.explicit
-            layer._store.explicit = None
 
 
 def reset_recurrent_state(model: keras.layers.Layer) -> None:

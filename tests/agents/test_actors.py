@@ -82,7 +82,7 @@ def test_actors_in_a_fresh_process_act_bit_identically():
     add(ars, "InvertedPendulum-v5", 4)
 
     received = run_in_a_fresh_process(jobs)
-    assert expected[0].sequence_states["actor_rnn"].hidden.shape == (4, 4, 8)
+    assert expected[0].sequence_states["actor_rnn"][0].shape == (4, 4, 8)
     assert not np.array_equal(expected[1].action["move"], expected[2].action["move"])
     for want, got in zip(expected, received, strict=True):
         assert_same_trajectory(want, got)

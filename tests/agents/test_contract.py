@@ -119,7 +119,7 @@ def test_predict_follows_the_recurrent_state_like_the_driver():
         )
         np.testing.assert_array_equal(action, trajectory.action.numpy()[t], err_msg=f"step {t}")
     single, single_state = agent.predict(trajectory.observation.numpy()[0, 0])
-    assert np.ndim(single) == 0 and single_state["actor_rnn"].hidden.shape == (1, 8)
+    assert np.ndim(single) == 0 and single_state["actor_rnn"][0].shape == (1, 8)
 
 
 def test_predict_gives_the_action_in_the_env_format_and_refuses_wrong_shapes():

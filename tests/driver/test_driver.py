@@ -15,12 +15,15 @@ def recurrent_cartpole_policy(units=8):
     observation = keras.Input((None, 4), name="observation")
     start = keras.Input((None,), dtype="bool", name="episode_start")
     x = keras.layers.Dense(16, activation="tanh")(observation)
-    x = rf.StatefulRNN("gru", units)(x, reset_mask=start)
+    rnn = rf.StatefulRNN("gru", units, name="stateful_rnn")
+    state = rnn.state_inputs()
+    x, final = rnn(x, reset_mask=start, initial_state=state, return_state=True)
     return keras.Model(
-        {"observation": observation, "episode_start": start},
+        {"observation": observation, "episode_start": start, "state": {"stateful_rnn": state}},
         {
             "action": rf.DenseCategorical(2, kernel_initializer="glorot_uniform")(x),
             "value": keras.ops.squeeze(keras.layers.Dense(1)(x), -1),
+            "state": {"stateful_rnn": list(final)},
         },
     )
 
@@ -38,7 +41,7 @@ def test_trajectory_is_time_major_with_extras_and_states():
         assert getattr(trajectory, field).shape == (25, 4), field
     assert set(trajectory.extras) == {"log_prob", "value"}
     assert trajectory.extras["value"].shape == (25, 4)
-    assert trajectory.policy_state["stateful_rnn"].hidden.shape == (4, 8)
+    assert trajectory.policy_state["stateful_rnn"][0].shape == (4, 8)
     assert trajectory.next_timestep.observation.shape == (4, 4)
     assert np.all(trajectory.episode_start.numpy()[0])  # the first chunk starts every episode
     # A row is invalid exactly when the previous one ended its episode.
@@ -53,7 +56,7 @@ def test_consecutive_runs_continue_the_same_episodes():
     np.testing.assert_array_equal(second.observation[0], first.next_timestep.observation)
     np.testing.assert_array_equal(second.episode_start[0], first.next_timestep.episode_start)
     np.testing.assert_array_equal(
-        second.policy_state["stateful_rnn"].hidden, first.next_policy_state["stateful_rnn"].hidden
+        second.policy_state["stateful_rnn"][0], first.next_policy_state["stateful_rnn"][0]
     )
     ended = first.terminated[-1] | first.truncated[-1]
     np.testing.assert_array_equal(second.valid[0], ~ended)
@@ -111,12 +114,16 @@ def test_the_recurrent_state_resets_exactly_at_episode_starts():
         "observation": tf.transpose(trajectory.observation, [1, 0, 2]),
         "episode_start": tf.transpose(trajectory.episode_start),
     }
-    with rf.layers.explicit_recurrent_state(model, trajectory.policy_state):
-        values = model(inputs)["value"]
+    values = model({**inputs, "state": trajectory.policy_state})["value"]
     np.testing.assert_allclose(tf.transpose(values), trajectory.extras["value"], atol=1e-5)
     # Without the resets the values differ after each episode start: the resets matter.
-    with rf.layers.explicit_recurrent_state(model, trajectory.policy_state):
-        no_reset = model({**inputs, "episode_start": tf.zeros_like(inputs["episode_start"])})
+    no_reset = model(
+        {
+            **inputs,
+            "episode_start": tf.zeros_like(inputs["episode_start"]),
+            "state": trajectory.policy_state,
+        }
+    )
     assert not np.allclose(tf.transpose(no_reset["value"]), trajectory.extras["value"], atol=1e-5)
 
 

@@ -42,12 +42,12 @@ def test_sequence_states_are_the_states_the_actor_had(length):
     driver.run(steps=3 * 8)  # start the second run mid-episode, from a carried state
     trajectory = driver.run(steps=3 * 16)
     assert trajectory.episode_start.numpy()[1:].any()  # resets inside the run
-    recorded = trajectory.sequence_states["stateful_rnn"].hidden.numpy()
+    recorded = trajectory.sequence_states["stateful_rnn"][0].numpy()
     assert recorded.shape == (16 // length, 3, 8)
     expected = _states_by_stepping(policy, trajectory)[::length]
     for k, state in enumerate(expected):
-        np.testing.assert_allclose(recorded[k], state["stateful_rnn"].hidden, atol=1e-6)
-    np.testing.assert_array_equal(recorded[0], trajectory.policy_state["stateful_rnn"].hidden)
+        np.testing.assert_allclose(recorded[k], state["stateful_rnn"][0], atol=1e-6)
+    np.testing.assert_array_equal(recorded[0], trajectory.policy_state["stateful_rnn"][0])
 
 
 def test_without_a_sequence_length_nothing_more_is_recorded():
@@ -62,10 +62,10 @@ def test_sequence_states_in_the_xla_compiled_loop_of_a_tf_env():
     policy = _Force(KerasPolicy(model))
     compiled = Driver(policy, env, seed=0, jit_compile=True, sequence_length=5)
     trajectory = compiled.run(steps=4 * 20)
-    assert trajectory.sequence_states["stateful_rnn"].hidden.shape == (4, 4, 8)
+    assert trajectory.sequence_states["stateful_rnn"][0].shape == (4, 4, 8)
     np.testing.assert_array_equal(
-        trajectory.sequence_states["stateful_rnn"].hidden[0],
-        trajectory.policy_state["stateful_rnn"].hidden,
+        trajectory.sequence_states["stateful_rnn"][0][0],
+        trajectory.policy_state["stateful_rnn"][0],
     )
 
 

@@ -7,7 +7,6 @@ from reinforceable.layers import (
     GRUState,
     LSTMState,
     StatefulRNN,
-    explicit_recurrent_state,
     get_recurrent_state,
     recurrent_layers,
     reset_recurrent_state,
@@ -251,25 +250,36 @@ def test_bad_call_shapes_raise_clear_errors():
 
 
 def test_explicit_state_replays_a_sequence_and_leaves_the_stored_state_alone():
+    """A model with its state as input and output (`initial_state`, `return_state`) replays the
+    second chunk of a sequence from the state recorded after the first, gives the same final
+    state as the stored-state run, and touches no stored state; it survives save and load."""
     inputs = keras.Input((None, 3))
-    model = keras.Model(inputs, StatefulRNN("lstm", 6, name="rnn")(inputs))
+    rnn = StatefulRNN("lstm", 6, name="rnn")
+    state = rnn.state_inputs()
+    assert [t.shape for t in state] == [(None, 6), (None, 6)]
+    assert [t.name for t in state] == ["rnn_hidden", "rnn_cell"]
+    outputs, final = rnn(inputs, initial_state=state, return_state=True)
+    assert final[0] is not final[1]
+    model = keras.Model({"x": inputs, "state": state}, {"y": outputs, "state": list(final)})
     x = tf.random.normal([2, 5, 3])
     reset_recurrent_state(model)
-    model(x[:, :2])
-    start = get_recurrent_state(model)  # recorded at the start of the second chunk
-    expected = model(x[:, 2:]).numpy()
-    stored = get_recurrent_state(model)
+    rnn(x[:, :2])  # interactive calls keep the stored state
+    start = get_recurrent_state(model)["rnn"]  # recorded at the start of the second chunk
+    expected = rnn(x[:, 2:]).numpy()
+    stored = get_recurrent_state(model)["rnn"]
 
-    with explicit_recurrent_state(model, start) as final:
-        replayed = model(x[:, 2:]).numpy()
-    np.testing.assert_allclose(replayed, expected, rtol=1e-6, atol=1e-6)
-    for a, b in zip(final["rnn"], stored["rnn"], strict=True):
+    replayed = model({"x": x[:, 2:], "state": list(start)})
+    np.testing.assert_allclose(replayed["y"].numpy(), expected, rtol=1e-6, atol=1e-6)
+    for a, b in zip(replayed["state"], stored, strict=True):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6, atol=1e-6)
     # The stored state is untouched by the explicit run.
-    for a, b in zip(get_recurrent_state(model)["rnn"], stored["rnn"], strict=True):
+    for a, b in zip(get_recurrent_state(model)["rnn"], stored, strict=True):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
-    with (
-        pytest.raises(ValueError, match=r"must hold the layers \['rnn'\]"),
-        explicit_recurrent_state(model, {}),
-    ):
-        pass
+    with pytest.raises(ValueError, match=r"`initial_state` must be a list of 2 \[batch, 6\]"):
+        rnn(x, initial_state=[start[0]])
+    # The explicit wiring is part of the model's configuration.
+    again = keras.models.model_from_json(model.to_json())
+    again.set_weights(model.get_weights())
+    np.testing.assert_allclose(
+        again({"x": x[:, 2:], "state": list(start)})["y"].numpy(), expected, rtol=1e-6, atol=1e-6
+    )

@@ -93,6 +93,8 @@ class SACAgent(Agent):
         critic: keras.Model | None = None,
     ):
         check_instance("SACAgent", "actor", actor, keras.Model, "a keras.Model")
+        if recurrent_layers(actor):
+            raise ValueError("SACAgent: the actor must be memoryless (no StatefulRNN layers).")
         if critic is not None:
             check_instance("SACAgent", "critic", critic, keras.Model, "a keras.Model or None")
         spec = self._init_spec(env, "SACAgent")
@@ -100,8 +102,6 @@ class SACAgent(Agent):
         self.model = actor
         self.num_envs = spec.num_envs
         self.schedule_steps = None
-        if recurrent_layers(actor):
-            raise ValueError("SACAgent: the actor must be memoryless (no StatefulRNN layers).")
         self.actor_policy = KerasPolicy(actor)  # the learner's view, for the losses
         example = tf.nest.map_structure(tf.convert_to_tensor, spec.example_timestep())
         self.actor_policy.build(example)

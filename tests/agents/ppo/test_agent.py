@@ -34,12 +34,21 @@ def test_model_without_a_value_output_is_rejected():
 
 def test_recurrent_model_must_take_episode_start():
     env = rf.GymEnv("CartPole-v1", num_envs=2, seed=0)
-    observation = keras.Input((None, 4))
-    h = rf.StatefulRNN("gru", 8)(observation)
+    observation = keras.Input((None, 4), name="observation")
+    rnn = rf.StatefulRNN("gru", 8, name="rnn")
+    state = rnn.state_inputs()
+    h, final = rnn(observation, initial_state=state, return_state=True)
     value = keras.layers.Reshape((-1,))(keras.layers.Dense(1)(h))
-    model = keras.Model(observation, {"action": rf.DenseCategorical(2)(h), "value": value})
+    outputs = {"action": rf.DenseCategorical(2)(h), "value": value, "state": {"rnn": list(final)}}
+    model = keras.Model({"observation": observation, "state": {"rnn": state}}, outputs)
     with pytest.raises(ValueError, match="episode_start"):
         RecurrentPPOAgent(model, env, SMALL)
+    # A model that keeps its state inside (no 'state' input) is refused with the recipe.
+    h = rf.StatefulRNN("gru", 8)(observation)
+    value = keras.layers.Reshape((-1,))(keras.layers.Dense(1)(h))
+    implicit = keras.Model(observation, {"action": rf.DenseCategorical(2)(h), "value": value})
+    with pytest.raises(ValueError, match=r"StatefulRNN layers but no input named 'state'"):
+        RecurrentPPOAgent(implicit, env, SMALL)
 
 
 def test_batch_that_does_not_divide_the_rollout_is_rejected_at_construction():
