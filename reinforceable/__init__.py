@@ -3,8 +3,10 @@
 Policies are ordinary Keras models built from the distribution layers in `reinforceable.layers`;
 calling one returns TFP distributions, which `reinforceable.distributions.Joint` turns into a single
 action distribution for hybrid (discrete and continuous) actions. `reinforceable.Driver` runs a
-policy in gymnasium vector environments (`reinforceable.envs.GymEnv`) with the whole loop inside
-`tf.function`. Importing the package registers its tasks with gymnasium (`reinforceable/...` ids).
+policy in gymnasium vector environments (`reinforceable.envs.GymEnv`), or in a model stepped in TF
+ops (`reinforceable.envs.TFEnv`), with the whole loop inside `tf.function`. Agents
+(`reinforceable.agents`) follow one contract, with actors and learners apart. Importing the
+package registers its tasks with gymnasium (`reinforceable/...` ids).
 """
 
 __version__ = "0.1.0"

@@ -15,7 +15,7 @@ from reinforceable.envs.env_spec import EnvSpec
 if TYPE_CHECKING:
     from reinforceable.agents.base import Agent
 
-__all__ = ["load_agent", "save_agent"]
+__all__ = ["load_agent", "model_object", "save_agent"]
 
 FORMAT = 1
 INFO = "agent.json"
@@ -96,3 +96,16 @@ def load_agent(cls, path, env, objects: dict[str, Any]) -> Agent:
     status.assert_existing_objects_matched()
     agent.actor.update(agent.acting_state())
     return agent
+
+
+def model_object(objects: dict[str, Any], owner: str, more: str = ""):
+    """The `Model` a model-based agent was saved with, which `load` must be given as `model=`."""
+    from reinforceable.models.base import Model
+
+    model = objects.get("model")
+    if not isinstance(model, Model):
+        raise ValueError(
+            f"{owner}.load: give the `model` the agent learns from, "
+            f"load(path, model=<a reinforceable.models.Model>){more}."
+        )
+    return model

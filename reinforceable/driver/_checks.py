@@ -71,18 +71,8 @@ def check_run_args(steps, episodes, num_envs: int, episodes_per_env=None) -> tup
                 f"Driver.run: `steps` counts environment steps over all {num_envs} environments "
                 f"and must be a multiple of {num_envs}; received {steps}."
             )
-    if episodes is not None and (
-        isinstance(episodes, bool) or not isinstance(episodes, int | np.integer) or episodes <= 0
-    ):
-        raise ValueError(f"Driver.run: `episodes` must be a positive int; received {episodes!r}.")
-    if episodes_per_env is not None and (
-        isinstance(episodes_per_env, bool)
-        or not isinstance(episodes_per_env, int | np.integer)
-        or episodes_per_env <= 0
-    ):
-        raise ValueError(
-            f"Driver.run: `episodes_per_env` must be a positive int; received {episodes_per_env!r}."
-        )
+    _positive_int_or_none("Driver.run", "episodes", episodes)
+    _positive_int_or_none("Driver.run", "episodes_per_env", episodes_per_env)
     unlimited = np.iinfo(np.int32).max
     num_steps = unlimited if steps is None else int(steps) // num_envs
     per_env = unlimited if episodes_per_env is None else int(episodes_per_env)
@@ -99,14 +89,13 @@ def check_state(state, num_envs: int) -> None:
             )
 
 
-def check_sequence_length(sequence_length) -> int | None:
-    if sequence_length is not None and (
-        isinstance(sequence_length, bool)
-        or not isinstance(sequence_length, int | np.integer)
-        or sequence_length <= 0
+def _positive_int_or_none(owner: str, name: str, value) -> None:
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, int | np.integer) or value <= 0
     ):
-        raise ValueError(
-            f"Driver: `sequence_length` must be a positive int or None; received "
-            f"{sequence_length!r}."
-        )
+        raise ValueError(f"{owner}: `{name}` must be a positive int or None; received {value!r}.")
+
+
+def check_sequence_length(sequence_length) -> int | None:
+    _positive_int_or_none("Driver", "sequence_length", sequence_length)
     return None if sequence_length is None else int(sequence_length)

@@ -19,7 +19,7 @@ import tensorflow as tf
 from reinforceable._checks import check_instance
 from reinforceable.driver.driver import Driver
 from reinforceable.driver.observers import EpisodeStatistics
-from reinforceable.envs.vector import GymEnv
+from reinforceable.envs.base import Environment
 from reinforceable.training.logger import SCALAR, Logger
 
 if TYPE_CHECKING:
@@ -51,8 +51,8 @@ class Evaluation(Callback):
     logs of the iterations where it runs, and to the last one.
 
     Args:
-        env: The evaluation environments, a `GymEnv` separate from the training one (with its own
-            seed).
+        env: The evaluation environments, an `Environment` (`GymEnv`, `TFEnv`) separate from the
+            training one (with its own seed).
         every: Iterations between evaluations.
         episodes: Episodes per evaluation. Episodes that end first are counted first, so use as
             many environments as you can, and `episodes` a multiple of their number.
@@ -60,8 +60,10 @@ class Evaluation(Callback):
 
     adds_logs = True
 
-    def __init__(self, env: GymEnv, every: int = 10, episodes: int = 10):
-        check_instance("Evaluation", "env", env, GymEnv)
+    def __init__(self, env: Environment, every: int = 10, episodes: int = 10):
+        check_instance(
+            "Evaluation", "env", env, Environment, "a reinforceable Environment (GymEnv, TFEnv)"
+        )
         for name, value in (("every", every), ("episodes", episodes)):
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise ValueError(

@@ -9,6 +9,7 @@ import sys
 import time
 
 import gymnasium as gym
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -151,3 +152,20 @@ def test_training_killed_with_sigkill_resumes_and_finishes(tmp_path):
     assert "Resumed from" in result.stdout and "result:" in result.stdout
     iterations = [int(float(row["iteration"])) for row in _rows(run_dir)]
     assert iterations == list(range(1, 51))
+
+
+def test_evaluation_runs_on_an_in_graph_environment():
+    """A model-based agent trains without an environment and is evaluated on its model's own
+    `TFEnv`, which a fixed start makes deterministic: two evaluations of the same policy agree."""
+    model = rf.models.PointMass2D()
+    config = rf.agents.AnalyticPolicySearchConfig(horizon=8, episode_length=16, num_rollouts=8,
+                                                  seed=0)  # fmt: skip
+    inputs = keras.Input((4,))
+    heads = rf.DenseNormal((2,), output_bounds=[-1.0, 1.0], hard_bounds=True)(inputs)
+    agent = rf.agents.AnalyticPolicySearch(keras.Model(inputs, heads), model, config)
+    env = rf.TFEnv(model, 4, 20, initial_state=[0.5, -0.5, 0.0, 0.0], seed=0)
+    evaluation = rf.training.Evaluation(env, every=1, episodes=4)
+    history = agent.fit(2 * agent.rollout_steps, callbacks=[evaluation])
+    assert [math.isfinite(row["eval/episode_return"]) for row in history] == [True, True]
+    again = evaluation.evaluate_policy(agent.eval_policy)["eval/episode_return"]
+    assert again == pytest.approx(history[-1]["eval/episode_return"])

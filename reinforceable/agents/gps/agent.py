@@ -11,6 +11,7 @@ import tensorflow as tf
 
 from reinforceable._checks import check_instance, config_or_default
 from reinforceable.agents._numpy_state import NumpyState
+from reinforceable.agents._saving import model_object
 from reinforceable.agents.base import Agent, Collection
 from reinforceable.agents.gps.actor import GlobalPolicy, MDGPSActor, gps_acting_variables
 from reinforceable.agents.gps.config import MDGPSConfig
@@ -185,13 +186,7 @@ class MDGPSAgent(Agent):
 
     @classmethod
     def _from_saved(cls, env_or_spec, config, models, arguments, objects):
-        model = objects.get("model")
-        if not isinstance(model, Model):
-            raise ValueError(
-                "MDGPSAgent.load: give the `model` of the task, "
-                "load(path, model=<a reinforceable.models.Model>) (and `cost=`, `logger=` if "
-                "the agent had them)."
-            )
+        model = model_object(objects, "MDGPSAgent", " (and `cost=`, `logger=` if it had them)")
         return cls(model, models["policy"], arguments["conditions"], config,
                    cost=objects.get("cost"), logger=objects.get("logger"))  # fmt: skip
 

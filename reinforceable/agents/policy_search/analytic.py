@@ -11,6 +11,7 @@ import tensorflow as tf
 
 from reinforceable._checks import check_instance, config_or_default
 from reinforceable._random import generator
+from reinforceable.agents._saving import model_object
 from reinforceable.agents.actor import Actor, ActorBlueprint, acting_variables
 from reinforceable.agents.base import Agent, Collection
 from reinforceable.agents.errors import TrainingDivergedError
@@ -165,12 +166,7 @@ class AnalyticPolicySearch(Agent):
 
     @classmethod
     def _from_saved(cls, env_or_spec, config, models, arguments, objects):
-        model = objects.get("model")
-        if not isinstance(model, Model):
-            raise ValueError(
-                "AnalyticPolicySearch.load: give the `model` it learns from, "
-                "load(path, model=<a reinforceable.models.Model>)."
-            )
+        model = model_object(objects, "AnalyticPolicySearch")
         return cls(models["policy"], model, config, env_or_spec)
 
     def _observe(self, trajectory: Trajectory) -> None:
