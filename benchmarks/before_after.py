@@ -1,14 +1,15 @@
-"""Runs one benchmark on an earlier commit and on the working tree, one after the other.
+"""Runs one benchmark on an earlier commit and on a later one (or the working tree), in one run.
 
-The earlier commit is checked out in a temporary git worktree and imported from there
-(`PYTHONPATH`), with the same interpreter and packages; the benchmark's own script and examples
-are those of each side, so each measures its own code. Both outputs are printed in full, one
-after the other, for a before/after table; `--rounds 2` runs before, after, after, before, so
-that a drift of the machine's speed hits both sides alike. What the earlier side writes to its
-`media/` is discarded with its worktree.
+Each commit is checked out in a temporary git worktree and imported from there (`PYTHONPATH`),
+with the same interpreter and packages; the benchmark's own script and examples are those of each
+side, so each measures its own code. Both outputs are printed in full, one after the other, for a
+before/after table; `--rounds 2` runs before, after, after, before, so that a drift of the
+machine's speed hits both sides alike. What the earlier side writes to its `media/` is discarded;
+what the later side writes is copied into this tree's `media/`. With `--after` (a commit), the
+working tree can change while the benchmark runs.
 
     python benchmarks/before_after.py --base eb27b95 -- benchmarks/sac.py --tasks pendulum
-    python benchmarks/before_after.py --base main~3 --rounds 2 -- benchmarks/driver_throughput.py
+    python benchmarks/before_after.py --base main~3 --after HEAD -- benchmarks/driver_throughput.py
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,6 +29,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base", required=True, help="the earlier commit (any git revision)")
+    parser.add_argument("--after", help="the later commit; the working tree if not given")
     parser.add_argument("--rounds", type=int, default=1, choices=[1, 2])
     parser.add_argument("command", nargs=argparse.REMAINDER, help="-- script [arguments]")
     args = parser.parse_args(argv)
@@ -45,29 +48,46 @@ def run(label: str, tree: pathlib.Path, command: list[str]) -> float:
     return time.perf_counter() - start
 
 
+def _revision(name: str) -> str:
+    return subprocess.run(
+        ["git", "rev-parse", "--short", name], cwd=ROOT, capture_output=True, text=True,
+        check=True,
+    ).stdout.strip()  # fmt: skip
+
+
+def _checkout(revision: str, path: pathlib.Path) -> pathlib.Path:
+    subprocess.run(["git", "worktree", "add", "--detach", str(path), revision], cwd=ROOT,
+                   check=True, capture_output=True)  # fmt: skip
+    return path
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
-    base = subprocess.run(
-        ["git", "rev-parse", "--short", args.base], cwd=ROOT, capture_output=True, text=True,
-        check=True,
-    ).stdout.strip()  # fmt: skip
-    head = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-        check=True,
-    ).stdout.strip()  # fmt: skip
+    base = _revision(args.base)
     with tempfile.TemporaryDirectory() as directory:
-        before = pathlib.Path(directory) / "before"
-        subprocess.run(["git", "worktree", "add", "--detach", str(before), base], cwd=ROOT,
-                       check=True, capture_output=True)  # fmt: skip
+        trees = [_checkout(base, pathlib.Path(directory) / "before")]
         try:
-            sides = [(f"before ({base})", before), (f"after ({head} + working tree)", ROOT)]
+            if args.after:
+                after = _revision(args.after)
+                trees.append(_checkout(after, pathlib.Path(directory) / "after"))
+                sides = [(f"before ({base})", trees[0]), (f"after ({after})", trees[1])]
+            else:
+                head = _revision("HEAD")
+                sides = [(f"before ({base})", trees[0]), (f"after ({head} + working tree)", ROOT)]
             order = sides if args.rounds == 1 else [*sides, *reversed(sides)]
             for label, tree in order:
                 wall = run(label, tree, args.command)
                 print(f"===== {label}: {wall:.0f} s =====", flush=True)
+            if args.after:  # the later side's figures go to this tree's media/
+                for file in (trees[1] / "media").iterdir():
+                    target = ROOT / "media" / file.name
+                    if not target.exists() or target.read_bytes() != file.read_bytes():
+                        shutil.copyfile(file, target)
+                        print(f"media/{file.name} written", flush=True)
         finally:
-            subprocess.run(["git", "worktree", "remove", "--force", str(before)], cwd=ROOT,
-                           capture_output=True)  # fmt: skip
+            for tree in trees:
+                subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT,
+                               capture_output=True)  # fmt: skip
 
 
 if __name__ == "__main__":
