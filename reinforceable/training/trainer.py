@@ -51,8 +51,6 @@ class Trainer:
 
     Args:
         agent: The `Agent` to train.
-        env: The `Environment` to collect in; by default the one the agent was made with. Its
-            spaces must match the agent's spec.
         callbacks: `Callback`s (`ProgressBar`, `TensorBoard`, `LearningCurve`, `Evaluation`...).
         run_dir: Directory for checkpoints, `progress.csv` and the callbacks' files. `None`
             writes nothing.
@@ -60,6 +58,8 @@ class Trainer:
         keep_checkpoints: How many checkpoints to keep.
         resume: Continue from the latest checkpoint in `run_dir`, if there is one.
         seed: Seed of the Driver's action sampling.
+        env: The `Environment` to collect in; by default the one the agent was made with. Its
+            spaces must match the agent's spec.
 
     Raises:
         TypeError: For an agent that is not an `Agent`, or callbacks that are not `Callback`s.
@@ -70,13 +70,13 @@ class Trainer:
     def __init__(
         self,
         agent,
-        env=None,
         callbacks: Sequence[Callback] | None = None,
         run_dir=None,
         checkpoint_every: int | None = 10,
         keep_checkpoints: int = 3,
         resume: bool = True,
         seed: int | None = None,
+        env=None,
     ):
         from reinforceable.agents.base import Agent
 
