@@ -65,6 +65,10 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     base = _revision(args.base)
     with tempfile.TemporaryDirectory() as directory:
+        # The peers' scripts are found next to the checkout (`../shared/peers`): link them.
+        shared = ROOT.parent / "shared"
+        if shared.exists():
+            (pathlib.Path(directory) / "shared").symlink_to(shared)
         trees = [_checkout(base, pathlib.Path(directory) / "before")]
         try:
             if args.after:
