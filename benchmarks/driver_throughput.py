@@ -241,25 +241,28 @@ def main(argv=None) -> None:
         worker(args)
         return
     rows = []
-    for threads in args.threads:
-        command = [
-            sys.executable, __file__, "--worker", "--threads", threads,
-            "--envs", *args.envs, "--num-envs", *map(str, args.num_envs),
-            "--modes", *args.modes, "--seconds", str(args.seconds), "--repeats", str(args.repeats),
-            "--chunk", str(args.chunk), "--tables", *args.tables,
-            "--tfenv-num-envs", *map(str, args.tfenv_num_envs),
-            "--tfenv-models", *args.tfenv_models,
-        ]  # fmt: skip
-        environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-        process = subprocess.run(command, capture_output=True, text=True, env=environment)
-        found = [
-            json.loads(line[7:])
-            for line in process.stdout.splitlines()
-            if line.startswith("RESULT ")
-        ]
-        if process.returncode != 0 or not found:
-            sys.exit(f"worker (threads={threads}) failed:\n{process.stderr[-4000:]}")
-        rows += found
+    # One process per table and thread setting: what one table leaves behind (thousands of
+    # environments, XLA programs, a large heap for the garbage collector) slows the next.
+    for table in args.tables:
+        for threads in args.threads:
+            command = [
+                sys.executable, __file__, "--worker", "--threads", threads, "--tables", table,
+                "--envs", *args.envs, "--num-envs", *map(str, args.num_envs),
+                "--modes", *args.modes, "--seconds", str(args.seconds),
+                "--repeats", str(args.repeats), "--chunk", str(args.chunk),
+                "--tfenv-num-envs", *map(str, args.tfenv_num_envs),
+                "--tfenv-models", *args.tfenv_models,
+            ]  # fmt: skip
+            environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+            process = subprocess.run(command, capture_output=True, text=True, env=environment)
+            found = [
+                json.loads(line[7:])
+                for line in process.stdout.splitlines()
+                if line.startswith("RESULT ")
+            ]
+            if process.returncode != 0 or not found:
+                sys.exit(f"worker ({table}, threads={threads}) failed:\n{process.stderr[-4000:]}")
+            rows += found
 
     tfenv_rows = [r for r in rows if r["table"] == "tfenv"]
     rows = [r for r in rows if r["table"] == "main"]
