@@ -15,7 +15,7 @@ from reinforceable._nest import leaf_paths
 from reinforceable.distributions.joint import Joint
 from reinforceable.driver.policy import Policy, PolicyStep
 from reinforceable.envs.timestep import Timestep
-from reinforceable.layers.stateful_rnn import recurrent_layers
+from reinforceable.layers.recurrent_state import recurrent_layers
 
 __all__ = ["KerasPolicy", "SequenceEvaluation"]
 

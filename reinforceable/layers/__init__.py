@@ -7,15 +7,13 @@ from reinforceable.layers.dense_bernoulli import DenseBernoulli
 from reinforceable.layers.dense_categorical import DenseCategorical
 from reinforceable.layers.dense_normal import DenseNormal
 from reinforceable.layers.fold_time import FoldTime
-from reinforceable.layers.stateful_rnn import (
-    GRUState,
-    LSTMState,
-    StatefulRNN,
+from reinforceable.layers.recurrent_state import (
     get_recurrent_state,
     recurrent_layers,
     reset_recurrent_state,
     set_recurrent_state,
 )
+from reinforceable.layers.stateful_rnn import GRUState, LSTMState, StatefulRNN
 
 __all__ = [
     "DenseBernoulli",

@@ -16,15 +16,7 @@ import tensorflow as tf
 
 from reinforceable.layers._base import input_features
 
-__all__ = [
-    "GRUState",
-    "LSTMState",
-    "StatefulRNN",
-    "get_recurrent_state",
-    "recurrent_layers",
-    "reset_recurrent_state",
-    "set_recurrent_state",
-]
+__all__ = ["GRUState", "LSTMState", "StatefulRNN"]
 
 
 class GRUState(NamedTuple):
@@ -82,8 +74,9 @@ class StatefulRNN(keras.layers.Layer):
 
     Called without `initial_state` (step by step, interactively), the layer keeps its state
     between calls instead: each call starts from the state the previous call left (from zeros if
-    the batch size changed), and `get_state`, `set_state` and `reset_state` (or the module's
-    `get_recurrent_state(model)` and friends, for every `StatefulRNN` in a model) read and write it.
+    the batch size changed), and `get_state`, `set_state` and `reset_state` (or
+    `get_recurrent_state(model)` and friends in `recurrent_state.py`, for every `StatefulRNN` in a
+    model) read and write it.
 
     `reset_mask` (True at the first step of an episode) zeroes the state of exactly those batch
     entries before the step is processed, and leaves the others untouched.
@@ -354,68 +347,3 @@ class StatefulRNN(keras.layers.Layer):
         config = super().get_config()
         config.update(cell=self.cell_type, units=self.units, cell_kwargs=self.cell_kwargs)
         return config
-
-
-def recurrent_layers(model: keras.layers.Layer) -> list[StatefulRNN]:
-    """Every `StatefulRNN` in `model`: the model itself, its layers and those of nested models
-    (functional, Sequential or subclassed) and wrappers (`FoldTime`), found with Keras's public
-    `layers` and `layer` attributes."""
-    found, seen = [], set()
-
-    def visit(layer) -> None:
-        if id(layer) in seen:
-            return
-        seen.add(id(layer))
-        if isinstance(layer, StatefulRNN):
-            found.append(layer)
-        for child in layer.layers if isinstance(layer, keras.Model) else ():
-            visit(child)
-        wrapped = getattr(layer, "layer", None)  # wrappers: FoldTime, TimeDistributed, ...
-        if isinstance(wrapped, keras.layers.Layer):
-            visit(wrapped)
-
-    visit(model)
-    return found
-
-
-def _by_name(model) -> dict[str, StatefulRNN]:
-    layers = {}
-    for layer in recurrent_layers(model):
-        if layer.name in layers and layers[layer.name] is not layer:
-            raise ValueError(
-                f"Two StatefulRNN layers in '{model.name}' share the name '{layer.name}'; give "
-                "them distinct names."
-            )
-        layers[layer.name] = layer
-    return layers
-
-
-def _layers_matching(model, state: dict, caller: str) -> dict[str, StatefulRNN]:
-    """The model's StatefulRNNs by name, checked to be exactly the layers named in `state`."""
-    layers = _by_name(model)
-    if set(state) != set(layers):
-        raise ValueError(
-            f"{caller}: `state` must hold the layers {sorted(layers)}; received {sorted(state)}."
-        )
-    return layers
-
-
-def get_recurrent_state(model: keras.layers.Layer) -> dict[str, GRUState | LSTMState]:
-    """The state of every `StatefulRNN` in `model`, keyed by layer name (empty if none)."""
-    return {name: layer.get_state() for name, layer in _by_name(model).items()}
-
-
-def set_recurrent_state(model: keras.layers.Layer, state: dict) -> None:
-    """Sets the state of every `StatefulRNN` in `model` from `get_recurrent_state`'s format.
-
-    Raises:
-        ValueError: If the layer names in `state` are not those of the model.
-    """
-    for name, layer in _layers_matching(model, state, "set_recurrent_state").items():
-        layer.set_state(state[name])
-
-
-def reset_recurrent_state(model: keras.layers.Layer) -> None:
-    """Forgets the state of every `StatefulRNN` in `model`."""
-    for layer in recurrent_layers(model):
-        layer.reset_state()

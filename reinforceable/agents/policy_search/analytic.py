@@ -20,7 +20,7 @@ from reinforceable.driver.keras_policy import KerasPolicy
 from reinforceable.driver.trajectory import Trajectory
 from reinforceable.envs.base import Environment
 from reinforceable.envs.env_spec import EnvSpec
-from reinforceable.layers.stateful_rnn import recurrent_layers
+from reinforceable.layers.recurrent_state import recurrent_layers
 from reinforceable.models.base import Model
 from reinforceable.models.env import model_spaces
 

@@ -13,8 +13,8 @@ from reinforceable.agents.base import Agent, Collection
 from reinforceable.agents.errors import TrainingDivergedError
 from reinforceable.agents.ppo.actor import DISCOUNTED_RETURN, PPOActor, ppo_acting_variables
 from reinforceable.agents.ppo.config import PPOConfig
-from reinforceable.agents.ppo.losses import PPOBatch, masked_mean, ppo_loss
-from reinforceable.agents.ppo.sequences import chunk_initial_states, to_chunks
+from reinforceable.agents.ppo.losses import PPOBatch, explained_variance, ppo_loss
+from reinforceable.agents.ppo.sequences import chunk_states, to_chunks
 from reinforceable.driver.keras_policy import KerasPolicy
 from reinforceable.driver.trajectory import Trajectory, concatenate
 from reinforceable.envs.base import Environment
@@ -264,17 +264,6 @@ class RecurrentPPOAgent(Agent):
         )
         return step.extras["value"]
 
-    def _initial_states(self, trajectory: Trajectory, length: int):
-        """Each chunk's initial state, `[K * B, ...]` in chunk order: recorded by the actor, or
-        replayed with the current weights."""
-        recorded = trajectory.sequence_states
-        chunks = trajectory.reward.shape[0] // length
-        leaves = tf.nest.flatten(recorded)
-        if leaves and leaves[0].shape[0] == chunks:
-            # [K, B, ...] -> [K * B, ...]: chunk k * B + b, as `to_chunks` orders them.
-            return tf.nest.map_structure(lambda x: tf.reshape(x, [-1, *x.shape[2:]]), recorded)
-        return chunk_initial_states(self.learner_policy, trajectory, length)
-
     def _train(self, trajectory: Trajectory, learning_rate, clip_range):
         config = self.ppo_config
         self.optimizer.learning_rate.assign(learning_rate)
@@ -309,7 +298,7 @@ class RecurrentPPOAgent(Agent):
             },
             length,
         )
-        states = self._initial_states(trajectory, length)
+        states = chunk_states(self.learner_policy, trajectory, length)
         num_chunks = tf.nest.flatten(data)[0].shape[0]
         chunks_per_batch = config.batch_size // length
         batches_per_epoch = num_chunks // chunks_per_batch
@@ -403,10 +392,7 @@ class RecurrentPPOAgent(Agent):
             for name, total in zip(metric_names, totals, strict=True)
         }
         valid = trajectory.valid
-        residual_variance = _masked_variance(returns - values, valid)
-        metrics["losses/explained_variance"] = 1.0 - residual_variance / _masked_variance(
-            returns, valid
-        )
+        metrics["losses/explained_variance"] = explained_variance(values, returns, valid)
         metrics["losses/learning_rate"] = tf.convert_to_tensor(learning_rate)
         metrics["losses/clip_range"] = tf.convert_to_tensor(clip_range)
         metrics["losses/epochs"] = applied_updates / batches_per_epoch
@@ -422,8 +408,3 @@ class RecurrentPPOAgent(Agent):
         with tf.control_dependencies([applied_updates]):
             tf.cond(self._diverged, lambda: tf.constant(False), count_rollout)
         return metrics
-
-
-def _masked_variance(x: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
-    mean = masked_mean(x, mask)
-    return masked_mean(tf.square(x - mean), mask)

@@ -36,6 +36,16 @@ def masked_mean(x: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
     return tf.reduce_sum(x * weights) / tf.maximum(tf.reduce_sum(weights), 1.0)
 
 
+def explained_variance(values: tf.Tensor, returns: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
+    """`1 - Var(G - V) / Var(G)` over the entries where `mask` is True: how much of the returns'
+    variance the value estimates explain (1 is perfect, 0 no better than a constant)."""
+
+    def variance(x):
+        return masked_mean(tf.square(x - masked_mean(x, mask)), mask)
+
+    return 1.0 - variance(returns - values) / variance(returns)
+
+
 def ppo_loss(
     batch: PPOBatch,
     clip_range,

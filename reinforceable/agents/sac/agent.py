@@ -29,7 +29,7 @@ from reinforceable.driver.keras_policy import KerasPolicy
 from reinforceable.driver.trajectory import Trajectory
 from reinforceable.envs.base import Environment
 from reinforceable.envs.env_spec import EnvSpec
-from reinforceable.layers.stateful_rnn import recurrent_layers
+from reinforceable.layers.recurrent_state import recurrent_layers
 from reinforceable.ops.returns import n_step_returns
 from reinforceable.replay.buffer import ReplayBuffer
 

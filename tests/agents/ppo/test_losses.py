@@ -6,6 +6,7 @@ import numpy as np
 import tensorflow as tf
 
 from reinforceable.agents.ppo import PPOBatch, ppo_loss
+from reinforceable.agents.ppo.losses import explained_variance
 from tests.conftest import run
 
 
@@ -86,3 +87,12 @@ def test_advantages_are_standardised_over_the_masked_steps():
     # Standardised over the two real steps: [-1, 1]; ratio 1 -> policy loss -mean = 0.
     _, metrics = ppo_loss(batch, clip_range=0.2, value_coef=0.0, entropy_coef=0.0)
     np.testing.assert_allclose(metrics["losses/policy_loss"], 0.0, atol=1e-6)
+
+
+def test_explained_variance_by_hand():
+    # Returns [1, 2, 4] and values [1, 2, 3] on the masked-in rows; the fourth row is masked out.
+    # Var(G - V) = Var([0, 0, 1]) = 2/9, Var(G) = Var([1, 2, 4]) = 14/9: 1 - 2/14 = 6/7.
+    values = tf.constant([1.0, 2.0, 3.0, 100.0])
+    returns = tf.constant([1.0, 2.0, 4.0, -100.0])
+    mask = tf.constant([True, True, True, False])
+    np.testing.assert_allclose(explained_variance(values, returns, mask).numpy(), 6 / 7, rtol=1e-6)
