@@ -53,6 +53,8 @@ class Args:
     """Seed of the directions and the environments."""
     run_dir: str = "runs/ars_mujoco"
     """Checkpoints, progress.csv and the learning curve."""
+    resume: bool = True
+    """Continue from the last checkpoint in `run_dir` when rerun (false: start afresh)."""
 
     def __post_init__(self):
         if self.total_steps <= 0 or self.eval_episodes <= 0:
@@ -78,7 +80,7 @@ def main(args: Args) -> float:
         args.total_steps,
         callbacks=[ProgressBar(), curve],
         run_dir=pathlib.Path(args.run_dir),
-        resume=False,
+        resume=args.resume,
         seed=args.seed,
     )
     wall = time.perf_counter() - start

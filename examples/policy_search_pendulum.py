@@ -44,6 +44,8 @@ class Args:
     """Seed of the weights, the model's initial states and the evaluation."""
     run_dir: str = "runs/policy_search_pendulum"
     """Checkpoints, progress.csv, the learning curve and the saved agent."""
+    resume: bool = True
+    """Continue from the last checkpoint in `run_dir` when rerun (false: start afresh)."""
 
     def __post_init__(self):
         if self.total_steps <= 0 or self.eval_episodes <= 0:
@@ -74,7 +76,9 @@ def main(args: Args) -> float:
     run_dir = pathlib.Path(args.run_dir)
     curve = LearningCurve(title="Analytic policy search, Pendulum model")
     start = time.perf_counter()
-    agent.fit(args.total_steps, callbacks=[ProgressBar(), curve], run_dir=run_dir, resume=False)
+    agent.fit(
+        args.total_steps, callbacks=[ProgressBar(), curve], run_dir=run_dir, resume=args.resume
+    )
     wall = time.perf_counter() - start
     agent.save(run_dir / "agent")
     evaluation = Evaluation(eval_env, episodes=args.eval_episodes)

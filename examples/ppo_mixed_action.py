@@ -42,6 +42,8 @@ class Args:
     """Seed of the weights, the environments and the sampling."""
     run_dir: str = "runs/ppo_mixed_action"
     """Checkpoints, progress.csv, the learning curve and the saved agent."""
+    resume: bool = True
+    """Continue from the last checkpoint in `run_dir` when rerun (false: start afresh)."""
 
     def __post_init__(self):
         if self.total_steps <= 0 or self.num_envs <= 0 or self.eval_episodes <= 0:
@@ -94,7 +96,13 @@ def main(args: Args) -> float:
     print(f"untrained policy: success {before:.1%}")
     run_dir = pathlib.Path(args.run_dir)
     curve = LearningCurve(title="PPO, MixedAction2D (hybrid action)")
-    agent.fit(args.total_steps, callbacks=[ProgressBar(), curve], run_dir=run_dir, seed=args.seed)
+    agent.fit(
+        args.total_steps,
+        callbacks=[ProgressBar(), curve],
+        run_dir=run_dir,
+        seed=args.seed,
+        resume=args.resume,
+    )
     agent.save(run_dir / "agent")
     final = evaluate(agent, args.eval_episodes, args.seed + 2)
     print(f"learning curve: {curve.path}")

@@ -57,6 +57,8 @@ class Args:
     """Seed of the weights, the environments and the sampling."""
     run_dir: str = "runs/recurrent_ppo_atari"
     """Checkpoints, progress.csv, TensorBoard logs and the learning curve."""
+    resume: bool = True
+    """Continue from the last checkpoint in `run_dir` when rerun (false: start afresh)."""
 
     def __post_init__(self):
         if min(self.total_steps, self.num_envs, self.num_steps) <= 0 or self.eval_episodes < 0:
@@ -132,7 +134,11 @@ def main(args: Args) -> float:
     curve = LearningCurve(title=f"Recurrent PPO, {args.env_id}")
     start = time.perf_counter()
     history = agent.fit(
-        args.total_steps, callbacks=[*callbacks, curve], run_dir=run_dir, seed=args.seed
+        args.total_steps,
+        callbacks=[*callbacks, curve],
+        run_dir=run_dir,
+        seed=args.seed,
+        resume=args.resume,
     )
     wall = time.perf_counter() - start
     steps = history[-1]["env_steps"] - history[0]["env_steps"] + agent.rollout_steps

@@ -98,6 +98,8 @@ class Args:
     """Seed of the weights, the environments and the sampling."""
     run_dir: str = "runs/sac_mixed_action"
     """Checkpoints, progress.csv and the learning curve."""
+    resume: bool = True
+    """Continue from the last checkpoint in `run_dir` when rerun (false: start afresh)."""
 
     def __post_init__(self):
         if self.total_steps <= 0 or self.num_envs <= 0 or self.eval_episodes <= 0:
@@ -139,7 +141,7 @@ def main(args: Args) -> float:
         args.total_steps,
         callbacks=[ProgressBar(), curve],
         run_dir=run_dir,
-        resume=False,
+        resume=args.resume,
         seed=args.seed,
     )
     wall = time.perf_counter() - start

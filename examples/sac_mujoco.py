@@ -44,6 +44,8 @@ class Args:
     """Seed of the weights, the environment and the sampling."""
     run_dir: str = "runs/sac_mujoco"
     """Checkpoints, progress.csv, TensorBoard logs, the learning curve and the saved agent."""
+    resume: bool = True
+    """Continue from the last checkpoint in `run_dir` when rerun (false: start afresh)."""
 
     def __post_init__(self):
         if self.total_steps <= 0 or self.eval_episodes <= 0 or self.warmup_steps < 0:
@@ -65,6 +67,7 @@ def main(args: Args) -> float:
         callbacks=[ProgressBar(), TensorBoard(), curve, evaluation],
         run_dir=run_dir,
         seed=args.seed,
+        resume=args.resume,
     )
     wall = time.perf_counter() - start
     agent.save(run_dir / "agent")

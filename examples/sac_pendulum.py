@@ -42,6 +42,8 @@ class Args:
     """Seed of the weights, the environment and the sampling."""
     run_dir: str = "runs/sac_pendulum"
     """Checkpoints, progress.csv, the learning curve and the saved agent."""
+    resume: bool = True
+    """Continue from the last checkpoint in `run_dir` when rerun (false: start afresh)."""
 
     def __post_init__(self):
         if self.total_steps <= 0 or self.eval_episodes <= 0:
@@ -62,7 +64,7 @@ def main(args: Args) -> float:
         args.total_steps,
         callbacks=[ProgressBar(), curve, evaluation],
         run_dir=run_dir,
-        resume=False,
+        resume=args.resume,
         seed=args.seed,
     )
     wall = time.perf_counter() - start

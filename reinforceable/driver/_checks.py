@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gymnasium as gym
 import keras
 import numpy as np
 import tensorflow as tf
@@ -9,8 +10,16 @@ import tensorflow as tf
 from reinforceable._nest import describe, leaf_paths
 from reinforceable.driver.keras_policy import KerasPolicy
 from reinforceable.driver.policy import Policy
+from reinforceable.envs.specs import space_leaves, space_to_spec
 
-__all__ = ["as_policy", "check_action", "check_run_args", "check_sequence_length", "check_state"]
+__all__ = [
+    "as_policy",
+    "check_action",
+    "check_run_args",
+    "check_sequence_length",
+    "check_state",
+    "check_support",
+]
 
 
 def as_policy(policy_or_agent) -> Policy:
@@ -58,6 +67,64 @@ def check_action(action, spec, num_envs: int) -> None:
             raise mismatch(f"shape of {where}")
         if _kind(got.dtype) != _kind(want.dtype):
             raise mismatch(f"dtype of {where}")
+
+
+def _space_range(space: gym.Space) -> tuple[np.ndarray, np.ndarray, str] | None:
+    """`(low, high, description)` of a leaf action space in spec values, `None` if unbounded."""
+    if isinstance(space, gym.spaces.Discrete):
+        description = f"Discrete({space.n}): actions 0..{space.n - 1}"
+        return np.zeros(()), np.asarray(space.n - 1), description
+    if isinstance(space, gym.spaces.MultiDiscrete):
+        return np.zeros(space.nvec.shape), space.nvec - 1, f"MultiDiscrete({space.nvec.tolist()})"
+    if isinstance(space, gym.spaces.MultiBinary):
+        return np.zeros(()), np.ones(()), f"MultiBinary({space.n})"
+    if isinstance(space, gym.spaces.Box):
+        return space.low, space.high, f"Box(low={space.low.tolist()}, high={space.high.tolist()})"
+    return None
+
+
+def check_support(support, action_space: gym.Space) -> None:
+    """Raises a ValueError if a policy head can emit values outside its action space: more
+    classes than a `Discrete(n)`, or a bounded head wider than a `Box` (an unbounded head is
+    allowed: `GymEnv` clips its actions to a Box)."""
+    if support is None:
+        return
+    spaces = space_leaves(action_space)
+    paths = leaf_paths(space_to_spec(action_space))
+    leaves = _support_leaves(support)
+    for path, space, leaf in zip(paths, spaces, leaves, strict=False):
+        allowed = _space_range(space)
+        if leaf is None or allowed is None:
+            continue
+        low, high = (np.asarray(bound, np.float64) for bound in leaf)
+        space_low, space_high, description = allowed
+        try:
+            outside = np.any(low < space_low) or np.any(high > space_high)
+        except ValueError:  # shapes that do not broadcast: `check_action` reports them
+            continue
+        if outside:
+            head = (
+                f"{int(high.max()) + 1} classes"
+                if isinstance(space, gym.spaces.Discrete | gym.spaces.MultiDiscrete)
+                else f"values in [{low.min():g}, {high.max():g}]"
+            )
+            raise ValueError(
+                f"Driver: the policy's action head at {path or 'the action'} emits {head}, "
+                f"which does not fit the action space {description}. Size the head to the space "
+                "(num_classes = n; output_bounds inside the Box's bounds)."
+            )
+
+
+def _support_leaves(support) -> list:
+    """The `(low, high)` pairs (or `None`s) of a support nest, in `tf.nest.flatten` order."""
+    if support is None or (isinstance(support, tuple) and len(support) == 2
+                           and all(isinstance(b, np.ndarray) for b in support)):  # fmt: skip
+        return [support]
+    if isinstance(support, dict):
+        return [leaf for key in sorted(support) for leaf in _support_leaves(support[key])]
+    if isinstance(support, list | tuple):
+        return [leaf for item in support for leaf in _support_leaves(item)]
+    return [support]
 
 
 def check_run_args(steps, episodes, num_envs: int, episodes_per_env=None) -> tuple[int, int, int]:

@@ -14,6 +14,7 @@ from reinforceable.driver._checks import (
     check_run_args,
     check_sequence_length,
     check_state,
+    check_support,
 )
 from reinforceable.driver.observers import EpisodeStatistics, Observer
 from reinforceable.driver.trajectory import Trajectory, Transition
@@ -108,6 +109,7 @@ class Driver:
         self._compile_loop = bool(jit_compile) and env.xla_compatible and not self.run_eagerly
         first = self._compile_policy_step(timestep, state, jit_compile and not self._compile_loop)
         check_action(first.action, env.action_spec, self.num_envs)
+        check_support(self.policy.action_support(), env.spec.action_space)
         self._extras_spec = tf.nest.map_structure(
             lambda t: tf.TensorSpec(t.shape, t.dtype), first.extras
         )

@@ -7,11 +7,13 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import keras
+import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
 from reinforceable._checks import check_instance
 from reinforceable._nest import leaf_paths
+from reinforceable.distributions.bounded_normal import BoundedNormal
 from reinforceable.distributions.joint import Joint
 from reinforceable.driver.policy import Policy, PolicyStep
 from reinforceable.envs.timestep import Timestep
@@ -113,7 +115,14 @@ class KerasPolicy(Policy):
     def build(self, timestep: Timestep) -> None:
         batch = timestep.reward.shape[0] or tf.shape(timestep.reward)[0]
         state = self.initial_state(batch) if self.recurrent else None
-        _, self._time_axis = self._call(timestep.observation, timestep.episode_start, state)
+        outputs, self._time_axis = self._call(timestep.observation, timestep.episode_start, state)
+        distributions, _, _ = self._split_outputs(outputs)
+        self._support = tf.nest.map_structure(distribution_support, distributions)
+
+    def action_support(self) -> Any:
+        """Per action leaf, `(low, high)` of what the head can emit (categorical: `(0, n - 1)`;
+        Bernoulli: `(0, 1)`; hard-bounded Normal: its bounds), `None` for an unbounded head."""
+        return getattr(self, "_support", None)
 
     def initial_state(self, batch_size: int) -> Any:
         """Zeros of the model's `"state"` input, `[batch_size, ...]` each (lists and dicts);
@@ -316,6 +325,21 @@ class KerasPolicy(Policy):
         if time_axis:
             action, extras = _drop_time_axis(action), _drop_time_axis(extras)
         return PolicyStep(action=action, state=new_state, extras=extras)
+
+
+def distribution_support(distribution: tfd.Distribution):
+    """`(low, high)` NumPy arrays of the values `distribution` can emit, `None` if unbounded."""
+    while isinstance(distribution, tfd.Independent):
+        distribution = distribution.distribution
+    if isinstance(distribution, BoundedNormal):
+        low, high = tf.get_static_value(distribution.low), tf.get_static_value(distribution.high)
+        return None if low is None or high is None else (low, high)
+    if isinstance(distribution, tfd.Categorical):
+        classes = int(distribution.logits_parameter().shape[-1])
+        return np.zeros((), np.int64), np.asarray(classes - 1)
+    if isinstance(distribution, tfd.Bernoulli):
+        return np.zeros((), np.int64), np.ones((), np.int64)
+    return None
 
 
 def _canonical(nest):

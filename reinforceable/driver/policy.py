@@ -52,6 +52,12 @@ class Policy:
         """The action for `timestep`; `seed` is a stateless int32 `[2]` seed for sampling."""
         raise NotImplementedError
 
+    def action_support(self) -> Any:
+        """The values the policy can emit, for the Driver to check against the action space when
+        it is built: a nest like the action's of `(low, high)` NumPy arrays per leaf (`None` for
+        an unbounded or unknown leaf), or `None` if unknown. Known after `build`."""
+        return None
+
     _version: tf.Variable | None = None
 
     def version(self) -> tf.Tensor:

@@ -15,7 +15,7 @@ from reinforceable.envs.mixed_action import MixedAction2D
 from reinforceable.envs.specs import SpaceConverter, batch_spec, space_to_spec
 from reinforceable.envs.tf_env import TFEnv
 from reinforceable.envs.timestep import Timestep
-from reinforceable.envs.vector import EnvError, GymEnv
+from reinforceable.envs.vector import EnvError, GymEnv, NonFiniteError
 
 __all__ = [
     "EnvError",
@@ -23,6 +23,7 @@ __all__ = [
     "Environment",
     "GymEnv",
     "MixedAction2D",
+    "NonFiniteError",
     "ObservationSubset",
     "SpaceConverter",
     "TFEnv",

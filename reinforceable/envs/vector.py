@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import multiprocessing.connection
 import traceback
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 import tensorflow as tf
 
+from reinforceable._nest import leaf_paths
+from reinforceable.envs._outputs import reset_mismatch, step_mismatch
 from reinforceable.envs.base import Environment
 from reinforceable.envs.env_spec import EnvSpec
 from reinforceable.envs.specs import SpaceConverter, batch_spec
 from reinforceable.envs.timestep import Timestep
 
-__all__ = ["EnvError", "GymEnv"]
+__all__ = ["EnvError", "GymEnv", "NonFiniteError"]
 
 
 class EnvError(RuntimeError):
@@ -25,12 +29,22 @@ class EnvError(RuntimeError):
     """
 
 
-class _ReportErrors(gym.Wrapper):
-    """Re-raises a sub-environment's exceptions as `EnvError`s that name its index."""
+class NonFiniteError(EnvError, FloatingPointError):
+    """An environment returned a NaN or infinite observation or reward (names the env and step)."""
 
-    def __init__(self, env: gym.Env, index: int):
+
+class _ReportErrors(gym.Wrapper):
+    """Re-raises a sub-environment's exceptions as `EnvError`s that name its index, and checks
+    its outputs against the spaces: on its first reset and first step, or on every call with
+    `check_always` (inside asynchronous workers, where the check is cheap next to the pipe)."""
+
+    def __init__(self, env: gym.Env, index: int, check_always: bool = False):
         super().__init__(env)
         self.index = index
+        self.check_always = check_always
+        self.steps = 0
+        self.checked = {"step": False, "reset": False}
+        self.last: tuple[str, Any] | None = None  # the latest return, to diagnose a failed batch
 
     def _error(self, method: str, error: BaseException) -> EnvError:
         trace = "".join(traceback.format_exception(error)).rstrip()
@@ -39,17 +53,42 @@ class _ReportErrors(gym.Wrapper):
             f"Original traceback:\n{trace}"
         )
 
+    def problem(self) -> EnvError | None:
+        """An `EnvError` saying how the latest return does not fit the spaces, if it does not."""
+        if self.last is None:
+            return None
+        method, result = self.last
+        check = step_mismatch if method == "step" else reset_mismatch
+        if problem := check(self.observation_space, result):
+            return EnvError(
+                f"environment {self.index} returned a malformed {method}() at step "
+                f"{self.steps} of its episode: {problem}"
+            )
+        return None
+
+    def _checked(self, method: str, result):
+        self.last = (method, result)
+        if self.check_always or not self.checked[method]:
+            self.checked[method] = True
+            if error := self.problem():
+                raise error
+        return result
+
     def step(self, action):
+        self.steps += 1
         try:
-            return self.env.step(action)
+            result = self.env.step(action)
         except Exception as error:
             raise self._error("step", error) from error
+        return self._checked("step", result)
 
     def reset(self, **kwargs):
+        self.steps = 0
         try:
-            return self.env.reset(**kwargs)
+            result = self.env.reset(**kwargs)
         except Exception as error:
             raise self._error("reset", error) from error
+        return self._checked("reset", result)
 
 
 def _check_env_id(env_id: str) -> None:
@@ -59,8 +98,8 @@ def _check_env_id(env_id: str) -> None:
         raise ValueError(f"GymEnv: unknown environment id `env` = {env_id!r}: {error}") from None
 
 
-def _factory(make: Callable[[], gym.Env], index: int) -> Callable[[], gym.Env]:
-    return lambda: _ReportErrors(make(), index)
+def _factory(make: Callable[[], gym.Env], index: int, check_always: bool):
+    return lambda: _ReportErrors(make(), index, check_always)
 
 
 class GymEnv(Environment):
@@ -78,7 +117,16 @@ class GymEnv(Environment):
     * `tf_reset` / `tf_step`, the same calls as graph ops through `tf.numpy_function`, for a driver
       that runs the whole loop inside `tf.function`;
     * errors that name the environment: an exception in a sub-environment is re-raised as an
-      `EnvError` with its index and original traceback, and asynchronous workers are shut down.
+      `EnvError` with its index and original traceback, and asynchronous workers are shut down;
+      the first reset and the first step of every sub-environment are checked against the spaces
+      (tuple arity, structure, shape and a castable dtype; every step inside asynchronous
+      workers), a later malformed return that breaks the batch is traced back to its
+      environment, and a dead asynchronous worker is named; all as `EnvError`s that give the
+      env index, its step, the field, and what was expected and received;
+    * NaN and infinite observations and rewards refused with a `NonFiniteError` (an `EnvError`
+      and a `FloatingPointError`) naming the env index and the step, unless `check_finite=False`.
+
+    After an error the environments are closed; any later call says so.
 
     The same `seed` gives the same episodes, in synchronous and asynchronous mode alike (the
     sub-environment `i` is seeded with `seed + i`).
@@ -92,6 +140,8 @@ class GymEnv(Environment):
             expensive environments; for cheap ones (classic control) synchronous is faster.
         seed: Seed of the first reset.
         context: Multiprocessing start method for asynchronous environments (platform default).
+        check_finite: Refuse non-finite float observations and rewards (costs well under 1% of
+            Driver throughput on CartPole).
         **make_kwargs: Passed to `gymnasium.make` for each copy when `env` is an id.
 
     Raises:
@@ -113,6 +163,7 @@ class GymEnv(Environment):
         asynchronous: bool = False,
         seed: int | None = None,
         context: str | None = None,
+        check_finite: bool = True,
         **make_kwargs,
     ):
         if isinstance(env, gym.vector.VectorEnv):
@@ -124,7 +175,7 @@ class GymEnv(Environment):
                 )
             self._env = env
         else:
-            factories = self._factories(env, num_envs, make_kwargs)
+            factories = self._factories(env, num_envs, make_kwargs, asynchronous)
             vector_class = gym.vector.AsyncVectorEnv if asynchronous else gym.vector.SyncVectorEnv
             kwargs = {"context": context} if asynchronous else {}
             self._env = vector_class(
@@ -143,10 +194,13 @@ class GymEnv(Environment):
         self._seed = seed
         self._ended = np.ones(self.num_envs, bool)
         self._error: BaseException | None = None
+        self.check_finite = bool(check_finite)
+        self._floats = [s.dtype.is_floating for s in tf.nest.flatten(self.observation_spec)]
+        self._steps = 0  # calls of `step` since the last reset, for error messages
         self.closed = False
 
     @staticmethod
-    def _factories(env, num_envs, make_kwargs) -> list[Callable[[], gym.Env]]:
+    def _factories(env, num_envs, make_kwargs, asynchronous) -> list[Callable[[], gym.Env]]:
         if isinstance(env, str):
             _check_env_id(env)
             if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs <= 0:
@@ -171,7 +225,7 @@ class GymEnv(Environment):
                 "GymEnv: `env` must be a gymnasium id, a non-empty sequence of env factories or a "
                 f"gymnasium VectorEnv; received {env!r}."
             )
-        return [_factory(make, index) for index, make in enumerate(makes)]
+        return [_factory(make, index, asynchronous) for index, make in enumerate(makes)]
 
     @property
     def spec(self) -> EnvSpec:
@@ -186,7 +240,32 @@ class GymEnv(Environment):
         flags = np.stack([terminated, truncated, self._ended], axis=1)
         self._ended = terminated | truncated
         reward = np.asarray(reward, np.float32)
-        return [*self._observations.to_arrays(observation), reward, flags]
+        arrays = [*self._observations.to_arrays(observation), reward, flags]
+        if self.check_finite:
+            self._check_finite(arrays)
+        return arrays
+
+    def _check_finite(self, arrays) -> None:
+        """Raises `NonFiniteError` naming the first env and field with a NaN or infinity."""
+        fields = [(a, f) for a, f in zip(arrays[:-2], self._floats, strict=True) if f]
+        fields = [*fields, (arrays[-2], True)]
+        if all(np.isfinite(array).all() for array, _ in fields):  # the cheap common case
+            return
+        paths = leaf_paths(self.observation_spec)
+        names = [f"observation{path}" for path in paths] + ["reward"]
+        for name, array in zip(names, arrays[:-1], strict=True):
+            if array.dtype.kind != "f" or np.isfinite(array).all():
+                continue
+            index = int(np.argwhere(~np.isfinite(array.reshape(self.num_envs, -1)))[0, 0])
+            value = array[index]
+            error = NonFiniteError(
+                f"environment {index} returned a non-finite {name} at step {self._steps} after "
+                f"the GymEnv's reset: {value!r}. Check the environment (or pass check_finite=False "
+                "to let non-finite values through)."
+            )
+            self._error = error
+            self.close()
+            raise error
 
     def _to_timestep(self, arrays) -> Timestep:
         *observation, reward, flags = arrays
@@ -203,26 +282,57 @@ class GymEnv(Environment):
         )
 
     def _guard(self, call, *args, **kwargs):
-        """Runs a call on the vector env; on failure, shuts workers down and keeps the error."""
+        """Runs a call on the vector env; on failure, shuts workers down and keeps the error,
+        made into an `EnvError` that names the environment where that can be found out."""
         if self.closed:
-            raise RuntimeError("GymEnv: the environment is closed.")
+            self._error = RuntimeError(
+                "GymEnv: the environment is closed (after an earlier error, or by `close()`); "
+                "make a new one."
+            )
+            raise self._error
         try:
             return call(*args, **kwargs)
         except BaseException as error:
-            self._error = error
+            named = None if isinstance(error, EnvError) else self._name_error(error)
+            self._error = named or error
             self.close()
-            raise
+            if named is None:
+                raise
+            raise named from error
+
+    def _name_error(self, error: BaseException) -> EnvError | None:
+        """The sub-environment behind an error raised outside it: a malformed return that broke
+        the batch assembly (synchronous), or a dead worker process (asynchronous)."""
+        if self.asynchronous and isinstance(error, (OSError, EOFError)):
+            processes = list(getattr(self._env, "processes", []))
+            # A closed pipe can be seen a moment before its process has exited: wait for one.
+            ended = multiprocessing.connection.wait([p.sentinel for p in processes], timeout=2.0)
+            for index, process in enumerate(processes):
+                if process.sentinel in ended:
+                    process.join(timeout=1.0)  # reaps it, so that its exit code is known
+                    return EnvError(
+                        f"environment {index}: its worker process died (exit code "
+                        f"{process.exitcode}) at step {self._steps} after the GymEnv's reset; "
+                        f"{type(error).__name__}: {error}"
+                    )
+        for env in getattr(self._env, "envs", []):
+            wrapper = env if isinstance(env, _ReportErrors) else None
+            if wrapper is not None and (problem := wrapper.problem()) is not None:
+                return problem
+        return None
 
     def _reset_arrays(self, seed: int | None = None) -> list[np.ndarray]:
         if seed is None:
             seed, self._seed = self._seed, None
         observation, _ = self._guard(self._env.reset, seed=seed)
         self._ended = np.ones(self.num_envs, bool)
+        self._steps = 0
         zeros = np.zeros(self.num_envs)
         return self._arrays(observation, zeros, zeros, zeros)
 
     def _step_arrays(self, flat_action) -> list[np.ndarray]:
         gym_action = self._actions.to_gym(flat_action, clip=True)
+        self._steps += 1
         observation, reward, terminated, truncated, _ = self._guard(self._env.step, gym_action)
         return self._arrays(observation, reward, terminated, truncated)
 

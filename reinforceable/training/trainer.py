@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 import pathlib
 import time
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,9 +17,10 @@ from reinforceable._checks import check_instance
 from reinforceable.driver.driver import Driver
 from reinforceable.driver.observers import EpisodeStatistics
 from reinforceable.envs.env_spec import EnvSpec
+from reinforceable.envs.vector import NonFiniteError
 from reinforceable.training.callbacks import Callback
 
-__all__ = ["Trainer"]
+__all__ = ["CheckpointError", "Trainer"]
 
 _PROGRESS_FILE = "progress.csv"
 
@@ -47,7 +50,14 @@ class Trainer:
     `checkpoint_every` iterations and at the end. Only a successful update is ever
     checkpointed, so a run that fails (a NaN loss, a crash, a SIGKILL) leaves the last good
     checkpoint in place. If `resume` is set and a checkpoint exists, `fit` restores it and
-    continues from its step count; the environments start new episodes.
+    continues from its step count; the environments start new episodes. A checkpoint that
+    cannot be read in full (a truncated or corrupt file, missing variables) is named in a
+    warning with the reason, moved aside as `<file>.unreadable` (never deleted or overwritten),
+    and the newest intact one before it is used; `CheckpointError` if none can be read.
+    TensorFlow writes each checkpoint under a temporary name and renames it, and the pointer to
+    the latest one is updated after that, so a kill during a save leaves the previous
+    checkpoint the latest. `progress.csv` is rewritten atomically, and a row cut short by a
+    kill is dropped on resume.
 
     Args:
         agent: The `Agent` to train.
@@ -65,6 +75,7 @@ class Trainer:
         TypeError: For an agent that is not an `Agent`, or callbacks that are not `Callback`s.
         ValueError: For an agent that collects experience but has no environment, or an
             environment whose spaces differ from the agent's spec.
+        CheckpointError: (from `fit`) if resuming and no checkpoint can be read.
     """
 
     def __init__(
@@ -104,6 +115,7 @@ class Trainer:
         self.callbacks = sorted(callbacks, key=lambda c: not c.adds_logs)
         self.run_dir = None if run_dir is None else pathlib.Path(run_dir)
         self.checkpoint_every = checkpoint_every
+        self.keep_checkpoints = keep_checkpoints
         self.resume = bool(resume)
         self.history: list[dict[str, float]] = []
         self.total_steps = 0
@@ -139,23 +151,70 @@ class Trainer:
     def _restore(self) -> None:
         if self.manager is None or not self.resume or self.manager.latest_checkpoint is None:
             return
-        self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
+        prefix = self._restore_newest_readable()
         self.agent.actor.update(self.agent.acting_state())
         iterations = int(self.agent.iterations.numpy())
-        progress = self.run_dir / _PROGRESS_FILE
-        if progress.exists():
-            with progress.open(newline="") as file:
-                rows = [
-                    {key: float(value) for key, value in row.items() if value != ""}
-                    for row in csv.DictReader(file)
-                ]
-            # Iterations after the checkpoint were lost with the run that made them.
-            self.history = [row for row in rows if row["iteration"] <= iterations]
-            self._write_progress(rewrite=True)
+        # Iterations after the checkpoint were lost with the run that made them.
+        self.history = [
+            row for row in read_progress(self.run_dir) if row["iteration"] <= iterations
+        ]
+        self._write_progress(rewrite=True)
         print(
-            f"Resumed from {self.manager.latest_checkpoint} "
-            f"(iteration {iterations}, {self.env_steps:,} env steps).",
+            f"Resumed from {prefix} (iteration {iterations}, {self.env_steps:,} env steps).",
             flush=True,
+        )
+
+    def _restore_newest_readable(self) -> str:
+        """Restores the newest checkpoint that reads in full. An unreadable one (truncated,
+        corrupt, or missing variables) is reported with its file and reason, moved aside as
+        `<file>.unreadable` (never deleted or overwritten), and the one before it is tried."""
+        directory = self.run_dir / "checkpoints"
+        candidates = list(reversed(self.manager.checkpoints)) or [self.manager.latest_checkpoint]
+        if self.manager.latest_checkpoint not in candidates:
+            candidates.insert(0, self.manager.latest_checkpoint)
+        problems = []
+        for prefix in candidates:
+            try:
+                self.checkpoint.restore(prefix).assert_existing_objects_matched()
+            except Exception as error:  # OpError, IndexError (truncated), ValueError, ...
+                reason = f"{type(error).__name__}: {str(error).strip().splitlines()[0][:300]}"
+                kept = _move_aside(prefix)
+                problems.append(f"{prefix} ({reason})")
+                warnings.warn(
+                    f"Trainer: the checkpoint {prefix} cannot be read ({reason}). It is kept as "
+                    f"{', '.join(kept) or 'it was'}; resuming from an earlier checkpoint.",
+                    stacklevel=3,
+                )
+                continue
+            if problems:
+                self._forget(directory, candidates[: len(problems)], prefix)
+            return prefix
+        raise CheckpointError(
+            f"Trainer: no checkpoint in {directory} can be read, so the run cannot resume: "
+            + "; ".join(problems)
+            + ". They are kept (moved aside as *.unreadable); pass resume=False or another "
+            "run_dir to start afresh."
+        )
+
+    def _forget(self, directory: pathlib.Path, unreadable: list[str], latest: str) -> None:
+        """Drops moved-aside checkpoints from the checkpoint state, so that the newest readable
+        one is the latest, and the older ones stay managed (kept, then rotated)."""
+        state = tf.train.get_checkpoint_state(str(directory))
+        names = [pathlib.Path(path).name for path in state.all_model_checkpoint_paths]
+        stamps = list(state.all_model_checkpoint_timestamps) or [time.time()] * len(names)
+        dropped = {pathlib.Path(path).name for path in unreadable}
+        kept = [
+            (name, stamp) for name, stamp in zip(names, stamps, strict=True) if name not in dropped
+        ] or [(pathlib.Path(latest).name, time.time())]
+        tf.compat.v1.train.update_checkpoint_state(
+            str(directory),
+            kept[-1][0],
+            all_model_checkpoint_paths=[name for name, _ in kept],
+            all_model_checkpoint_timestamps=[stamp for _, stamp in kept],
+            last_preserved_timestamp=min(stamp for _, stamp in kept) - 1.0,
+        )
+        self.manager = tf.train.CheckpointManager(
+            self.checkpoint, directory, max_to_keep=self.keep_checkpoints
         )
 
     def _write_progress(self, rewrite: bool = False) -> None:
@@ -169,11 +228,13 @@ class Trainer:
             with path.open(newline="") as file:
                 existing = next(csv.reader(file), [])
         if rewrite or existing != keys:
-            # New columns (an evaluation's) or a resume: write the whole file again.
-            with path.open("w", newline="") as file:
+            # New columns (an evaluation's) or a resume: write the whole file again, atomically.
+            temporary = path.with_name(path.name + ".tmp")
+            with temporary.open("w", newline="") as file:
                 writer = csv.DictWriter(file, fieldnames=keys)
                 writer.writeheader()
                 writer.writerows(self.history)
+            os.replace(temporary, path)
         else:
             with path.open("a", newline="") as file:
                 csv.DictWriter(file, fieldnames=keys).writerow(self.history[-1])
@@ -182,13 +243,27 @@ class Trainer:
         if self.manager is not None:
             self.manager.save(checkpoint_number=int(self.agent.iterations.numpy()))
 
+    def _collect(self):
+        """One collection; a non-finite observation or reward ends training as divergence."""
+        from reinforceable.agents.errors import TrainingDivergedError
+
+        try:
+            return self.collection.run(self.driver)
+        except NonFiniteError as error:
+            kept = self.manager.latest_checkpoint if self.manager is not None else None
+            raise TrainingDivergedError(
+                f"Trainer: the environment returned a non-finite value while collecting for "
+                f"iteration {int(self.agent.iterations.numpy()) + 1}: {error} The last good "
+                f"checkpoint is kept: {kept or 'none was written'}."
+            ) from error
+
     def fit(self, total_steps: int) -> list[dict[str, float]]:
         """Trains until the agent has seen `total_steps` env steps; returns the history.
 
         Raises:
             ValueError: If `total_steps` is not a positive int.
-            TrainingDivergedError: (from the agent) if an update is NaN; the last good checkpoint
-                is kept.
+            TrainingDivergedError: If an update is NaN (from the agent), or the environment
+                returns a non-finite observation or reward; the last good checkpoint is kept.
         """
         if isinstance(total_steps, bool) or not isinstance(total_steps, int) or total_steps <= 0:
             raise ValueError(
@@ -213,7 +288,7 @@ class Trainer:
                     "episode_length": metrics.pop("charts/episode_length", math.nan),
                 }
             else:
-                trajectory = self.agent.actor.process(self.collection.run(self.driver))
+                trajectory = self.agent.actor.process(self._collect())
                 collected = time.perf_counter()
                 version = int(trajectory.policy_version[0])
                 lag = {"charts/policy_lag": float(self.agent.iterations.numpy() - version)}
@@ -249,6 +324,42 @@ class Trainer:
         for callback in self.callbacks:
             callback.on_train_end(self, logs)
         return self.history
+
+
+class CheckpointError(RuntimeError):
+    """No checkpoint of a run can be read (each was moved aside as `*.unreadable`)."""
+
+
+def _move_aside(prefix: str) -> list[str]:
+    """Renames a checkpoint's files to `<file>.unreadable` (keeping any earlier such copy)."""
+    moved = []
+    for file in sorted(pathlib.Path(prefix).parent.glob(pathlib.Path(prefix).name + ".*")):
+        if file.suffix == ".unreadable":
+            continue
+        target = file.with_name(file.name + ".unreadable")
+        number = 1
+        while target.exists():
+            target, number = file.with_name(f"{file.name}.unreadable-{number}"), number + 1
+        file.rename(target)
+        moved.append(target.name)
+    return moved
+
+
+def read_progress(run_dir: pathlib.Path) -> list[dict[str, float]]:
+    """The rows of `run_dir/progress.csv` as floats; a row cut short by a kill is dropped."""
+    path = run_dir / _PROGRESS_FILE
+    if not path.exists():
+        return []
+    rows = []
+    with path.open(newline="") as file:
+        for row in csv.DictReader(file):
+            try:
+                rows.append({k: float(v) for k, v in row.items() if v not in ("", None)})
+            except (TypeError, ValueError):
+                continue
+            if None in row.values() or "iteration" not in rows[-1]:
+                rows.pop()
+    return rows
 
 
 def _prefixed(prefix: str, items: dict[str, Any]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import tensorflow as tf
 import reinforceable as rf
 from reinforceable.driver import Driver, EpisodeStatistics, KerasPolicy, RandomPolicy
 from reinforceable.envs import EnvError, GymEnv
-from tests.envs.helpers import FailingEnv, NestedEnv
+from tests.envs.helpers import FailingEnv, MalformedEnv, NestedEnv
 
 
 def recurrent_cartpole_policy(units=8):
@@ -292,6 +292,57 @@ def test_an_environment_error_inside_the_graph_is_re_raised_with_its_index():
     assert isinstance(info.value.__cause__, ValueError)
     assert not isinstance(info.value.__context__, EnvError)
     assert env.closed
+
+
+def test_a_second_run_after_an_environment_error_says_the_environment_is_closed():
+    env = GymEnv([lambda: FailingEnv(), lambda: FailingEnv(fail_at=3)], seed=0)
+    driver = Driver(RandomPolicy(env.action_space, 2), env, seed=0)
+    with pytest.raises(EnvError):
+        driver.run(steps=2 * 10)
+    with pytest.raises(RuntimeError, match="GymEnv: the environment is closed"):
+        driver.run(steps=2 * 10)
+
+
+@pytest.mark.parametrize(
+    "fault, error, message",
+    [
+        ("shape", EnvError, r"environment 1 returned a malformed step\(\) at step 2 of its "
+                            r"episode: observation: expected shape \(2,\)"),
+        ("nan_observation", rf.envs.NonFiniteError,
+         "environment 1 returned a non-finite observation at step 2"),
+    ],
+)  # fmt: skip
+def test_malformed_environment_output_inside_the_graph_names_the_env(fault, error, message):
+    env = GymEnv([lambda: MalformedEnv(), lambda: MalformedEnv(fault, at=2)], seed=0)
+    driver = Driver(RandomPolicy(env.action_space, 2), env, seed=0)
+    with pytest.raises(error, match=message):
+        driver.run(steps=2 * 10)
+
+
+def head_policy(head, observation_size=4):
+    observation = keras.Input((observation_size,))
+    return keras.Model(observation, head(keras.layers.Dense(4)(observation)))
+
+
+@pytest.mark.parametrize(
+    "env_id, head, message",
+    [
+        ("CartPole-v1", lambda: rf.DenseCategorical(3), r"emits 3 classes.*Discrete\(2\)"),
+        ("Pendulum-v1", lambda: rf.DenseNormal(1, [-3.0, 3.0], hard_bounds=True),
+         r"values in \[-3, 3\].*Box\(low=\[-2.0\], high=\[2.0\]\)"),
+    ],
+)  # fmt: skip
+def test_a_head_whose_values_do_not_fit_the_space_is_refused(env_id, head, message):
+    env = GymEnv(env_id, 2, seed=0)
+    size = env.observation_spec.shape[0]
+    with pytest.raises(ValueError, match=message):
+        Driver(head_policy(head(), size), env)
+    # Heads that fit, and unbounded heads (actions are clipped to the Box), are accepted.
+    fits = {"CartPole-v1": lambda: rf.DenseCategorical(2),
+            "Pendulum-v1": lambda: rf.DenseNormal(1, [-2.0, 2.0], hard_bounds=True)}  # fmt: skip
+    Driver(head_policy(fits[env_id](), size), env)
+    if env_id == "Pendulum-v1":
+        Driver(head_policy(rf.DenseNormal(1), size), env)
 
 
 @pytest.mark.filterwarnings("ignore:.*(Worker-1|Traceback|last exception).*:UserWarning")

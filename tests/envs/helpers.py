@@ -64,3 +64,55 @@ class FailingEnv(gym.Env):
         if self.fail_at is not None and self._t >= self.fail_at:
             raise ValueError("the simulator diverged")
         return np.zeros(2, np.float32), 1.0, False, False, {}
+
+
+class MalformedEnv(gym.Env):
+    """A Box(2) observation and Discrete(2) action; from step `at` on (0: reset), one field of
+    what it returns is wrong in the way `fault` names:
+
+    `"shape"` (a 3-vector observation), `"strings"` (an observation of strings), `"arity"` (a
+    4-tuple from step, the observation alone from reset), `"nan_observation"`, `"inf_reward"`,
+    `"reward_type"` (a string reward) or `"die"` (the process kills itself: an async worker's
+    death).
+    """
+
+    observation_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def __init__(self, fault: str | None = None, at: int = 1):
+        self.fault, self.at = fault, at
+        self._t = 0
+
+    def _observation(self, broken: bool):
+        if broken and self.fault == "shape":
+            return np.zeros(3, np.float32)
+        if broken and self.fault == "strings":
+            return np.array(["a", "b"])
+        if broken and self.fault == "nan_observation":
+            return np.array([0.0, np.nan], np.float32)
+        return np.zeros(2, np.float32)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self._t = 0
+        broken = self.at == 0
+        if broken and self.fault == "arity":
+            return self._observation(False)
+        return self._observation(broken), {}
+
+    def step(self, action):
+        self._t += 1
+        broken = self.at and self._t >= self.at
+        if broken and self.fault == "die":
+            import os
+            import signal
+
+            os.kill(os.getpid(), signal.SIGKILL)
+        if broken and self.fault == "arity":
+            return self._observation(False), 1.0, False, {}
+        reward = 1.0
+        if broken and self.fault == "inf_reward":
+            reward = float("inf")
+        if broken and self.fault == "reward_type":
+            reward = "one"
+        return self._observation(broken), reward, False, False, {}

@@ -97,6 +97,7 @@ WRITES_OUTPUT = {"hybrid_bandit.py"}
 # Examples that write a run directory (checkpoints, logs, plots) take --run-dir.
 WRITES_RUN_DIR = {
     "ars_mujoco.py",
+    "gps_pointmass.py",
     "policy_search_pendulum.py",
     "ppo_mixed_action.py",
     "recurrent_ppo_atari.py",
@@ -113,18 +114,26 @@ def test_every_example_has_a_tiny_budget_here():
 
 @pytest.mark.parametrize("script", sorted(TINY_BUDGETS))
 def test_example_runs_with_a_tiny_budget(script, tmp_path):
+    """Every example runs; one that trains into a run directory resumes from it when rerun."""
     output = ["--output-dir", str(tmp_path / "run")] if script in WRITES_OUTPUT else []
     if script in WRITES_RUN_DIR:
         output = ["--run-dir", str(tmp_path / "run")]
-    result = subprocess.run(
-        [sys.executable, str(EXAMPLES / script), *TINY_BUDGETS[script], *output],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=tmp_path,
-    )
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
-    assert "result:" in result.stdout
+
+    def run():
+        result = subprocess.run(
+            [sys.executable, str(EXAMPLES / script), *TINY_BUDGETS[script], *output],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            cwd=tmp_path,
+        )
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+        assert "result:" in result.stdout
+        return result.stdout
+
+    assert "Resumed from" not in run()
+    if script in WRITES_RUN_DIR:
+        assert "Resumed from" in run(), f"{script} did not resume from its run directory"
 
 
 def load_example(name):

@@ -3,6 +3,7 @@
 import csv
 import math
 import pathlib
+import re
 import signal
 import subprocess
 import sys
@@ -103,13 +104,20 @@ class _NanRewardsAfter(gym.Wrapper):
         return observation, math.nan if self.left < 0 else reward, terminated, truncated, info
 
 
-def test_nan_keeps_the_last_good_checkpoint(tmp_path):
+@pytest.mark.parametrize("check_finite", [True, False])
+def test_nan_keeps_the_last_good_checkpoint(tmp_path, check_finite):
+    # Checked at the env boundary (the default), or let through to a NaN loss.
     factories = [lambda: _NanRewardsAfter(gym.make("CartPole-v1"), 8 * 3 + 2)] * 2
-    env = rf.GymEnv(factories, seed=0)
+    env = rf.GymEnv(factories, seed=0, check_finite=check_finite)
     agent = RecurrentPPOAgent(actor_critic(env, hidden=(8,)), env, CONFIG)
     trainer = Trainer(agent, run_dir=tmp_path, checkpoint_every=1)
-    with pytest.raises(TrainingDivergedError, match="iteration 4"):
+    with pytest.raises(TrainingDivergedError, match="iteration 4") as info:
         trainer.fit(10 * 16)
+    if check_finite:
+        assert isinstance(info.value.__cause__, rf.envs.NonFiniteError)
+        found = r"environment \d returned a non-finite reward at step \d+"
+        assert re.search(found, str(info.value))
+        assert "ckpt-3" in str(info.value)
     assert trainer.manager.latest_checkpoint.endswith("ckpt-3")
     weights = [w.numpy() for w in agent.model.weights]
     assert all(np.isfinite(w).all() for w in weights)

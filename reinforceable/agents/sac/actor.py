@@ -33,6 +33,9 @@ class WarmupPolicy(Policy):
     def initial_state(self, batch_size):
         return self.actor.initial_state(batch_size)
 
+    def action_support(self):
+        return self.actor.action_support()
+
     def step(self, timestep, state, seed):
         step = self.actor.step(timestep, state, seed)
         random = self.random.step(timestep, state, tf.random.split(seed, 1)[0]).action
