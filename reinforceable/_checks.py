@@ -9,6 +9,7 @@ import numpy as np
 
 __all__ = [
     "check_bool",
+    "check_bounds",
     "check_covariance",
     "check_instance",
     "check_number",
@@ -61,6 +62,23 @@ def check_covariance(value, dim: int, argument: str, owner: str, definite: bool 
             f"{owner}: `{argument}` must be {kind}; its smallest eigenvalue is {smallest:.3g}."
         )
     return matrix
+
+
+def check_bounds(owner: str, what: str, low, high, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """`(low, high)` as float64 `[size]` arrays, finite, with low < high everywhere (NaN fails
+    every comparison, so it is refused too), or a `ValueError` naming `what`."""
+    low, high = np.asarray(low, np.float64), np.asarray(high, np.float64)
+    if (
+        low.shape != (size,)
+        or high.shape != (size,)
+        or not (np.all(np.isfinite(low)) and np.all(np.isfinite(high)))
+        or not np.all(low < high)
+    ):
+        raise ValueError(
+            f"{owner}: {what} must be finite [{size}] arrays (`action_dim`) with low < high in "
+            f"every dimension; received {low.tolist()} and {high.tolist()}."
+        )
+    return low, high
 
 
 def check_positive_int(owner: str, name: str, value) -> None:

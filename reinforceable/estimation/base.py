@@ -76,6 +76,10 @@ class StateEstimator(abc.ABC):
     def update(self, belief, observation, seed=None) -> tuple[Any, tf.Tensor]:
         """Conditions the belief on `observation` `[B, observation_dim]`.
 
+        A row whose observation is not finite (NaN or infinite: a dropped or broken reading)
+        is skipped: its belief stays the one given, never NaN, and its log-likelihood is NaN (or
+        `-inf`). Filters made with `validate_args=True` raise an `InvalidArgumentError` instead.
+
         Returns:
             `(belief, log_likelihood)`, the log-likelihood `[B]` of the observation under the
             belief that was given.

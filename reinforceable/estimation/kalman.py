@@ -83,6 +83,17 @@ class GaussianFilter(StateEstimator):
             observation = validate_finite(observation, "observation", self)
         return observation
 
+    def _posterior(self, prior, observation, mean, covariance, log_likelihood):
+        """The updated belief and log-likelihood. A row whose observation is not finite (a
+        dropped or broken reading) is not updated: it keeps `prior` and its log-likelihood is
+        NaN, so one bad reading never poisons the belief. (`validate_args` refuses it instead.)"""
+        observed = tf.reduce_all(tf.math.is_finite(observation), axis=-1)
+        mean = tf.where(observed[:, None], mean, prior.mean)
+        covariance = tf.where(observed[:, None, None], covariance, prior.covariance)
+        nan = tf.constant(np.nan, log_likelihood.dtype)
+        log_likelihood = tf.where(observed, log_likelihood, nan)
+        return self._checked(GaussianBelief(mean, covariance)), log_likelihood
+
     def _checked(self, belief: GaussianBelief) -> GaussianBelief:
         if not self.validate_args:
             return belief
@@ -237,7 +248,7 @@ class KalmanFilter(GaussianFilter):
         mean, covariance, log_likelihood = joseph_update(
             belief.mean, belief.covariance, residual, c, self.observation_noise
         )
-        return self._checked(GaussianBelief(mean, covariance)), log_likelihood
+        return self._posterior(belief, observation, mean, covariance, log_likelihood)
 
 
 class ModelFilter(GaussianFilter):
@@ -318,4 +329,4 @@ class ExtendedKalmanFilter(ModelFilter):
             jacobian,
             self.observation_noise,
         )
-        return self._checked(GaussianBelief(mean, covariance)), log_likelihood
+        return self._posterior(belief, observation, mean, covariance, log_likelihood)

@@ -154,4 +154,4 @@ class UnscentedKalmanFilter(ModelFilter):
             innovation + self.observation_noise,
             cross,
         )
-        return self._checked(GaussianBelief(mean, covariance)), log_likelihood
+        return self._posterior(belief, observation, mean, covariance, log_likelihood)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -10,6 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from reinforceable._checks import (
+    check_bounds,
     check_instance,
     check_number,
     check_positive_int,
@@ -192,13 +194,9 @@ class ILQR:
         self.bounded = model.action_low is not None
         self.squashed = self.bounded and self.config.bounds == "squash"
         if self.bounded:
-            low, high = np.asarray(model.action_low, float), np.asarray(model.action_high, float)
-            if low.shape != (model.action_dim,) or high.shape != low.shape or np.any(low >= high):
-                raise ValueError(
-                    f"ILQR: the model's bounds must be [{model.action_dim}] arrays (`action_dim`) "
-                    f"with action_low < action_high; received {low.tolist()}, {high.tolist()}."
-                )
-            self.low, self.high = low, high
+            self.low, self.high = check_bounds(
+                "ILQR", "the model's bounds", model.action_low, model.action_high, model.action_dim
+            )
         self._solve = tf.function(self._solve_graph)
 
     # ------------------------------------------------------------------ the control space
@@ -237,8 +235,12 @@ class ILQR:
             An `ILQRResult`.
 
         Raises:
-            ValueError: For shapes that do not fit the model and horizon, or (with
-                `nonconvex_cost="raise"`) a cost Hessian that is not positive semi-definite.
+            ValueError: For shapes that do not fit the model and horizon, a non-finite
+                `initial_state` or `initial_actions`, or (with `nonconvex_cost="raise"`) a cost
+                Hessian that is not positive semi-definite.
+
+        Warns:
+            RuntimeWarning: If the cost of a trajectory is not finite, naming which.
         """
         state = tf.convert_to_tensor(initial_state, self.dtype)
         if state.shape.rank == 1:
@@ -248,6 +250,11 @@ class ILQR:
             raise ValueError(
                 f"ILQR.solve: `initial_state` must be [B, {n}] (`state_dim`); received "
                 f"{state.shape}."
+            )
+        if not np.all(np.isfinite(state.numpy())):
+            rows = np.flatnonzero(~np.all(np.isfinite(state.numpy()), axis=-1)).tolist()
+            raise ValueError(
+                f"ILQR.solve: `initial_state` must be finite; rows {rows} hold NaN or infinity."
             )
         batch = state.shape[0]
         if initial_actions is None:
@@ -261,9 +268,19 @@ class ILQR:
                     f"ILQR.solve: `initial_actions` must be [{horizon}, {batch}, {m}] (horizon, "
                     f"batch, action_dim); received {actions.shape}."
                 )
+            if not np.all(np.isfinite(actions.numpy())):
+                raise ValueError("ILQR.solve: `initial_actions` must be finite.")
             controls = self.from_action(actions)
         result = self._solve(state, controls)
         check_convexity("ILQR", self.config.nonconvex_cost, float(result.most_negative_eigenvalue))
+        bad = np.flatnonzero(~np.isfinite(result.cost.numpy())).tolist()
+        if bad:
+            warnings.warn(
+                f"ILQR.solve: the cost of the trajectories {bad} is not finite (the model or the "
+                "cost returned NaN or infinity along them); their plans are not usable.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
         return result
 
     def linear_gaussian_policy(self, result: ILQRResult, index: int | None = None):

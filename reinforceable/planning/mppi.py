@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -11,6 +12,7 @@ import tensorflow_probability as tfp
 
 from reinforceable._checks import (
     check_bool,
+    check_bounds,
     check_instance,
     check_number,
     check_positive_int,
@@ -163,14 +165,9 @@ class MPPI(Policy):
         self.noise_scale = np.broadcast_to(scale, [action_dim]).astype(np.float64)
         self.bounded = model.action_low is not None
         if self.bounded:
-            low = np.asarray(model.action_low, float)
-            high = np.asarray(model.action_high, float)
-            if low.shape != (action_dim,) or high.shape != (action_dim,) or np.any(low >= high):
-                raise ValueError(
-                    f"MPPI: the model's bounds must be [{action_dim}] arrays (`action_dim`) with "
-                    f"action_low < action_high; received {low.tolist()} and {high.tolist()}."
-                )
-            self.low, self.high = low, high
+            self.low, self.high = check_bounds(
+                "MPPI", "the model's bounds", model.action_low, model.action_high, action_dim
+            )
         self._sequence_cost = model.sequence_cost
         self._gains, self._warm_start = self._feedback_gains, self._feedback_warm_start
         if config.jit_compile and model.xla_compatible:
@@ -279,7 +276,21 @@ class MPPI(Policy):
         """One MPPI iteration: returns `(first action [B, A], updated plan [B, H, A], costs)`."""
         _, actions = self._samples(plan, seed)
         costs = self._costs(state, actions)
-        shifted = costs - tf.reduce_min(costs, axis=1, keepdims=True)
+        # A sample whose rollout diverged (NaN or infinite cost) gets no weight; a system whose
+        # every sample diverged keeps a uniform weighting and reports an infinite `plan_cost`.
+        finite = tf.math.is_finite(costs)
+        any_finite = tf.reduce_any(finite, axis=1, keepdims=True)
+        if tf.executing_eagerly() and not bool(tf.reduce_all(any_finite)):
+            rows = np.flatnonzero(~any_finite.numpy()[:, 0]).tolist()
+            warnings.warn(
+                f"MPPI: every sampled sequence of the systems {rows} has a non-finite cost (a "
+                "NaN or infinite state, or a model that diverges); their plans are not usable.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        costs = tf.where(finite, costs, tf.constant(np.inf, costs.dtype))
+        safe = tf.where(any_finite, costs, tf.zeros_like(costs))
+        shifted = safe - tf.reduce_min(safe, axis=1, keepdims=True)
         weights = tf.nn.softmax(-shifted / self.config.temperature, axis=1)  # [B, K]
         # The weighted mean of the controls as applied (in the box); the plan keeps it in its
         # own space. Averaging in the unbounded space of "squash" instead lets the plan run far

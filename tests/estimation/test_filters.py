@@ -227,6 +227,51 @@ def test_particle_filter_survives_an_observation_far_from_every_particle():
         strict.update(belief, tf.constant([[np.nan], [0.5]]), seed=[0, 2])
 
 
+@pytest.mark.parametrize("estimator", ["kf", "ekf", "ukf"])
+def test_a_non_finite_observation_is_skipped_not_folded_into_the_belief(estimator):
+    """One broken reading (NaN, inf) leaves that system's belief as predicted, forever finite;
+    the other systems and later readings update as usual. `validate_args` refuses it."""
+    a, b, c, q, r, mean0, cov0 = _random_system(3)
+    make = {
+        "kf": lambda **kw: KalmanFilter(a, c, q, r, b, mean0, cov0, dtype=tf.float64, **kw),
+        "ekf": lambda **kw: ExtendedKalmanFilter(
+            _Linear(a, b, c, q, r), initial_mean=mean0, initial_covariance=cov0,
+            dtype=tf.float64, **kw),
+        "ukf": lambda **kw: UnscentedKalmanFilter(
+            _Linear(a, b, c, q, r), initial_mean=mean0, initial_covariance=cov0,
+            dtype=tf.float64, **kw),
+    }[estimator]  # fmt: skip
+    estimator = make()
+    _, ys = _simulate(a, None, c, q, r, mean0, cov0, 6, 3, 0)
+    broken = ys.copy()
+    broken[0, 2, 1], broken[2, 2, 0] = np.nan, np.inf  # system 0 at t=2, system 2 at t=2
+    prior = estimator.initial_belief(3)
+    beliefs = {}
+    for name, observations in (("clean", ys), ("broken", broken)):
+        belief = prior
+        for t in range(6):
+            belief = estimator.predict(belief) if t else belief
+            updated, log_likelihood = estimator.update(belief, observations[:, t])
+            if name == "broken" and t == 2:
+                # The broken rows keep the predicted belief exactly, with a NaN likelihood.
+                for row in (0, 2):
+                    np.testing.assert_array_equal(updated.mean[row], belief.mean[row])
+                    np.testing.assert_array_equal(updated.covariance[row], belief.covariance[row])
+                assert np.isnan(log_likelihood.numpy()[[0, 2]]).all()
+                assert np.isfinite(log_likelihood.numpy()[1])
+            belief = updated
+        beliefs[name] = belief
+    assert np.all(np.isfinite(beliefs["broken"].mean)) and np.all(
+        np.isfinite(beliefs["broken"].covariance)
+    )
+    # The unbroken system is untouched by the others' bad readings.
+    np.testing.assert_allclose(beliefs["broken"].mean[1], beliefs["clean"].mean[1], rtol=1e-12)
+    assert not np.allclose(beliefs["broken"].mean[0], beliefs["clean"].mean[0])
+    strict = make(validate_args=True)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="`observation` must be finite"):
+        strict.update(prior, broken[:, 2])
+
+
 def test_covariances_stay_symmetric_positive_definite_over_a_long_run():
     a, _, c, q, r, mean0, cov0 = _random_system(7)
     _, ys = _simulate(a, None, c, q, r, mean0, cov0, 500, 2, 3)

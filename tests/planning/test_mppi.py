@@ -34,7 +34,7 @@ def test_bad_noise_bounds_and_models_are_refused():
     class BadBounds(rf.models.LinearSystem):
         action_low, action_high = np.array([-1.0, -1.0]), np.array([1.0, 1.0])
 
-    with pytest.raises(ValueError, match=re.escape("bounds must be [1] arrays")):
+    with pytest.raises(ValueError, match=re.escape("bounds must be finite [1] arrays")):
         MPPI(BadBounds([[1.0]], [[1.0]]), MPPIConfig(num_samples=4, horizon=2))
 
     class WrongShape(rf.models.Model):
