@@ -5,8 +5,8 @@ with the same interpreter and packages; the benchmark's own script and examples 
 side, so each measures its own code. Both outputs are printed in full, one after the other, for a
 before/after table; `--rounds 2` runs before, after, after, before, so that a drift of the
 machine's speed hits both sides alike. What the earlier side writes to its `media/` is discarded;
-what the later side writes is copied into this tree's `media/`. With `--after` (a commit), the
-working tree can change while the benchmark runs.
+what the later side's run writes (files that differ from its commit) is copied into this tree's
+`media/`. With `--after` (a commit), the working tree can change while the benchmark runs.
 
     python benchmarks/before_after.py --base eb27b95 -- benchmarks/sac.py --tasks pendulum
     python benchmarks/before_after.py --base main~3 --after HEAD -- benchmarks/driver_throughput.py
@@ -55,6 +55,12 @@ def _revision(name: str) -> str:
     ).stdout.strip()  # fmt: skip
 
 
+def _committed(revision: str, path: str) -> bytes | None:
+    """The file's content at `revision`, `None` if it has none."""
+    result = subprocess.run(["git", "show", f"{revision}:{path}"], cwd=ROOT, capture_output=True)
+    return result.stdout if result.returncode == 0 else None
+
+
 def _checkout(revision: str, path: pathlib.Path) -> pathlib.Path:
     subprocess.run(["git", "worktree", "add", "--detach", str(path), revision], cwd=ROOT,
                    check=True, capture_output=True)  # fmt: skip
@@ -82,12 +88,12 @@ def main(argv=None) -> None:
             for label, tree in order:
                 wall = run(label, tree, args.command)
                 print(f"===== {label}: {wall:.0f} s =====", flush=True)
-            if args.after:  # the later side's figures go to this tree's media/
+            if args.after:  # what the later side's run wrote in its media/ goes to this tree's
                 for file in (trees[1] / "media").iterdir():
-                    target = ROOT / "media" / file.name
-                    if not target.exists() or target.read_bytes() != file.read_bytes():
-                        shutil.copyfile(file, target)
-                        print(f"media/{file.name} written", flush=True)
+                    if file.read_bytes() == _committed(after, f"media/{file.name}"):
+                        continue  # not written by the run
+                    shutil.copyfile(file, ROOT / "media" / file.name)
+                    print(f"media/{file.name} written", flush=True)
         finally:
             for tree in trees:
                 subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT,
