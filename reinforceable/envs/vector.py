@@ -80,7 +80,10 @@ class _ReportErrors(gym.Wrapper):
             result = self.env.step(action)
         except Exception as error:
             raise self._error("step", error) from error
-        return self._checked("step", result)
+        if self.check_always or not self.checked["step"]:
+            return self._checked("step", result)
+        self.last = ("step", result)  # the hot path: kept for a diagnosis, not checked
+        return result
 
     def reset(self, **kwargs):
         self.steps = 0
@@ -195,7 +198,8 @@ class GymEnv(Environment):
         self._ended = np.ones(self.num_envs, bool)
         self._error: BaseException | None = None
         self.check_finite = bool(check_finite)
-        self._floats = [s.dtype.is_floating for s in tf.nest.flatten(self.observation_spec)]
+        floats = [s.dtype.is_floating for s in tf.nest.flatten(self.observation_spec)]
+        self._checked_leaves = [i for i, f in enumerate(floats) if f] + [len(floats)]  # + reward
         self._steps = 0  # calls of `step` since the last reset, for error messages
         self.closed = False
 
@@ -247,9 +251,7 @@ class GymEnv(Environment):
 
     def _check_finite(self, arrays) -> None:
         """Raises `NonFiniteError` naming the first env and field with a NaN or infinity."""
-        fields = [(a, f) for a, f in zip(arrays[:-2], self._floats, strict=True) if f]
-        fields = [*fields, (arrays[-2], True)]
-        if all(np.isfinite(array).all() for array, _ in fields):  # the cheap common case
+        if all(np.isfinite(arrays[i]).all() for i in self._checked_leaves):  # the common case
             return
         paths = leaf_paths(self.observation_spec)
         names = [f"observation{path}" for path in paths] + ["reward"]
