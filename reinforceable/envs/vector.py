@@ -5,14 +5,13 @@ from __future__ import annotations
 import multiprocessing.connection
 import traceback
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import gymnasium as gym
 import numpy as np
 import tensorflow as tf
 
 from reinforceable._nest import leaf_paths
-from reinforceable.envs._outputs import reset_mismatch, step_mismatch
+from reinforceable.envs._outputs import mismatch, reset_mismatch, step_mismatch
 from reinforceable.envs.base import Environment
 from reinforceable.envs.env_spec import EnvSpec
 from reinforceable.envs.specs import SpaceConverter, batch_spec
@@ -29,6 +28,9 @@ class EnvError(RuntimeError):
     """
 
 
+_NON_FINITE = "GymEnv: a NaN or infinite observation or reward (see the NonFiniteError)"
+
+
 class NonFiniteError(EnvError, FloatingPointError):
     """An environment returned a NaN or infinite observation or reward (names the env and step)."""
 
@@ -36,15 +38,16 @@ class NonFiniteError(EnvError, FloatingPointError):
 class _ReportErrors(gym.Wrapper):
     """Re-raises a sub-environment's exceptions as `EnvError`s that name its index, and checks
     its outputs against the spaces: on its first reset and first step, or on every call with
-    `check_always` (inside asynchronous workers, where the check is cheap next to the pipe)."""
+    `check_always` (inside asynchronous workers, where the check is cheap next to the pipe).
+    After the first checks, a step costs one attribute test more than the bare env's: in the
+    Driver's loop every Python operation of the step competes with TF's threads."""
 
     def __init__(self, env: gym.Env, index: int, check_always: bool = False):
         super().__init__(env)
         self.index = index
         self.check_always = check_always
-        self.steps = 0
-        self.checked = {"step": False, "reset": False}
-        self.last: tuple[str, Any] | None = None  # the latest return, to diagnose a failed batch
+        self.check_step = self.check_reset = True
+        self.steps = 0  # steps of the episode, counted while checking
 
     def _error(self, method: str, error: BaseException) -> EnvError:
         trace = "".join(traceback.format_exception(error)).rstrip()
@@ -53,37 +56,31 @@ class _ReportErrors(gym.Wrapper):
             f"Original traceback:\n{trace}"
         )
 
-    def problem(self) -> EnvError | None:
-        """An `EnvError` saying how the latest return does not fit the spaces, if it does not."""
-        if self.last is None:
-            return None
-        method, result = self.last
-        check = step_mismatch if method == "step" else reset_mismatch
+    def _checked(self, method: str, result):
+        check = reset_mismatch if method == "reset" else step_mismatch
         if problem := check(self.observation_space, result):
-            return EnvError(
+            raise EnvError(
                 f"environment {self.index} returned a malformed {method}() at step "
                 f"{self.steps} of its episode: {problem}"
             )
-        return None
-
-    def _checked(self, method: str, result):
-        self.last = (method, result)
-        if self.check_always or not self.checked[method]:
-            self.checked[method] = True
-            if error := self.problem():
-                raise error
         return result
 
-    def step(self, action):
+    def _checked_step(self, action):
+        self.check_step = self.check_always
         self.steps += 1
         try:
             result = self.env.step(action)
         except Exception as error:
             raise self._error("step", error) from error
-        if self.check_always or not self.checked["step"]:
-            return self._checked("step", result)
-        self.last = ("step", result)  # the hot path: kept for a diagnosis, not checked
-        return result
+        return self._checked("step", result)
+
+    def step(self, action):
+        if self.check_step:
+            return self._checked_step(action)
+        try:
+            return self.env.step(action)
+        except Exception as error:
+            raise self._error("step", error) from error
 
     def reset(self, **kwargs):
         self.steps = 0
@@ -91,7 +88,10 @@ class _ReportErrors(gym.Wrapper):
             result = self.env.reset(**kwargs)
         except Exception as error:
             raise self._error("reset", error) from error
-        return self._checked("reset", result)
+        if self.check_reset:
+            self.check_reset = self.check_always
+            return self._checked("reset", result)
+        return result
 
 
 def _check_env_id(env_id: str) -> None:
@@ -143,8 +143,9 @@ class GymEnv(Environment):
             expensive environments; for cheap ones (classic control) synchronous is faster.
         seed: Seed of the first reset.
         context: Multiprocessing start method for asynchronous environments (platform default).
-        check_finite: Refuse non-finite float observations and rewards (costs well under 1% of
-            Driver throughput on CartPole).
+        check_finite: Refuse non-finite float observations and rewards. Inside the Driver it
+            is a few TF ops per step: about 3% of the Driver's throughput on CartPole at 32
+            envs, the cheapest case (`benchmarks/env_checks.py`); `False` saves that.
         **make_kwargs: Passed to `gymnasium.make` for each copy when `env` is an id.
 
     Raises:
@@ -198,9 +199,10 @@ class GymEnv(Environment):
         self._ended = np.ones(self.num_envs, bool)
         self._error: BaseException | None = None
         self.check_finite = bool(check_finite)
-        floats = [s.dtype.is_floating for s in tf.nest.flatten(self.observation_spec)]
-        self._checked_leaves = [i for i, f in enumerate(floats) if f] + [len(floats)]  # + reward
+        leaves = [*tf.nest.flatten(self.observation_spec), tf.TensorSpec([], tf.float32)]
+        self._finite_leaves = [i for i, s in enumerate(leaves) if s.dtype.is_floating]  # + reward
         self._steps = 0  # calls of `step` since the last reset, for error messages
+        self._last_arrays: list | None = None  # the graph path's latest outputs
         self.closed = False
 
     @staticmethod
@@ -236,7 +238,7 @@ class GymEnv(Environment):
         """The spaces, the number of environments and the id, for making agents."""
         return self._spec
 
-    def _arrays(self, observation, reward, terminated, truncated) -> list[np.ndarray]:
+    def _arrays(self, observation, reward, terminated, truncated, in_graph=False) -> list:
         """Flat NumPy outputs: the observation leaves, the reward and a bool `[B, 3]` array of
         (terminated, truncated, episode_start). Few outputs keep `tf.numpy_function` cheap."""
         terminated = np.asarray(terminated, bool)
@@ -245,13 +247,20 @@ class GymEnv(Environment):
         self._ended = terminated | truncated
         reward = np.asarray(reward, np.float32)
         arrays = [*self._observations.to_arrays(observation), reward, flags]
-        if self.check_finite:
+        if in_graph:  # the graph checks its outputs with TF ops; `take_error` looks here then
+            self._last_arrays = arrays
+        elif self.check_finite:
             self._check_finite(arrays)
         return arrays
 
     def _check_finite(self, arrays) -> None:
         """Raises `NonFiniteError` naming the first env and field with a NaN or infinity."""
-        if all(np.isfinite(arrays[i]).all() for i in self._checked_leaves):  # the common case
+        # The common case, kept cheap: no BLAS call (a dot product woke OpenBLAS's threads and
+        # cost 15 us a step on 2 cores), no list built.
+        for index in self._finite_leaves:
+            if not np.isfinite(arrays[index]).all():
+                break
+        else:
             return
         paths = leaf_paths(self.observation_spec)
         names = [f"observation{path}" for path in paths] + ["reward"]
@@ -317,26 +326,32 @@ class GymEnv(Environment):
                         f"{process.exitcode}) at step {self._steps} after the GymEnv's reset; "
                         f"{type(error).__name__}: {error}"
                     )
-        for env in getattr(self._env, "envs", []):
-            wrapper = env if isinstance(env, _ReportErrors) else None
-            if wrapper is not None and (problem := wrapper.problem()) is not None:
-                return problem
+        # A synchronous vector env keeps each sub-environment's latest observation; one that
+        # does not fit the space is what broke the batch.
+        observations = getattr(self._env, "_env_obs", None)
+        if isinstance(self._env, gym.vector.SyncVectorEnv) and isinstance(observations, list):
+            for index, observation in enumerate(observations):
+                if problem := mismatch(self.observation_space, observation):
+                    return EnvError(
+                        f"environment {index} returned a malformed observation at step "
+                        f"{self._steps} after the GymEnv's reset: {problem}"
+                    )
         return None
 
-    def _reset_arrays(self, seed: int | None = None) -> list[np.ndarray]:
+    def _reset_arrays(self, seed: int | None = None, in_graph: bool = False) -> list[np.ndarray]:
         if seed is None:
             seed, self._seed = self._seed, None
         observation, _ = self._guard(self._env.reset, seed=seed)
         self._ended = np.ones(self.num_envs, bool)
         self._steps = 0
         zeros = np.zeros(self.num_envs)
-        return self._arrays(observation, zeros, zeros, zeros)
+        return self._arrays(observation, zeros, zeros, zeros, in_graph)
 
-    def _step_arrays(self, flat_action) -> list[np.ndarray]:
+    def _step_arrays(self, flat_action, in_graph: bool = False) -> list[np.ndarray]:
         gym_action = self._actions.to_gym(flat_action, clip=True)
         self._steps += 1
         observation, reward, terminated, truncated, _ = self._guard(self._env.step, gym_action)
-        return self._arrays(observation, reward, terminated, truncated)
+        return self._arrays(observation, reward, terminated, truncated, in_graph)
 
     def reset(self, seed: int | None = None) -> Timestep:
         """Resets every environment; `seed` (or the constructor's seed, once) seeds them."""
@@ -347,8 +362,14 @@ class GymEnv(Environment):
         return self._to_timestep(self._step_arrays(tf.nest.flatten(action)))
 
     def take_error(self) -> BaseException | None:
-        """The exception that the last failed call raised, if any (and forgets it)."""
+        """The exception that the last failed call raised, if any (and forgets it); after the
+        graph's non-finite check failed, the `NonFiniteError` naming the env and the field."""
         error, self._error = self._error, None
+        if error is None and self.check_finite and self._last_arrays is not None:
+            try:
+                self._check_finite(self._last_arrays)
+            except NonFiniteError as found:
+                error, self._error = found, None
         return error
 
     def _tf_call(self, fn, inputs, name) -> Timestep:
@@ -365,16 +386,30 @@ class GymEnv(Environment):
         )
         for output, spec in zip(outputs, specs, strict=True):
             output.set_shape(spec.shape)
+        if self.check_finite:
+            outputs = self._tf_check_finite(outputs)
         return self._to_timestep(outputs)
+
+    def _tf_check_finite(self, outputs: list[tf.Tensor]) -> list[tf.Tensor]:
+        """The non-finite check as a few TF ops on the step's outputs. Inside the Driver's loop
+        every NumPy call of the Python step costs several times what it costs alone (TF's
+        threads compete with it), and a `tf.cond` calls a function per step; an `Assert` is
+        cheapest. When it fails, `take_error` finds the env and the field in the last arrays."""
+        finite = [tf.reduce_all(tf.math.is_finite(outputs[i])) for i in self._finite_leaves]
+        check = tf.debugging.Assert(tf.reduce_all(tf.stack(finite)), [_NON_FINITE], summarize=1)
+        with tf.control_dependencies([check]):
+            return [tf.identity(output) for output in outputs]
 
     def tf_reset(self) -> Timestep:
         """`reset()` as a graph op (no seed: seed with `reset` before)."""
-        return self._tf_call(self._reset_arrays, [], "env_reset")
+        return self._tf_call(lambda: self._reset_arrays(in_graph=True), [], "env_reset")
 
     def tf_step(self, action) -> Timestep:
         """`step(action)` as a graph op; `action` is a nest of tensors in spec dtypes."""
         return self._tf_call(
-            lambda *flat: self._step_arrays(flat), tf.nest.flatten(action), "env_step"
+            lambda *flat: self._step_arrays(flat, in_graph=True),
+            tf.nest.flatten(action),
+            "env_step",
         )
 
     def close(self) -> None:

@@ -306,8 +306,8 @@ def test_a_second_run_after_an_environment_error_says_the_environment_is_closed(
 @pytest.mark.parametrize(
     "fault, error, message",
     [
-        ("shape", EnvError, r"environment 1 returned a malformed step\(\) at step 2 of its "
-                            r"episode: observation: expected shape \(2,\)"),
+        ("shape", EnvError, r"environment 1 returned a malformed observation at step 2 "
+                            r".*observation: expected shape \(2,\)"),
         ("nan_observation", rf.envs.NonFiniteError,
          "environment 1 returned a non-finite observation at step 2"),
     ],

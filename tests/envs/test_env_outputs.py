@@ -55,9 +55,9 @@ def test_a_shape_that_changes_mid_episode_is_traced_back_to_its_env(asynchronous
     env.reset()
     for _ in range(3):
         env.step(ACTIONS)  # the first step was checked in full and was fine
-    with pytest.raises(EnvError, match="environment 2 returned a malformed step") as info:
+    with pytest.raises(EnvError, match="environment 2 returned a malformed") as info:
         env.step(ACTIONS)
-    assert "at step 4 of its episode" in str(info.value)
+    assert "at step 4" in str(info.value)
     assert "observation: expected shape (2,) and dtype float32, received shape (3,)" in str(
         info.value
     )
