@@ -91,8 +91,9 @@ def check_support(support, action_space: gym.Space) -> None:
         return
     spaces = space_leaves(action_space)
     paths = leaf_paths(space_to_spec(action_space))
-    leaves = _support_leaves(support)
-    for path, space, leaf in zip(paths, spaces, leaves, strict=False):
+    if len(support) != len(spaces):  # a structure that `check_action` has already refused
+        return
+    for path, space, leaf in zip(paths, spaces, support, strict=True):
         allowed = _space_range(space)
         if leaf is None or allowed is None:
             continue
@@ -113,18 +114,6 @@ def check_support(support, action_space: gym.Space) -> None:
                 f"which does not fit the action space {description}. Size the head to the space "
                 "(num_classes = n; output_bounds inside the Box's bounds)."
             )
-
-
-def _support_leaves(support) -> list:
-    """The `(low, high)` pairs (or `None`s) of a support nest, in `tf.nest.flatten` order."""
-    if support is None or (isinstance(support, tuple) and len(support) == 2
-                           and all(isinstance(b, np.ndarray) for b in support)):  # fmt: skip
-        return [support]
-    if isinstance(support, dict):
-        return [leaf for key in sorted(support) for leaf in _support_leaves(support[key])]
-    if isinstance(support, list | tuple):
-        return [leaf for item in support for leaf in _support_leaves(item)]
-    return [support]
 
 
 def check_run_args(steps, episodes, num_envs: int, episodes_per_env=None) -> tuple[int, int, int]:

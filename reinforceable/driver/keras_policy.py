@@ -117,11 +117,12 @@ class KerasPolicy(Policy):
         state = self.initial_state(batch) if self.recurrent else None
         outputs, self._time_axis = self._call(timestep.observation, timestep.episode_start, state)
         distributions, _, _ = self._split_outputs(outputs)
-        self._support = tf.nest.map_structure(distribution_support, distributions)
+        self._support = [distribution_support(d) for d in tf.nest.flatten(distributions)]
 
     def action_support(self) -> Any:
-        """Per action leaf, `(low, high)` of what the head can emit (categorical: `(0, n - 1)`;
-        Bernoulli: `(0, 1)`; hard-bounded Normal: its bounds), `None` for an unbounded head."""
+        """Per action leaf in `tf.nest.flatten` order, `(low, high)` of what the head can emit
+        (categorical: `(0, n - 1)`; Bernoulli: `(0, 1)`; hard-bounded Normal: its bounds),
+        `None` for an unbounded head."""
         return getattr(self, "_support", None)
 
     def initial_state(self, batch_size: int) -> Any:

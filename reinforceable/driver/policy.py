@@ -54,8 +54,9 @@ class Policy:
 
     def action_support(self) -> Any:
         """The values the policy can emit, for the Driver to check against the action space when
-        it is built: a nest like the action's of `(low, high)` NumPy arrays per leaf (`None` for
-        an unbounded or unknown leaf), or `None` if unknown. Known after `build`."""
+        it is built: a list with one `(low, high)` pair of NumPy arrays per action leaf, in
+        `tf.nest.flatten` order (`None` for an unbounded or unknown leaf), or `None` if unknown.
+        Known after `build`."""
         return None
 
     _version: tf.Variable | None = None

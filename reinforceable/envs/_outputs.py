@@ -78,10 +78,9 @@ def mismatch(space: gym.Space, value: Any, name: str = "observation") -> str | N
     return None  # spaces without a TF spec are refused when the GymEnv is made
 
 
-def _scalar(value: Any, name: str, kinds: str) -> str | None:
+def _scalar(value: Any, name: str, kinds: str, wanted: str) -> str | None:
     array = _array(value)
     if array is None or array.size != 1 or array.dtype.kind not in kinds:
-        wanted = "a bool" if kinds == "biu" else "a real number"
         return f"{name}: expected {wanted}, received {_describe(value)}"
     return None
 
@@ -104,9 +103,9 @@ def step_mismatch(space: gym.Space, result: Any) -> str | None:
     observation, reward, terminated, truncated, info = result
     return (
         mismatch(space, observation)
-        or _scalar(reward, "reward", "biuf")
-        or _scalar(terminated, "terminated", "biu")
-        or _scalar(truncated, "truncated", "biu")
+        or _scalar(reward, "reward", "biuf", "a real number")
+        or _scalar(terminated, "terminated", "biu", "a bool")
+        or _scalar(truncated, "truncated", "biu", "a bool")
         or _info(info)
     )
 
