@@ -7,7 +7,13 @@ terminal value, rollouts that carry on across iterations). No real environment s
 during training; the script then evaluates the deterministic policy on the real gymnasium
 Pendulum-v1 and ends with its mean return (about -150 is solved; random is about -1200).
 
+With `--observation angle`, the model shows the policy the angle's cosine and sine only
+(`rf.models.PartiallyObserved`): the policy is then a GRU (`rf.networks.sac_actor(...,
+recurrent="gru")`) that infers the velocity, back-propagated through time along the rollouts,
+and it is evaluated on the matching real task, `reinforceable/PendulumNoVel-v1`.
+
     python examples/policy_search_pendulum.py
+    python examples/policy_search_pendulum.py --observation angle --total-steps 2000000
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras
+import tensorflow as tf
 
 import reinforceable as rf
 from reinforceable.agents import AnalyticPolicySearch, AnalyticPolicySearchConfig
@@ -36,6 +43,8 @@ class Args:
     """Steps per backpropagation window."""
     num_rollouts: int = 64
     """Model rollouts in parallel."""
+    observation: str = "full"
+    """"full" (cos, sin, velocity: an MLP policy) or "angle" (cos, sin: a recurrent policy)."""
     learning_rate: float = 1e-3
     """Adam learning rate of the policy and the value function."""
     eval_episodes: int = 100
@@ -50,6 +59,8 @@ class Args:
     def __post_init__(self):
         if self.total_steps <= 0 or self.eval_episodes <= 0:
             raise ValueError("--total-steps and --eval-episodes must be positive")
+        if self.observation not in ("full", "angle"):
+            raise ValueError(f"--observation must be full or angle; received {self.observation}")
 
 
 def pendulum_policy(hidden=(64, 64)) -> keras.Model:
@@ -59,6 +70,11 @@ def pendulum_policy(hidden=(64, 64)) -> keras.Model:
         x = keras.layers.Dense(units, activation="tanh")(x)
     head = rf.DenseNormal(1, output_bounds=[-2.0, 2.0], hard_bounds=True, initial_scale=0.5)
     return keras.Model(observation, head(x), name="pendulum_policy")
+
+
+def angle_only(state):
+    """The pendulum's observation without its velocity: `[cos θ, sin θ]`."""
+    return tf.stack([tf.cos(state[..., 0]), tf.sin(state[..., 0])], -1)
 
 
 def main(args: Args) -> float:
@@ -71,8 +87,16 @@ def main(args: Args) -> float:
         terminal_value=True,
         seed=args.seed,
     )
-    eval_env = rf.GymEnv("Pendulum-v1", num_envs=10, seed=args.seed + 10_000)
-    agent = AnalyticPolicySearch(pendulum_policy(), rf.models.Pendulum(), config, env=eval_env)
+    if args.observation == "full":
+        eval_env = rf.GymEnv("Pendulum-v1", num_envs=10, seed=args.seed + 10_000)
+        model, policy = rf.models.Pendulum(), pendulum_policy()
+    else:
+        eval_env = rf.GymEnv("reinforceable/PendulumNoVel-v1", num_envs=10, seed=args.seed + 10_000)
+        model = rf.models.PartiallyObserved(rf.models.Pendulum(), observe=angle_only)
+        policy = rf.networks.sac_actor(
+            eval_env, hidden=(64, 64), activation="tanh", recurrent="gru", units=64, embedding=64
+        )
+    agent = AnalyticPolicySearch(policy, model, config, env=eval_env)
     run_dir = pathlib.Path(args.run_dir)
     curve = LearningCurve(title="Analytic policy search, Pendulum model")
     start = time.perf_counter()
@@ -87,7 +111,7 @@ def main(args: Args) -> float:
     print(f"learning curve: {curve.path}")
     print(
         f"result: evaluation return {final:.1f} over {args.eval_episodes} episodes of the real "
-        "Pendulum-v1 (deterministic policy)"
+        f"{eval_env.spec.env_id} (deterministic policy)"
     )
     eval_env.close()
     return final

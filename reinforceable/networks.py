@@ -146,26 +146,53 @@ def sac_actor(
     env: EnvSpec | Environment,
     hidden: Sequence[int] = (256, 256),
     activation: str = "relu",
+    recurrent: str | None = None,
+    units: int = 128,
+    embedding: int = 64,
     name: str = "sac_actor",
 ) -> keras.Model:
-    """An actor for `SACAgent`, for a flat `Box` observation: an MLP and one head per action part.
+    """An actor for `SACAgent` (or, with `recurrent`, `RecurrentSACAgent`), for a flat `Box`
+    observation: an MLP and one head per action part.
 
     Box parts get a `DenseNormal` with a state-dependent scale, tanh-squashed into the box
     (`hard_bounds=True`, a `BoundedNormal`); Discrete parts a `DenseCategorical`. The output is
     the distribution nest, shaped like the action space.
 
+    With `recurrent="gru"` or `"lstm"`, a dense embedding of `embedding` units (ReLU) feeds a
+    `StatefulRNN` of `units`, reset at episode starts, before the MLP; the model then declares a
+    time axis, `{"observation": [batch, time, obs], "episode_start": [batch, time], "state":
+    {"actor_rnn": [...]}}`, and outputs `{"action": heads, "state": ...}`.
+
     Raises:
         TypeError: For an observation space that is not a flat `Box`, or an unsupported action
             space.
+        ValueError: For a `recurrent` other than None, "gru" and "lstm".
     """
     space = env.observation_space
     if not isinstance(space, gym.spaces.Box) or len(space.shape) != 1:
         raise TypeError(
             f"sac_actor: `env` must have a flat Box observation space; received {space}."
         )
-    observation = keras.Input(space.shape, name="observation")
-    x = _mlp(observation, hidden, activation, "actor")
-    return keras.Model(observation, _sac_heads(env.action_space, x, "action"), name=name)
+    if recurrent is None:
+        observation = keras.Input(space.shape, name="observation")
+        x = _mlp(observation, hidden, activation, "actor")
+        return keras.Model(observation, _sac_heads(env.action_space, x, "action"), name=name)
+    if recurrent not in ("gru", "lstm"):
+        raise ValueError(
+            f"sac_actor: `recurrent` must be None, 'gru' or 'lstm'; received {recurrent!r}."
+        )
+    observation = keras.Input((None, *space.shape), name="observation")
+    episode_start = keras.Input((None,), dtype="bool", name="episode_start")
+    rnn = StatefulRNN(recurrent, units, name="actor_rnn")
+    state = rnn.state_inputs()
+    x = keras.layers.Dense(embedding, activation="relu", name="actor_embedding")(observation)
+    x, final = rnn(x, reset_mask=episode_start, initial_state=state, return_state=True)
+    x = _mlp(x, hidden, activation, "actor")
+    return keras.Model(
+        {"observation": observation, "episode_start": episode_start, "state": {rnn.name: state}},
+        {"action": _sac_heads(env.action_space, x, "action"), "state": {rnn.name: list(final)}},
+        name=name,
+    )
 
 
 def _sac_heads(space: gym.Space, features, name: str):

@@ -14,7 +14,7 @@ from reinforceable.agents.policy_search import (
     ScoreFunctionConfig,
 )
 from reinforceable.agents.ppo import PPOConfig, RecurrentPPOAgent
-from reinforceable.agents.sac import SACAgent, SACConfig
+from reinforceable.agents.sac import RecurrentSACAgent, RecurrentSACConfig, SACAgent, SACConfig
 
 __all__ = [
     "ARSAgent",
@@ -30,6 +30,8 @@ __all__ = [
     "MDGPSConfig",
     "PPOConfig",
     "RecurrentPPOAgent",
+    "RecurrentSACAgent",
+    "RecurrentSACConfig",
     "SACAgent",
     "SACConfig",
     "ScoreFunctionAgent",

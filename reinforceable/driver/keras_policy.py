@@ -295,9 +295,9 @@ class KerasPolicy(Policy):
             extras `[B, T, ...]` and the final state.
         """
         if self.takes_sequences:
-            # Sequences match a declared time axis, so `_call` adds none.
-            outputs, _ = self._call(observation, episode_start, state)
-            distributions, extras, final_state = self._split_outputs(outputs)
+            distributions, extras, final_state = self.sequence_distributions(
+                observation, episode_start, state
+            )
             joint = Joint(distributions)
             return SequenceEvaluation(joint.log_prob(action), joint.entropy(), extras, final_state)
         # A memoryless model sees the steps as one flat batch.
@@ -314,6 +314,24 @@ class KerasPolicy(Policy):
             tf.nest.map_structure(unflat, extras),
             {},
         )
+
+    def sequence_distributions(self, observation, episode_start, state) -> tuple[Any, dict, Any]:
+        """For a model fed sequences (`takes_sequences`): the action distributions (batch shape
+        `[B, T]`), the extras `[B, T, ...]` and the final state, for `[B, T, ...]` observations
+        (before `preprocess`) from `state`. Learners that need the distributions themselves
+        (recurrent SAC's reparameterised samples) use this; `evaluate` scores recorded actions.
+
+        Raises:
+            ValueError: If the model does not take sequences.
+        """
+        if not self.takes_sequences:
+            raise ValueError(
+                "KerasPolicy.sequence_distributions: the model takes single steps, not "
+                "[batch, time] sequences; use `distributions`."
+            )
+        # Sequences match a declared time axis, so `_call` adds none.
+        outputs, _ = self._call(observation, episode_start, state)
+        return self._split_outputs(outputs)
 
     def step(self, timestep: Timestep, state: Any, seed: tf.Tensor) -> PolicyStep:
         outputs, time_axis = self._call(

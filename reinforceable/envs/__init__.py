@@ -3,7 +3,8 @@ environments) and `TFEnv` (a `Model` stepped in TF ops), their `EnvSpec`, and th
 tasks.
 
 Importing this module registers the tasks with gymnasium under the `reinforceable/` namespace:
-the velocity-masked classic-control tasks (see `masked`) and `reinforceable/MixedAction2D-v0`.
+the velocity-masked classic-control tasks (see `masked`), `reinforceable/MixedAction2D-v0` and
+`reinforceable/MemoryMixedAction2D-v0`.
 """
 
 import gymnasium as gym
@@ -11,7 +12,7 @@ import gymnasium as gym
 from reinforceable.envs.base import Environment
 from reinforceable.envs.env_spec import EnvSpec
 from reinforceable.envs.masked import MASKED_TASKS, ObservationSubset
-from reinforceable.envs.mixed_action import MixedAction2D
+from reinforceable.envs.mixed_action import MemoryMixedAction2D, MixedAction2D
 from reinforceable.envs.specs import SpaceConverter, batch_spec, space_to_spec
 from reinforceable.envs.tf_env import TFEnv
 from reinforceable.envs.timestep import Timestep
@@ -22,6 +23,7 @@ __all__ = [
     "EnvSpec",
     "Environment",
     "GymEnv",
+    "MemoryMixedAction2D",
     "MixedAction2D",
     "NonFiniteError",
     "ObservationSubset",
@@ -42,6 +44,12 @@ def _register() -> None:
                 kwargs={"base_id": base_id, "keep": keep},
                 max_episode_steps=max_steps,
             )
+    if "reinforceable/MemoryMixedAction2D-v0" not in gym.registry:
+        gym.register(
+            id="reinforceable/MemoryMixedAction2D-v0",
+            entry_point="reinforceable.envs.mixed_action:MemoryMixedAction2D",
+            max_episode_steps=20,
+        )
     if "reinforceable/MixedAction2D-v0" not in gym.registry:
         gym.register(
             id="reinforceable/MixedAction2D-v0",

@@ -1,4 +1,5 @@
-"""`MixedAction2D`: a 2-D arena with actions mixing a choice, a continuous move and a switch."""
+"""`MixedAction2D`: a 2-D arena with actions mixing a choice, a continuous move and a switch;
+`MemoryMixedAction2D`: the same actions, with the target shown on the first step only."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import ClassVar
 import gymnasium as gym
 import numpy as np
 
-__all__ = ["MixedAction2D"]
+__all__ = ["MemoryMixedAction2D", "MixedAction2D"]
 
 
 class MixedAction2D(gym.Env):
@@ -86,3 +87,41 @@ class MixedAction2D(gym.Env):
             reward += 1.0 if success else -1.0
             info["is_success"] = success
         return self._observation(), float(reward), terminated, False, info
+
+
+class MemoryMixedAction2D(MixedAction2D):
+    """`MixedAction2D` as a memory task: the target is shown on the first step only.
+
+    On reset the agent stands at the centre and the target zone (radius 0.3) is one of the four
+    centres `(±0.6, ±0.6)`, drawn uniformly. The observation is the agent's position and the
+    target centre on the first step, the position and zeros after. The first action is ignored
+    (the agent only looks; it earns nothing), so the position cannot carry the cue: from the
+    second step on, what a memoryless policy sees does not depend on the target, and the best it
+    can do is to signal in one zone, a success rate of 1/4 (chance). A policy that remembers the
+    cue can succeed every time in three steps (move along x, along y, signal). Actions and rewards
+    are those of `MixedAction2D`; the registered id `reinforceable/MemoryMixedAction2D-v0`
+    truncates episodes after 20 steps.
+    """
+
+    CENTRES = np.array([[0.6, 0.6], [0.6, -0.6], [-0.6, 0.6], [-0.6, -0.6]])
+
+    def __init__(self, max_move: float = 1.0):
+        super().__init__(target_radius=0.3, max_move=max_move)
+        self._first = True
+
+    def _observation(self) -> np.ndarray:
+        target = self._target if self._first else np.zeros(2)
+        return np.concatenate([self._position, target]).astype(np.float32)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        gym.Env.reset(self, seed=seed)
+        self._position = np.zeros(2)
+        self._target = self.CENTRES[self.np_random.integers(len(self.CENTRES))].copy()
+        self._first = True
+        return self._observation(), {"distance": self._distance()}
+
+    def step(self, action):
+        if self._first:
+            self._first = False
+            return self._observation(), 0.0, False, False, {"distance": self._distance()}
+        return super().step(action)

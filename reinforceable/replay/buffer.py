@@ -64,9 +64,10 @@ class ReplayBuffer(tf.Module):
         """How many items the buffer holds (at most `capacity`)."""
         return self._size.read_value()
 
-    def add(self, items: Any) -> None:
+    def add(self, items: Any) -> tf.Tensor:
         """Appends a batch of items, `[N, ...]` per leaf (N may be 0, or more than the capacity:
-        then only the last `capacity` items stay)."""
+        then only the last `capacity` items stay). Returns the rows written, int64 `[min(N,
+        capacity)]`."""
         tf.nest.assert_same_structure(self.item_spec, items)
         flat = [
             tf.cast(tf.convert_to_tensor(x), spec.dtype)
@@ -83,6 +84,7 @@ class ReplayBuffer(tf.Module):
             variable.scatter_nd_update(rows[:, None], values)
         self._cursor.assign((self._cursor + count) % self.capacity)
         self._size.assign(tf.minimum(self._size + count, self.capacity))
+        return rows
 
     def sample(self, batch_size: int, seed) -> Any:
         """`batch_size` items drawn uniformly (with replacement) from those written.
@@ -91,6 +93,14 @@ class ReplayBuffer(tf.Module):
         `batch_size` items raises an `InvalidArgumentError` that says so (agents check this
         before they sample).
         """
+        return self.gather(self._uniform_indices(batch_size, seed))
+
+    def gather(self, indices) -> Any:
+        """The items at rows `indices` (int64 `[N]`)."""
+        flat = [tf.gather(variable, indices) for variable in self._storage]
+        return tf.nest.pack_sequence_as(self.item_spec, flat)
+
+    def _uniform_indices(self, batch_size: int, seed) -> tf.Tensor:
         size = self._size.read_value()
         check = tf.debugging.assert_greater_equal(
             size,
@@ -98,8 +108,6 @@ class ReplayBuffer(tf.Module):
             message=f"ReplayBuffer.sample: fewer items than batch_size={batch_size}",
         )
         with tf.control_dependencies([check]):
-            indices = tf.random.stateless_uniform(
+            return tf.random.stateless_uniform(
                 [batch_size], seed, minval=0, maxval=tf.maximum(size, 1), dtype=tf.int64
             )
-        flat = [tf.gather(variable, indices) for variable in self._storage]
-        return tf.nest.pack_sequence_as(self.item_spec, flat)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-from reinforceable.envs import MixedAction2D
+from reinforceable.envs import MemoryMixedAction2D, MixedAction2D
 from reinforceable.envs.masked import MASKED_TASKS
 
 
@@ -70,3 +70,40 @@ def test_mixed_action_2d_keeps_the_agent_in_the_arena_and_seeds_reproducibly():
 def test_mixed_action_2d_rejects_bad_parameters(kwargs):
     with pytest.raises(ValueError, match="MixedAction2D"):
         MixedAction2D(**kwargs)
+
+
+def _act(axis, move, done=0):
+    return {"axis": axis, "move": np.array([move], np.float32), "done": done}
+
+
+def test_memory_task_shows_the_target_once_and_ignores_the_first_action():
+    env = gym.make("reinforceable/MemoryMixedAction2D-v0")
+    check_env(env.unwrapped, skip_render_check=True)
+    observation, _ = env.reset(seed=0)
+    target = observation[2:].copy()
+    assert np.allclose(np.abs(target), 0.6) and np.allclose(observation[:2], 0.0)
+    observation, reward, terminated, _, _ = env.step(_act(0, 1.0, done=1))  # only looks
+    assert not terminated and reward == 0.0
+    np.testing.assert_array_equal(observation, [0, 0, 0, 0])
+    # Remembering the cue solves it in three steps: along x, along y, signal.
+    env.step(_act(0, float(target[0])))
+    env.step(_act(1, float(target[1])))
+    _, reward, terminated, _, info = env.step(_act(0, 0.0, done=1))
+    assert terminated and info["is_success"] and reward > 0
+    assert env.spec.max_episode_steps == 20
+
+
+def test_memory_task_hides_the_target_from_a_memoryless_policy():
+    """After the first step, what the agent sees depends only on its actions: the same actions
+    give the same observations whatever the target, so a memoryless policy succeeds for one
+    target zone of four at most."""
+    actions = [_act(0, 0.5), _act(0, 0.2), _act(1, -0.6), _act(1, 0.1)]
+    seen, targets = [], set()
+    for seed in range(12):
+        env = MemoryMixedAction2D()
+        first, _ = env.reset(seed=seed)
+        targets.add(tuple(first[2:]))
+        seen.append([env.step(a)[0] for a in actions])
+    assert len(targets) == 4
+    for run in seen[1:]:
+        np.testing.assert_array_equal(np.array(run), np.array(seen[0]))

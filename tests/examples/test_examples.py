@@ -27,6 +27,8 @@ TINY_BUDGETS = {
         "0",
     ],
     "sac_pendulum.py": ["--total-steps", "256", "--eval-episodes", "2"],
+    "recurrent_sac_pendulum.py": ["--total-steps", "256", "--eval-episodes", "2"],
+    "memory_mixed_action.py": ["--algo", "sac", "--total-steps", "2048", "--eval-episodes", "10"],
     "ars_mujoco.py": [
         "--total-steps",
         "2000",
@@ -105,6 +107,8 @@ WRITES_RUN_DIR = {
     "sac_mixed_action.py",
     "sac_mujoco.py",
     "sac_pendulum.py",
+    "recurrent_sac_pendulum.py",
+    "memory_mixed_action.py",
 }
 
 

@@ -48,3 +48,38 @@ def test_ilqr_swings_the_pendulum_up_and_beats_mppi_on_cost():
     results = example.main(example.Args())
     assert results["ilqr_upright"] < 0.05
     assert results["ilqr_return"] > results["mppi_return"]
+
+
+def test_recurrent_ppo_remembers_the_target_on_the_memory_task(tmp_path):
+    """Default tier, 100k steps (about 50 s): recurrent PPO succeeds in well over a quarter of the
+    episodes, which no memoryless policy can (the target is shown on the first step only)."""
+    example = load_example("memory_mixed_action")
+    args = example.Args(
+        algo="ppo", total_steps=100_000, eval_episodes=200, run_dir=str(tmp_path / "run")
+    )
+    assert example.main(args) >= 0.5
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("algo", ["ppo", "sac"])
+def test_recurrent_agents_solve_the_memory_task(algo, tmp_path):
+    """The full budgets (PPO: 1M steps, about 8 min; SAC: the example's): 90% or more."""
+    example = load_example("memory_mixed_action")
+    steps = 1_000_000 if algo == "ppo" else 0
+    args = example.Args(algo=algo, total_steps=steps, run_dir=str(tmp_path / "run"))
+    assert example.main(args) >= 0.9
+
+
+@pytest.mark.slow
+def test_recurrent_sac_on_pendulum_without_velocity(tmp_path):
+    """50k steps (about 15 min): -250 or better over 10 deterministic episodes."""
+    example = load_example("recurrent_sac_pendulum")
+    assert example.main(example.Args(run_dir=str(tmp_path / "run"))) >= -250
+
+
+@pytest.mark.slow
+def test_recurrent_policy_search_through_the_angle_only_model(tmp_path):
+    """2M model steps (about 1 min): -200 or better on 100 episodes of PendulumNoVel-v1."""
+    example = load_example("policy_search_pendulum")
+    args = example.Args(observation="angle", total_steps=2_000_000, run_dir=str(tmp_path / "run"))
+    assert example.main(args) >= -200

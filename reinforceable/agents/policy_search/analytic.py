@@ -12,9 +12,10 @@ import tensorflow as tf
 from reinforceable._checks import check_instance, config_or_default
 from reinforceable._random import generator
 from reinforceable.agents._saving import model_object
-from reinforceable.agents.actor import Actor, ActorBlueprint, acting_variables
+from reinforceable.agents.actor import acting_variables
 from reinforceable.agents.base import Agent, Collection
 from reinforceable.agents.errors import TrainingDivergedError
+from reinforceable.agents.policy_search.analytic_actor import AnalyticActor, value_network
 from reinforceable.agents.policy_search.config import AnalyticPolicySearchConfig
 from reinforceable.driver.keras_policy import KerasPolicy
 from reinforceable.driver.trajectory import Trajectory
@@ -24,35 +25,7 @@ from reinforceable.layers.recurrent_state import recurrent_layers
 from reinforceable.models.base import Model
 from reinforceable.models.env import model_spaces
 
-__all__ = ["AnalyticActor", "AnalyticPolicySearch"]
-
-
-def _value_network(observation_dim: int, hidden: tuple[int, ...]) -> keras.Model:
-    observation = keras.Input((observation_dim,))
-    x = observation
-    for units in hidden:
-        x = keras.layers.Dense(units, activation="tanh")(x)
-    value = keras.layers.Reshape(())(keras.layers.Dense(1)(x))
-    return keras.Model(observation, value, name="terminal_value")
-
-
-class AnalyticActor(Actor):
-    """Acts with a copy of the policy: a sample (or the mode, with `deterministic`) and, for
-    evaluation, the mode."""
-
-    def __init__(self, agent: str, spec: EnvSpec, model: keras.Model, deterministic: bool):
-        self.model = model
-        self.policy = KerasPolicy(model, deterministic=deterministic)
-        self.eval_policy = KerasPolicy(model, deterministic=True)
-        example = tf.nest.map_structure(tf.convert_to_tensor, spec.example_timestep())
-        for policy in (self.policy, self.eval_policy):
-            policy.build(example)
-        super().__init__(agent, acting_variables(policy=model))
-
-    @classmethod
-    def from_blueprint(cls, blueprint: ActorBlueprint) -> AnalyticActor:
-        config = blueprint.config_object()
-        return cls(blueprint.agent, blueprint.spec, blueprint.model("policy"), config.deterministic)
+__all__ = ["AnalyticActor", "AnalyticPolicySearch", "linear_gain"]
 
 
 class AnalyticPolicySearch(Agent):
@@ -68,9 +41,17 @@ class AnalyticPolicySearch(Agent):
     steps, then restart from `model.initial_state`, so the policy sees the states it visits, not
     only initial ones. Steps after `model.terminal` holds earn nothing.
 
-    The policy is a memoryless Keras model of one `observation_dim` input whose output is a
-    `DenseNormal` head over the `action_dim` actions (`hard_bounds=True` where the model's
-    actions are bounded). It runs unchanged on the real environment through `eval_policy`.
+    The policy is a Keras model of one `observation_dim` input whose output is a `DenseNormal`
+    head over the `action_dim` actions (`hard_bounds=True` where the model's actions are
+    bounded). It runs unchanged on the real environment through `eval_policy`.
+
+    **Recurrent policies** (a `StatefulRNN`, taking `[batch, time, ...]` sequences, e.g.
+    `rf.networks.sac_actor(env, recurrent="gru")`) learn partially observed tasks: a model whose
+    `observe` hides part of the state (`models.PartiallyObserved`). The policy's state is carried
+    through the rollout and across iterations like the model's, reset to zeros where a rollout
+    restarts, and back-propagated through time; `truncation` cuts the policy state's gradient
+    where it cuts the model state's. The terminal value then takes the model's full state (the
+    learner owns the model: an asymmetric critic), since the observation does not determine it.
 
     `env_steps` counts model steps. It collects no environment data (its `collection` is
     `None`): `train()` rolls the model out itself. `fit(total_steps, callbacks=...)` trains with
@@ -88,8 +69,9 @@ class AnalyticPolicySearch(Agent):
     Raises:
         TypeError: For arguments of the wrong type.
         ValueError: For a policy whose output is not one distribution over `action_dim` actions,
-            a recurrent policy, an env whose spaces do not match the model, or a policy whose
-            actions leave the model's bounds on a first trial rollout.
+            a recurrent policy that does not take sequences, an env whose spaces do not match
+            the model, or a policy whose actions leave the model's bounds on a first trial
+            rollout.
 
     Example:
         >>> model = rf.models.Pendulum()
@@ -112,8 +94,6 @@ class AnalyticPolicySearch(Agent):
             "AnalyticPolicySearch", "model", model, Model, "a reinforceable.models.Model"
         )
         config = config_or_default("AnalyticPolicySearch", config, AnalyticPolicySearchConfig)
-        if recurrent_layers(policy):
-            raise ValueError("AnalyticPolicySearch: the policy must be memoryless.")
         self.model = policy
         self.system = model
         self.config = config
@@ -128,13 +108,23 @@ class AnalyticPolicySearch(Agent):
         self.learner_policy = KerasPolicy(policy, deterministic=config.deterministic)
         example = tf.nest.map_structure(tf.convert_to_tensor, spec.example_timestep())
         self.learner_policy.build(example)
+        self.recurrent = bool(recurrent_layers(policy))
+        if self.recurrent and not self.learner_policy.takes_sequences:
+            raise ValueError(
+                "AnalyticPolicySearch: a recurrent policy must take [batch, time, ...] sequences "
+                "(declare a time axis on its inputs, as rf.networks.sac_actor(..., recurrent=) "
+                "does)."
+            )
         self.rng = generator(config.seed)
         self._check_policy()
         self.optimizer = keras.optimizers.Adam(config.learning_rate)
         self.optimizer.build(policy.trainable_variables)
         self.value = None
         if config.terminal_value:
-            self.value = _value_network(model.obs_dim, config.value_hidden)
+            # A recurrent policy sees part of the state: its terminal value sees the whole
+            # model state (the learner owns the model; an asymmetric critic).
+            value_dim = model.state_dim if self.recurrent else model.obs_dim
+            self.value = value_network(value_dim, config.value_hidden)
             self.value_optimizer = keras.optimizers.Adam(config.learning_rate)
             self.value_optimizer.build(self.value.trainable_variables)
         n = config.num_rollouts
@@ -142,6 +132,10 @@ class AnalyticPolicySearch(Agent):
             self.system.initial_state([n], self.rng.uniform_full_int([2], tf.int32)),
             trainable=False,
             name="states",
+        )
+        self.policy_states = tf.nest.map_structure(
+            lambda x: tf.Variable(x, trainable=False, name="policy_state"),
+            self.learner_policy.initial_state(n),
         )
         self.episode_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="episode_step")
         self.episode_returns = tf.Variable(tf.zeros([n]), trainable=False, name="episode_returns")
@@ -192,8 +186,9 @@ class AnalyticPolicySearch(Agent):
     def _check_policy(self) -> None:
         """One eager trial step: the policy's output and the actions it takes."""
         states = self.system.initial_state([2], tf.constant([0, 0]))
-        distribution = self._distribution(tf.cast(self.system.observe(states), tf.float32))
-        action = distribution.mode()
+        observation = tf.cast(self.system.observe(states), tf.float32)
+        distribution, _ = self._step(observation, self.learner_policy.initial_state(2))
+        action = self._drop_time(distribution.mode())
         if action.shape != (2, self.system.action_dim):
             raise ValueError(
                 "AnalyticPolicySearch: the policy's action must have shape "
@@ -203,7 +198,10 @@ class AnalyticPolicySearch(Agent):
         try:
             self.system.step(states, tf.cast(action, states.dtype))
             self.system.step(
-                states, tf.cast(distribution.sample(seed=tf.constant([0, 1])), states.dtype)
+                states,
+                tf.cast(
+                    self._drop_time(distribution.sample(seed=tf.constant([0, 1]))), states.dtype
+                ),
             )
         except ValueError as error:
             raise ValueError(
@@ -212,8 +210,24 @@ class AnalyticPolicySearch(Agent):
                 "`output_bounds` and `hard_bounds=True`)."
             ) from None
 
+    def _step(self, observation, state):
+        """The action distribution for `[N, obs]` observations and the next policy state (a
+        recurrent policy's distribution has a time axis of 1: see `_drop_time`)."""
+        policy = self.learner_policy
+        if not self.recurrent:
+            return self._distribution(observation), state
+        starts = tf.zeros(tf.shape(observation)[:1], tf.bool)[:, None]
+        distributions, _, state = policy.sequence_distributions(observation[:, None], starts, state)
+        return self._single(distributions), state
+
+    def _drop_time(self, action):
+        return action[:, 0] if self.recurrent else action
+
     def _distribution(self, observation):
         distributions, _ = self.learner_policy.distributions(observation)
+        return self._single(distributions)
+
+    def _single(self, distributions):
         flat = tf.nest.flatten(distributions)
         if len(flat) != 1:
             raise ValueError(
@@ -229,24 +243,29 @@ class AnalyticPolicySearch(Agent):
         """Model steps per iteration."""
         return self.config.horizon * self.config.num_rollouts
 
-    def _rollout(self, start, seed):
-        """Rolls `start` forward `horizon` steps in a `tf.while_loop`; returns the discounted
-        sums, the per-step observations and rewards `[H, N, ...]`, the final states and whether
-        they are alive."""
+    def _rollout(self, start, seed, policy_state=None):
+        """Rolls `start` (and the policy's state) forward `horizon` steps in a `tf.while_loop`;
+        returns the discounted sums, the per-step value inputs (observations, or states for a
+        recurrent policy) and rewards `[H, N, ...]`, the final states, whether they are alive,
+        and the final policy state. Truncation cuts the gradient through both states. The
+        policy state starts from `policy_state` (zeros by default)."""
+        if policy_state is None:
+            policy_state = self.learner_policy.initial_state(tf.shape(start)[0])
         config, system = self.config, self.system
         horizon = config.horizon
         seeds = tf.random.split(seed, horizon)
         batch_shape = tf.shape(start)[:-1]
         dtype = start.dtype
 
-        def body(t, state, alive, total, observations, rewards):
+        def body(t, state, alive, total, observations, rewards, memory):
             observation = tf.cast(system.observe(state), tf.float32)
-            distribution = self._distribution(observation)
+            value_input = tf.cast(state, tf.float32) if self.recurrent else observation
+            distribution, memory = self._step(observation, memory)
             if config.deterministic:
                 action = distribution.mode()
             else:
                 action = distribution.sample(seed=seeds[t])
-            action = tf.cast(action, dtype)
+            action = tf.cast(self._drop_time(action), dtype)
             reward = system.reward(state, action) * tf.cast(alive, dtype)
             total += tf.pow(tf.constant(config.discount, dtype), tf.cast(t, dtype)) * reward
             state = system.step(state, action)
@@ -254,16 +273,20 @@ class AnalyticPolicySearch(Agent):
             if config.truncation is not None:
                 cut = tf.equal((t + 1) % config.truncation, 0)
                 state = tf.where(cut, tf.stop_gradient(state), state)
+                memory = tf.nest.map_structure(
+                    lambda m: tf.where(cut, tf.stop_gradient(m), m), memory
+                )
             return (
                 t + 1,
                 state,
                 alive,
                 total,
-                observations.write(t, observation),
+                observations.write(t, value_input),
                 rewards.write(t, reward),
+                memory,
             )
 
-        _, final, alive, total, observations, rewards = tf.while_loop(
+        _, final, alive, total, observations, rewards, memory = tf.while_loop(
             lambda t, *_: t < horizon,
             body,
             (
@@ -273,9 +296,10 @@ class AnalyticPolicySearch(Agent):
                 tf.zeros(batch_shape, dtype),
                 tf.TensorArray(tf.float32, size=horizon),
                 tf.TensorArray(dtype, size=horizon),
+                policy_state,
             ),
         )
-        return total, observations.stack(), rewards.stack(), final, alive
+        return total, observations.stack(), rewards.stack(), final, alive, memory
 
     def _train(self):
         config, system = self.config, self.system
@@ -284,10 +308,13 @@ class AnalyticPolicySearch(Agent):
         policy_variables = self.model.trainable_variables
         horizon_discount = config.discount**config.horizon
         with tf.GradientTape() as tape:
-            total, observations, rewards, final, alive = self._rollout(start, seed)
+            total, observations, rewards, final, alive, memory = self._rollout(
+                start, seed, tf.nest.map_structure(tf.identity, self.policy_states)
+            )
             objective = total
             if self.value is not None:
-                final_value = self.value(tf.cast(system.observe(final), tf.float32))
+                final_input = final if self.recurrent else system.observe(final)
+                final_value = self.value(tf.cast(final_input, tf.float32))
                 objective += tf.cast(
                     horizon_discount * final_value * tf.cast(alive, tf.float32), total.dtype
                 )
@@ -313,7 +340,7 @@ class AnalyticPolicySearch(Agent):
                 running = rewards32[t] + config.discount * running
                 returns.append(running)
             targets = tf.reshape(tf.stack(returns[::-1]), [-1])
-            inputs = tf.reshape(observations, [-1, system.obs_dim])
+            inputs = tf.reshape(observations, [-1, observations.shape[-1]])
             for _ in range(config.value_updates):
                 with tf.GradientTape() as value_tape:
                     value_loss = tf.reduce_mean(tf.square(self.value(inputs) - targets))
@@ -336,6 +363,11 @@ class AnalyticPolicySearch(Agent):
             [config.num_rollouts], self.rng.uniform_full_int([2], tf.int32), final.dtype
         )
         self.states.assign(tf.where(over, fresh, tf.stop_gradient(final)))
+        # A restarted rollout's policy state starts from zeros, as at an episode start.
+        for variable, value in zip(
+            tf.nest.flatten(self.policy_states), tf.nest.flatten(memory), strict=True
+        ):
+            variable.assign(tf.where(over, tf.zeros_like(value), tf.stop_gradient(value)))
         self.episode_step.assign(tf.where(over, tf.constant(0, tf.int64), steps))
         completed = tf.where(over, tf.reduce_mean(returns_so_far), math.nan)
         self.episode_returns.assign(tf.where(over, tf.zeros_like(returns_so_far), returns_so_far))
@@ -375,6 +407,7 @@ class AnalyticPolicySearch(Agent):
             "policy": self.model,
             "optimizer": self.optimizer,
             "states": self.states,
+            "policy_states": tf.nest.flatten(self.policy_states),
             "episode_step": self.episode_step,
             "episode_returns": self.episode_returns,
             "env_steps": self.env_steps,

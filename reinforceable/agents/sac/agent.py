@@ -3,7 +3,7 @@ the action codec, the critics and the losses have modules of their own)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import keras
 import numpy as np
@@ -25,15 +25,29 @@ from reinforceable.agents.sac.losses import (
     temperature_loss,
 )
 from reinforceable.agents.sac.networks import critics_from, features, features_dim
+from reinforceable.agents.sac.transitions import n_step_transitions, transition_spec
 from reinforceable.driver.keras_policy import KerasPolicy
 from reinforceable.driver.trajectory import Trajectory
 from reinforceable.envs.base import Environment
 from reinforceable.envs.env_spec import EnvSpec
 from reinforceable.layers.recurrent_state import recurrent_layers
-from reinforceable.ops.returns import n_step_returns
 from reinforceable.replay.buffer import ReplayBuffer
 
-__all__ = ["SACAgent"]
+__all__ = ["Gradients", "SACAgent"]
+
+
+class Gradients(NamedTuple):
+    """One update's gradients and what its metrics report."""
+
+    critic: list
+    actor: list
+    alpha: list
+    losses: tf.Tensor
+    """`[critic loss, actor loss, temperature loss]`."""
+    q_mean: tf.Tensor
+    entropy_continuous: tf.Tensor
+    entropy_discrete: tf.Tensor
+    """`[H]`."""
 
 
 class SACAgent(Agent):
@@ -92,25 +106,24 @@ class SACAgent(Agent):
         config: SACConfig | None = None,
         critic: keras.Model | None = None,
     ):
-        check_instance("SACAgent", "actor", actor, keras.Model, "a keras.Model")
-        if recurrent_layers(actor):
-            raise ValueError("SACAgent: the actor must be memoryless (no StatefulRNN layers).")
+        owner = type(self).__name__
+        check_instance(owner, "actor", actor, keras.Model, "a keras.Model")
+        self._check_actor(actor)
         if critic is not None:
-            check_instance("SACAgent", "critic", critic, keras.Model, "a keras.Model or None")
-        spec = self._init_spec(env, "SACAgent")
-        self.config = config = config_or_default("SACAgent", config, SACConfig)
+            check_instance(owner, "critic", critic, keras.Model, "a keras.Model or None")
+        spec = self._init_spec(env, owner)
+        self.config = config = config_or_default(owner, config, self.config_class)
         self.model = actor
         self.num_envs = spec.num_envs
         self.schedule_steps = None
         self.actor_policy = KerasPolicy(actor)  # the learner's view, for the losses
         example = tf.nest.map_structure(tf.convert_to_tensor, spec.example_timestep())
         self.actor_policy.build(example)
-        distributions, _ = self.actor_policy.distributions(example.observation)
-        self.codec = ActionCodec(spec.action_space, spec.action_spec, distributions)
-
-        input_dim = features_dim(spec.observation_spec) + self.codec.action_dim
+        self.codec = ActionCodec(
+            spec.action_space, spec.action_spec, self._example_distributions(example), owner
+        )
         self.custom_critic = critic
-        self.critics, self.target_critics = critics_from(critic, input_dim, config.hidden)
+        self._build_critics(spec, critic)
         log_alpha = float(np.log(config.initial_temperature))
         self.log_alpha_continuous = tf.Variable(log_alpha, name="log_alpha_continuous")
         # One temperature per discrete head, `[H]` (H = 0 without a discrete part).
@@ -127,20 +140,13 @@ class SACAgent(Agent):
         self.actor_optimizer = keras.optimizers.Adam(config.learning_rate)
         self.critic_optimizer = keras.optimizers.Adam(config.learning_rate)
         self.alpha_optimizer = keras.optimizers.Adam(config.learning_rate)
-        self._critic_variables = [v for c in self.critics for v in c.trainable_variables]
+        self._critic_variables = [v for c in self._critic_models() for v in c.trainable_variables]
         self._alpha_variables = [self.log_alpha_continuous, self.log_alpha_discrete]
         self.actor_optimizer.build(actor.trainable_variables)
         self.critic_optimizer.build(self._critic_variables)
         self.alpha_optimizer.build(self._alpha_variables)
 
-        item_spec = {
-            "observation": spec.observation_spec,
-            "action": spec.action_spec,
-            "reward": tf.TensorSpec([], tf.float32),
-            "next_observation": spec.observation_spec,
-            "discount": tf.TensorSpec([], tf.float32),
-        }
-        self.buffer = ReplayBuffer(item_spec, config.buffer_capacity)
+        self.buffer = self._make_buffer(spec)
         self.env_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name="env_steps")
         self.iterations = tf.Variable(0, dtype=tf.int64, trainable=False, name="iterations")
         self.rng = generator(config.seed)
@@ -149,6 +155,38 @@ class SACAgent(Agent):
         self._add_graph = tf.function(self._add, autograph=False, reduce_retracing=True)
         self._update_graph = tf.function(self._updates, autograph=False)
         self._build_actor()
+
+    # ---------------------------------------------------------------------------- parts
+    # What `RecurrentSACAgent` replays differently: the actor's check, the critics, the buffer
+    # and the gradients of one update.
+
+    def _check_actor(self, actor: keras.Model) -> None:
+        if recurrent_layers(actor):
+            raise ValueError(
+                "SACAgent: the actor has StatefulRNN layers; SACAgent needs a memoryless actor "
+                "(use RecurrentSACAgent for a recurrent one)."
+            )
+
+    def _example_distributions(self, example):
+        """The actor's distribution nest for the example timestep (for the codec's checks)."""
+        distributions, _ = self.actor_policy.distributions(example.observation)
+        return distributions
+
+    def _build_critics(self, spec: EnvSpec, critic: keras.Model | None) -> None:
+        """Sets `critics` and `target_critics` (the models whose weights `_polyak` follows)."""
+        input_dim = features_dim(spec.observation_spec) + self.codec.action_dim
+        self.critics, self.target_critics = critics_from(critic, input_dim, self.config.hidden)
+
+    def _critic_models(self) -> list[keras.Model]:
+        """Every model the critic loss trains."""
+        return list(self.critics)
+
+    def _target_critic_models(self) -> list[keras.Model]:
+        """Their Polyak-averaged targets, in the same order."""
+        return list(self.target_critics)
+
+    def _make_buffer(self, spec: EnvSpec) -> ReplayBuffer:
+        return ReplayBuffer(transition_spec(spec), self.config.buffer_capacity)
 
     # ---------------------------------------------------------------------------- contract
 
@@ -178,39 +216,8 @@ class SACAgent(Agent):
     # ---------------------------------------------------------------------------- learning
 
     def _add(self, trajectory: Trajectory):
-        returns, discounts, next_index = n_step_returns(
-            trajectory.reward,
-            trajectory.terminated,
-            trajectory.truncated,
-            trajectory.valid,
-            self.config.discount,
-            self.config.n_step,
-        )
-
-        columns = tf.zeros_like(next_index) + tf.range(tf.shape(next_index)[1])[None]
-        where = tf.stack([next_index, columns], -1)  # [T, B, 2]
-
-        def following(rows, last):
-            # Row t, column b of the result is row next_index[t, b] of [rows; last], column b.
-            return tf.gather_nd(tf.concat([rows, last[None]], 0), where)
-
-        next_observation = tf.nest.map_structure(
-            following, trajectory.observation, trajectory.next_timestep.observation
-        )
-        items = {
-            "observation": trajectory.observation,
-            "action": trajectory.action,
-            "reward": returns,
-            "next_observation": next_observation,
-            "discount": discounts,
-        }
-        valid = tf.reshape(trajectory.valid, [-1])
-
-        def flat_valid(x):
-            x = tf.reshape(x, tf.concat([[-1], tf.shape(x)[2:]], 0))
-            return tf.boolean_mask(x, valid)
-
-        self.buffer.add(tf.nest.map_structure(flat_valid, items))
+        transitions = n_step_transitions(trajectory, self.config.discount, self.config.n_step)
+        self.buffer.add(transitions)
         self.env_steps.assign_add(tf.size(trajectory.reward, tf.int64))
 
     def _sample_actor(self, observation, seed):
@@ -218,13 +225,12 @@ class SACAgent(Agent):
         batch = tf.shape(tf.nest.flatten(observation)[0])[0]
         return self.codec.sample(distributions, batch, seed)
 
-    def _gradient_step(self, seed):
-        """One update of the critics, the actor and the temperatures on a replay batch."""
+    def _gradients(self, seed) -> Gradients:
+        """The gradients of one update on a replay batch of transitions."""
         config, codec = self.config, self.codec
         sample_seed, next_seed, actor_seed = tf.unstack(tf.random.split(seed, 3))
         batch = self.buffer.sample(config.batch_size, sample_seed)
-        alpha_c = tf.exp(self.log_alpha_continuous)
-        alpha_d = tf.exp(self.log_alpha_discrete)
+        alpha_c, alpha_d = self._temperatures()
 
         next_features = features(batch["next_observation"])
         next_c, next_log_pc, next_pd, next_entropy = self._sample_actor(
@@ -246,39 +252,72 @@ class SACAgent(Agent):
             q_loss = critic_loss(qs, target)
         critic_grads = tape.gradient(q_loss, self._critic_variables)
 
-        actor_variables = self.model.trainable_variables
         with tf.GradientTape(persistent=True) as tape:
             c, log_pc, pd, entropy_d = self._sample_actor(batch["observation"], actor_seed)
             q = codec.q_all(self.critics, observation_features, c)
             pi_loss = actor_loss(q, pd, entropy_d, log_pc, alpha_d, alpha_c)
-            alpha_loss = temperature_loss(
-                self.log_alpha_continuous, -log_pc, self.target_entropy_continuous
-            ) * float(codec.continuous_dim > 0) + temperature_loss(
-                self.log_alpha_discrete, entropy_d, self.target_entropy_discrete
-            )
-        actor_grads = tape.gradient(pi_loss, actor_variables)
+            alpha_loss = self._temperature_loss(log_pc, entropy_d)
+        return self._gradients_of(
+            tape, critic_grads, q_loss, pi_loss, alpha_loss, qs[0], log_pc, entropy_d
+        )
+
+    def _temperatures(self):
+        """`(α_c, α_d [H])`."""
+        return tf.exp(self.log_alpha_continuous), tf.exp(self.log_alpha_discrete)
+
+    def _temperature_loss(self, log_pc, entropy_d, weights=None):
+        continuous = temperature_loss(
+            self.log_alpha_continuous, -log_pc, self.target_entropy_continuous, weights
+        ) * float(self.codec.continuous_dim > 0)
+        discrete = temperature_loss(
+            self.log_alpha_discrete, entropy_d, self.target_entropy_discrete, weights
+        )
+        return continuous + discrete
+
+    def _gradients_of(
+        self, tape, critic_grads, q_loss, pi_loss, alpha_loss, q, log_pc, entropy_d
+    ) -> Gradients:
+        """The actor's and temperatures' gradients from the (persistent) `tape`, with the rest."""
+        actor_grads = tape.gradient(pi_loss, self.model.trainable_variables)
         alpha_grads = tape.gradient(alpha_loss, self._alpha_variables)
         del tape
-        losses = tf.stack([q_loss, pi_loss, alpha_loss])
-        finite = tf.reduce_all(tf.math.is_finite(losses))
+        return Gradients(
+            critic_grads,
+            actor_grads,
+            alpha_grads,
+            tf.stack([q_loss, pi_loss, alpha_loss]),
+            tf.reduce_mean(q),
+            tf.reduce_mean(-log_pc),
+            tf.reduce_mean(entropy_d, axis=0),
+        )
+
+    def _gradient_step(self, seed):
+        """One update of the critics, the actor and the temperatures (skipped if a loss is not
+        finite); returns whether it was applied and the metrics."""
+        config = self.config
+        grads = self._gradients(seed)
+        actor_variables = self.model.trainable_variables
+        finite = tf.reduce_all(tf.math.is_finite(grads.losses))
 
         def apply():
             self.critic_optimizer.apply_gradients(
-                zip(critic_grads, self._critic_variables, strict=True)
+                zip(grads.critic, self._critic_variables, strict=True)
             )
             actor_pairs = [
-                (g, v) for g, v in zip(actor_grads, actor_variables, strict=True) if g is not None
+                (g, v) for g, v in zip(grads.actor, actor_variables, strict=True) if g is not None
             ]
             self.actor_optimizer.apply_gradients(actor_pairs)
             if config.learn_temperature:
                 pairs = [
                     (g, v)
-                    for g, v in zip(alpha_grads, self._alpha_variables, strict=True)
+                    for g, v in zip(grads.alpha, self._alpha_variables, strict=True)
                     if g is not None
                 ]
                 if pairs:
                     self.alpha_optimizer.apply_gradients(pairs)
-            for critic, target_critic in zip(self.critics, self.target_critics, strict=True):
+            for critic, target_critic in zip(
+                self._critic_models(), self._target_critic_models(), strict=True
+            ):
                 for weight, target_weight in zip(
                     critic.weights, target_critic.weights, strict=True
                 ):
@@ -286,10 +325,11 @@ class SACAgent(Agent):
             return tf.constant(True)
 
         tf.cond(finite, apply, lambda: tf.constant(False))
-        parts = [tf.stack([q_loss, pi_loss, tf.reduce_mean(qs[0])])]
-        if codec.continuous_dim:
-            parts.append(tf.stack([alpha_c, tf.reduce_mean(-log_pc)]))
-        metrics = tf.concat([*parts, alpha_d, tf.reduce_mean(entropy_d, axis=0)], 0)
+        alpha_c, alpha_d = self._temperatures()
+        parts = [grads.losses[:2], grads.q_mean[None]]
+        if self.codec.continuous_dim:
+            parts.append(tf.stack([alpha_c, grads.entropy_continuous]))
+        metrics = tf.concat([*parts, alpha_d, grads.entropy_discrete], 0)
         return finite, metrics
 
     @property

@@ -114,6 +114,9 @@ class ActionCodec:
     def sample(self, distributions, batch, seed):
         """Samples the continuous part and scores every discrete combination.
 
+        `batch` is the number of elements of the distributions' batch shape (`B`, or `B·T` for
+        distributions over `[B, T]` sequences): the results are flattened to it.
+
         Returns:
             `(continuous [B, C], log π_c [B], P [B, K], entropies [B, H])`: a reparameterised
             sample of the continuous part and its log-probability, the probability of each
@@ -129,9 +132,10 @@ class ActionCodec:
             if kind == "continuous":
                 sample, log_prob = distribution.experimental_sample_and_log_prob(seed=leaf_seed)
                 continuous.append(tf.reshape(sample, [batch, -1]))
-                continuous_log_prob += log_prob
+                continuous_log_prob += tf.reshape(log_prob, [batch])
             else:
-                log_probs = tf.nn.log_softmax(distribution.logits_parameter())  # [B, n]
+                logits = distribution.logits_parameter()
+                log_probs = tf.nn.log_softmax(tf.reshape(logits, [batch, logits.shape[-1]]))
                 discrete_log_prob += tf.gather(log_probs, self.combos[:, head], axis=1)
                 entropies.append(
                     -tf.reduce_sum(tf.math.multiply_no_nan(log_probs, tf.exp(log_probs)), axis=1)

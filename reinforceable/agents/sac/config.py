@@ -13,7 +13,7 @@ from reinforceable._checks import (
 )
 from reinforceable.agents._config import Config
 
-__all__ = ["SACConfig"]
+__all__ = ["RecurrentSACConfig", "SACConfig"]
 
 OWNER = "SACConfig"
 
@@ -105,3 +105,100 @@ class SACConfig(Config):
             check_bool(OWNER, name, getattr(self, name))
         object.__setattr__(self, "hidden", check_units(OWNER, "hidden", self.hidden))
         check_seed(OWNER, self.seed)
+
+
+@dataclasses.dataclass(frozen=True)
+class RecurrentSACConfig(SACConfig):
+    """Hyperparameters of `RecurrentSACAgent`: `SACConfig`'s, and the sequences it learns from.
+
+    Replay holds sequences of `sequence_length` steps starting every `sequence_length - overlap`
+    steps of a rollout, each with the actor's recorded state at its start (R2D2, Kapturowski et
+    al. 2019). An update replays `batch_size` sequences: `burn_in` steps without gradient from
+    the stored state refresh the recurrent states, and the remaining steps are trained on.
+    `batch_size` counts sequences and `buffer_capacity` env steps (the replay keeps
+    `buffer_capacity // (sequence_length - overlap)` sequences). Invalid values, or values that do
+    not fit together, raise a `ValueError` naming the fields.
+    """
+
+    batch_size: int = 32
+    """Sequences per gradient update (each trains `sequence_length - burn_in` steps)."""
+    sequence_length: int = 16
+    """`L`, steps per stored sequence; at most `steps_per_iteration`."""
+    burn_in: int = 8
+    """`B`, steps at each sequence's start that only refresh the recurrent states (no gradient,
+    no loss); in [0, L)."""
+    overlap: int = 8
+    """Steps shared by consecutive sequences, in [0, L); `steps_per_iteration` must be a multiple
+    of the stride `L - overlap`."""
+    prioritized: bool = False
+    """Prioritised sequence replay (R2D2's priorities and importance weights)."""
+    priority_exponent: float = 0.9
+    """`α` of the sampling probabilities `p^α / Σ p^α`."""
+    importance_exponent: float = 0.6
+    """`β` of the importance weights."""
+    priority_eta: float = 0.9
+    """`η` of a sequence's priority, `η max |δ| + (1 - η) mean |δ|`."""
+    cell: str = "gru"
+    """The critics' recurrent cell, `"gru"` or `"lstm"`."""
+    units: int = 128
+    """Units of the critics' recurrent layer."""
+    embedding: int = 64
+    """Units of the dense layer before the critics' recurrent layer."""
+
+    def __post_init__(self):
+        super().__post_init__()
+        owner = "RecurrentSACConfig"
+        for name in ("sequence_length", "units", "embedding"):
+            check_positive_int(owner, name, getattr(self, name))
+        for name in ("burn_in", "overlap"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{owner}: `{name}` must be an int >= 0; received {value!r}.")
+        length = self.sequence_length
+        if self.burn_in >= length:
+            raise ValueError(
+                f"{owner}: `burn_in` ({self.burn_in}) must be shorter than `sequence_length` "
+                f"({length}), so that each sequence has steps to train on."
+            )
+        if self.overlap >= length:
+            raise ValueError(
+                f"{owner}: `overlap` ({self.overlap}) must be shorter than `sequence_length` "
+                f"({length})."
+            )
+        if length > self.steps_per_iteration:
+            raise ValueError(
+                f"{owner}: a sequence of `sequence_length` {length} steps does not fit a rollout "
+                f"of `steps_per_iteration` {self.steps_per_iteration} steps."
+            )
+        stride = length - self.overlap
+        if self.steps_per_iteration % stride:
+            raise ValueError(
+                f"{owner}: `steps_per_iteration` ({self.steps_per_iteration}) must be a multiple "
+                f"of the stride `sequence_length - overlap` ({stride})."
+            )
+        if length > self.buffer_capacity:
+            raise ValueError(
+                f"{owner}: a sequence of `sequence_length` {length} steps is longer than the "
+                f"replay's `buffer_capacity` ({self.buffer_capacity} steps)."
+            )
+        if self.batch_size > self.buffer_capacity // stride:
+            raise ValueError(
+                f"{owner}: `batch_size` ({self.batch_size} sequences) exceeds the "
+                f"{self.buffer_capacity // stride} sequences that `buffer_capacity` "
+                f"({self.buffer_capacity} steps) holds."
+            )
+        if self.n_step > length - self.burn_in:
+            raise ValueError(
+                f"{owner}: `n_step` ({self.n_step}) must not exceed the trained steps of a "
+                f"sequence, `sequence_length - burn_in` ({length - self.burn_in})."
+            )
+        for name in ("priority_exponent", "importance_exponent", "priority_eta"):
+            check_number(owner, name, getattr(self, name), low=0.0, high=1.0)
+        check_bool(owner, "prioritized", self.prioritized)
+        if self.cell not in ("gru", "lstm"):
+            raise ValueError(f"{owner}: `cell` must be 'gru' or 'lstm'; received {self.cell!r}.")
+
+    @property
+    def stride(self) -> int:
+        """Steps between the starts of consecutive sequences."""
+        return self.sequence_length - self.overlap

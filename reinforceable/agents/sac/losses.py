@@ -26,6 +26,7 @@ __all__ = [
     "soft_q_target",
     "soft_state_value",
     "temperature_loss",
+    "weighted_mean",
 ]
 
 
@@ -59,28 +60,43 @@ def soft_q_target(reward, discount, terminated, next_value) -> tf.Tensor:
     return reward + discount * (1.0 - tf.cast(terminated, reward.dtype)) * next_value
 
 
-def temperature_loss(log_alpha, entropy, target_entropy) -> tf.Tensor:
+def weighted_mean(x, weights=None) -> tf.Tensor:
+    """`Σ_b w_b x_b / Σ_b w_b` over the first axis of `x` (`[B, ...]`); the plain mean without
+    `weights` (`[B]`: a mask of the steps that count, times importance weights)."""
+    if weights is None:
+        return tf.reduce_mean(x, axis=0)
+    weights = tf.reshape(tf.cast(weights, x.dtype), [-1] + [1] * (x.shape.rank - 1))
+    return tf.reduce_sum(weights * x, axis=0) / tf.maximum(tf.reduce_sum(weights), 1e-8)
+
+
+def temperature_loss(log_alpha, entropy, target_entropy, weights=None) -> tf.Tensor:
     """`log α · (H - H̄)`, averaged over the batch: its gradient lowers α while the policy's
     entropy `H` (a per-state estimate, `[B]`) is above the target `H̄`, and raises it while below.
     Several temperatures at once: `log_alpha` and `target_entropy` `[H]`, `entropy` `[B, H]`; the
-    losses are summed over the heads."""
+    losses are summed over the heads. `weights` (`[B]`) as in `weighted_mean`."""
     terms = log_alpha * tf.stop_gradient(entropy - target_entropy)
-    return tf.reduce_sum(tf.reduce_mean(terms, axis=0))
+    return tf.reduce_sum(weighted_mean(terms, weights))
 
 
-def critic_loss(q_values, target) -> tf.Tensor:
+def critic_loss(q_values, target, weights=None) -> tf.Tensor:
     """`Σ_i ½ mean((Q_i(s, a) - y)²)` over the critics' `[B]` estimates `q_values`, against the
-    target `y` `[B]` (which carries no gradient)."""
+    target `y` `[B]` (which carries no gradient); `weights` (`[B]`) as in `weighted_mean`."""
     target = tf.stop_gradient(target)
-    return tf.add_n([0.5 * tf.reduce_mean(tf.square(q - target)) for q in q_values])
+    return tf.add_n([0.5 * weighted_mean(tf.square(q - target), weights) for q in q_values])
 
 
 def actor_loss(
-    q, discrete_probs, discrete_entropy, continuous_log_prob, alpha_discrete, alpha_continuous
+    q,
+    discrete_probs,
+    discrete_entropy,
+    continuous_log_prob,
+    alpha_discrete,
+    alpha_continuous,
+    weights=None,
 ) -> tf.Tensor:
     """`-mean V(s)` of `soft_state_value` (same arguments): the actor maximises the soft value
-    of its own action distribution under the current critics."""
-    return -tf.reduce_mean(
+    of its own action distribution under the current critics. `weights` as in `weighted_mean`."""
+    return -weighted_mean(
         soft_state_value(
             q,
             discrete_probs,
@@ -88,7 +104,8 @@ def actor_loss(
             continuous_log_prob,
             alpha_discrete,
             alpha_continuous,
-        )
+        ),
+        weights,
     )
 
 

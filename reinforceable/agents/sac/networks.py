@@ -6,7 +6,17 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-__all__ = ["critic", "critics_from", "features", "features_dim"]
+from reinforceable.layers.stateful_rnn import StatefulRNN
+
+__all__ = [
+    "critic",
+    "critics_from",
+    "features",
+    "features_dim",
+    "recurrent_torso",
+    "sequence_features",
+    "zero_state",
+]
 
 
 def features(observation) -> tf.Tensor:
@@ -14,6 +24,14 @@ def features(observation) -> tf.Tensor:
     leaves = tf.nest.flatten(observation)
     batch = tf.shape(leaves[0])[0]
     return tf.concat([tf.reshape(tf.cast(x, tf.float32), [batch, -1]) for x in leaves], 1)
+
+
+def sequence_features(observation) -> tf.Tensor:
+    """`features` of each step of `[N, T, ...]` observation sequences: `[N, T, D]` float32."""
+    leaves = tf.nest.flatten(observation)
+    shape = tf.shape(leaves[0])[:2]
+    flat = [tf.reshape(tf.cast(x, tf.float32), tf.concat([shape, [-1]], 0)) for x in leaves]
+    return tf.concat(flat, 2)
 
 
 def features_dim(observation_spec) -> int:
@@ -72,3 +90,32 @@ def critics_from(
     for source, target in zip(critics, targets, strict=True):
         target.set_weights(source.get_weights())
     return critics, targets
+
+
+def recurrent_torso(
+    input_dim: int, cell: str, units: int, embedding: int, name: str = "critic_torso"
+) -> keras.Model:
+    """The recurrent critics' torso: a dense embedding (ReLU) of the observation features and a
+    `StatefulRNN`, reset where episodes start, with its state in and out explicitly.
+
+    Inputs `{"features": [N, T, input_dim], "episode_start": [N, T], "state": {"rnn": [...]}}`;
+    outputs `{"features": [N, T, units], "state": {"rnn": [...]}}`.
+    """
+    observation = keras.Input((None, input_dim), name="features")
+    episode_start = keras.Input((None,), dtype="bool", name="episode_start")
+    rnn = StatefulRNN(cell, units, name="rnn")
+    state = rnn.state_inputs()
+    x = keras.layers.Dense(embedding, activation="relu", name="embedding")(observation)
+    h, final = rnn(x, reset_mask=episode_start, initial_state=state, return_state=True)
+    return keras.Model(
+        {"features": observation, "episode_start": episode_start, "state": {"rnn": state}},
+        {"features": h, "state": {"rnn": list(final)}},
+        name=name,
+    )
+
+
+def zero_state(model: keras.Model, batch) -> dict:
+    """Zeros of a model's `"state"` input for `batch` rows."""
+    return tf.nest.map_structure(
+        lambda t: tf.zeros(tf.concat([[batch], t.shape[1:]], 0), t.dtype), model.input["state"]
+    )

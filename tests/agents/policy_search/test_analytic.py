@@ -188,3 +188,59 @@ def test_truncation_cuts_the_gradient_through_the_state():
     np.testing.assert_allclose(full, full_by_hand, rtol=1e-5)
     np.testing.assert_allclose(cut, cut_by_hand, rtol=1e-5)
     assert not np.allclose(full, cut)
+
+
+def _angle_only():
+    def angle(state):
+        return tf.stack([tf.cos(state[..., 0]), tf.sin(state[..., 0])], -1)
+
+    return rf.models.PartiallyObserved(rf.models.Pendulum(), observe=angle)
+
+
+def _recurrent_agent(**kwargs):
+    keras.utils.set_random_seed(0)
+    env = rf.GymEnv("reinforceable/PendulumNoVel-v1", num_envs=1, seed=0)
+    policy = rf.networks.sac_actor(env, hidden=(8,), recurrent="gru", units=8, embedding=8)
+    config = AnalyticPolicySearchConfig(
+        **{"horizon": 4, "episode_length": 8, "num_rollouts": 4, "seed": 0, **kwargs}
+    )
+    return AnalyticPolicySearch(policy, _angle_only(), config, env=env)
+
+
+def test_recurrent_policy_learns_through_time_and_carries_its_state():
+    agent = _recurrent_agent(terminal_value=True)
+    rnn = [v for v in agent.model.trainable_variables if "actor_rnn" in v.path]
+    before = [v.numpy().copy() for v in rnn]
+    agent.train()
+    # The recurrent weights learn, and each rollout's policy state carries on ...
+    assert all(not np.array_equal(a, v.numpy()) for a, v in zip(before, rnn, strict=True))
+    carried = tf.nest.flatten(agent.policy_states)[0].numpy()
+    assert np.abs(carried).sum() > 0
+    # ... until the episode ends (8 steps = 2 windows): then it restarts from zeros.
+    agent.train()
+    np.testing.assert_array_equal(tf.nest.flatten(agent.policy_states)[0].numpy(), 0.0)
+    assert agent.value.input_shape[-1] == 2  # the terminal value sees the model's full state
+
+
+def test_truncation_cuts_the_recurrent_states_gradient():
+    """With truncation 1, the initial policy state reaches the return only through the first
+    action: its gradient is that of the first reward alone."""
+    agent = _recurrent_agent(truncation=1, deterministic=True)
+    start = agent.system.initial_state([4], tf.constant([1, 2]))
+    memory = tf.nest.map_structure(lambda x: x + 0.3, agent.learner_policy.initial_state(4))
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(memory)
+        total, _, rewards, *_ = agent._rollout(start, tf.constant([0, 0]), memory)
+        value, first = tf.reduce_sum(total), tf.reduce_sum(rewards[0])
+    cut, by_hand = tape.gradient(value, memory), tape.gradient(first, memory)
+    for a, b in zip(tf.nest.flatten(cut), tf.nest.flatten(by_hand), strict=True):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-7)
+    # Without truncation, later rewards depend on it too.
+    full_agent = _recurrent_agent(deterministic=True)
+    full_agent.model.set_weights(agent.model.get_weights())
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(memory)
+        total, _, rewards, *_ = full_agent._rollout(start, tf.constant([0, 0]), memory)
+        value, first = tf.reduce_sum(total), tf.reduce_sum(rewards[0])
+    full, by_hand = tape.gradient(value, memory), tape.gradient(first, memory)
+    assert not np.allclose(tf.nest.flatten(full)[0], tf.nest.flatten(by_hand)[0])
