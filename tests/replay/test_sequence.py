@@ -106,7 +106,7 @@ def test_stored_states_are_the_actors_own_and_resets_follow_episode_starts():
     # Replayed from its stored state, a sequence that crosses an episode start gives, from the
     # start on, what a fresh state gives there: the state was reset inside the sequence.
     flags = steps["episode_start"].numpy()[:, :8]
-    index, row = [(i, r) for i, r in zip(*np.nonzero(flags), strict=True) if r > 0][0]
+    index, row = next((i, r) for i, r in zip(*np.nonzero(flags), strict=True) if r > 0)
     one = lambda x: x[index : index + 1]  # noqa: E731
     seq = tf.nest.map_structure(lambda x: one(x)[:, :8], steps["observation"])
     full = policy.evaluate(
