@@ -79,10 +79,13 @@ def make_agent(args: Args):
         model = rf.networks.actor_critic(env, recurrent=recurrent, hard_bounds=True)
         return RecurrentPPOAgent(model, env, config), env
     env = rf.GymEnv(ENV_ID, num_envs=4, seed=args.seed)
+    # The "done" switch ends the episode: an entropy bonus in the critics' target would pay for
+    # merely staying alive (see SACConfig.backup_entropy), so it stays in the actor's objective.
     common = dict(
+        backup_entropy=False,
         learning_rate=1e-3,
         steps_per_iteration=16,
-        utd_ratio=0.25,
+        utd_ratio=0.5,
         warmup_steps=2000,
         seed=args.seed,
     )
