@@ -12,8 +12,9 @@ same run.
 * `mountain_car`: our recurrent SAC on MountainCarContinuousNoVel-v0 at `--mountain-car-steps`
   (100k). Target: >= 90 (RL Zoo ppo_lstm: 91.5 at 300k).
 * `memory`: `examples/memory_mixed_action.py` (the hybrid memory task; chance is 25% success):
-  recurrent PPO and SAC, and the same agents without memory. Target: >= 90% with memory, within
-  10 points of chance without. Writes `media/recurrent_memory.md`.
+  recurrent PPO (1M steps) and SAC (`--memory-sac-steps`, 60k), and the same agents without
+  memory, on the first seed. Target: >= 90% with memory, within 10 points of chance without.
+  Writes `media/recurrent_memory.md`.
 * `analytic`: `examples/policy_search_pendulum.py --observation angle` (a GRU policy learned
   through the angle-only Pendulum model, evaluated on 100 episodes of PendulumNoVel-v1). Target:
   >= -200.
@@ -21,9 +22,10 @@ same run.
   trained steps) against memoryless SAC (batch 256), on PendulumNoVel, one process, measured
   after compilation over `--timing-updates` updates.
 
-Results of `mountain_car`, `analytic` and `timing` go to `media/recurrent_sac_other.md`.
+Results of `mountain_car`, `analytic` and `timing` go to `media/recurrent_sac_other.md`. The
+runs go `--jobs` (2) at a time, in subprocesses, and the timing alone after them.
 
-    python benchmarks/recurrent_sac.py                        # everything, about 3 hours
+    python benchmarks/recurrent_sac.py                        # everything, about 1.5 hours
     python benchmarks/recurrent_sac.py --tasks timing analytic --seeds 0
 """
 
