@@ -183,18 +183,3 @@ def test_save_load_acts_identically_and_resume_keeps_the_sequences(tmp_path):
     assert int(resumed.buffer.size) == int(agent.buffer.size) > 0
     for a, b in zip(resumed.buffer._storage, agent.buffer._storage, strict=True):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
-
-
-@pytest.mark.slow
-def test_recurrent_sac_learns_pendulum_without_velocity():
-    """10k steps: the deterministic policy swings up and holds without seeing the velocity."""
-    keras.utils.set_random_seed(0)
-    env = rf.GymEnv("reinforceable/PendulumNoVel-v1", num_envs=1, seed=0)
-    agent = RecurrentSACAgent(
-        sac_actor(env, recurrent="gru"), env, RecurrentSACConfig(learning_rate=1e-3, seed=0)
-    )
-    agent.fit(10_000, seed=0)
-    evaluation = rf.training.Evaluation(
-        rf.GymEnv("reinforceable/PendulumNoVel-v1", num_envs=5, seed=100), episodes=10
-    )
-    assert evaluation.evaluate_policy(agent.eval_policy)["eval/episode_return"] >= -250
