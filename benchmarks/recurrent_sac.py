@@ -181,8 +181,12 @@ def pendulum_table(results: dict, steps: int, seeds: list[int]) -> None:
         "|---|---|---|---|",
     ]
     for key, name in PENDULUM.items():
-        returns = [results["pendulum", key, s]["eval_mean_return"] for s in seeds]
-        walls = [results["pendulum", key, s]["wall_s"] for s in seeds]
+        done = [s for s in seeds if ("pendulum", key, s) in results]
+        if not done:
+            rows.append(f"| {name} | failed | | |")
+            continue
+        returns = [results["pendulum", key, s]["eval_mean_return"] for s in done]
+        walls = [results["pendulum", key, s]["wall_s"] for s in done]
         rows.append(
             f"| {name} | {statistics.mean(returns):.1f} | "
             + ", ".join(f"{r:.1f}" for r in returns)
@@ -293,8 +297,13 @@ def main(argv=None) -> None:
         jobs["timing"] = lambda: _worker("timing", str(args.timing_updates))
 
     def run(item):
+        """One run; a run that fails is reported and left out, and the others go on."""
         key, job = item
-        result = job()
+        try:
+            result = job()
+        except Exception as error:  # a failed run must not cancel the others
+            print(key, "failed:", error, flush=True)
+            return key, None
         print(key, result, flush=True)
         return key, result
 
@@ -304,6 +313,7 @@ def main(argv=None) -> None:
         results = dict(pool.map(run, jobs.items()))
     if timed is not None:
         results.update([run(("timing", timed))])
+    results = {key: value for key, value in results.items() if value is not None}
 
     if "pendulum" in args.tasks:
         pendulum_table(results, args.pendulum_steps, args.seeds)
