@@ -1,7 +1,7 @@
 """Packaging for reinforceable.
 
 Core requirements are what `import reinforceable` needs. Everything else is an extra:
-`atari`, `mujoco`, `plot`, `test` and `all`.
+`atari`, `mujoco`, `plot`, `distributed`, `test` and `all`.
 """
 
 import pathlib
@@ -19,6 +19,8 @@ EXTRAS = {
     "atari": ["ale-py>=0.10", "opencv-python-headless>=4.8"],
     "mujoco": ["mujoco>=3.1", "imageio>=2.30"],
     "plot": ["matplotlib>=3.8"],
+    # Runners in Ray actors (reinforceable.distributed.RayRunners): plain Ray core, no RLlib.
+    "distributed": ["ray>=2.50"],
     # The tests run every example: the Atari and MuJoCo ones and the learning-curve plots included.
     "test": [
         "pytest>=8.0",
@@ -28,6 +30,7 @@ EXTRAS = {
         "opencv-python-headless>=4.8",
         "mujoco>=3.1",
         "imageio>=2.30",
+        "ray>=2.50",
     ],
 }
 EXTRAS["all"] = sorted({req for reqs in EXTRAS.values() for req in reqs})

@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 
 from reinforceable import (
     agents,
+    distributed,
     distributions,
     driver,
     dynamics,
@@ -58,6 +59,7 @@ __all__ = [
     "Trajectory",
     "__version__",
     "agents",
+    "distributed",
     "distributions",
     "driver",
     "dynamics",

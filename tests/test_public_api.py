@@ -10,6 +10,7 @@ import reinforceable
 
 PUBLIC_MODULES = [
     "reinforceable",
+    "reinforceable.distributed",
     "reinforceable.distributions",
     "reinforceable.driver",
     "reinforceable.envs",
@@ -58,7 +59,8 @@ def test_layers_are_registered_for_keras_serialization():
 
 BLOCK_OPTIONAL = """
 import importlib.abc, sys
-OPTIONAL = {"ale_py", "cv2", "mujoco", "imageio", "matplotlib", "pytest", "scipy", "tensorboard"}
+OPTIONAL = {"ale_py", "cv2", "mujoco", "imageio", "matplotlib", "pytest", "scipy", "tensorboard",
+            "ray"}
 class Block(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
         if name.split(".")[0] in OPTIONAL:

@@ -100,6 +100,9 @@ class Agent(abc.ABC):
     """The config dataclass (with `to_dict` / `from_dict`)."""
     actor_class: type[Actor]
     """The `Actor` subclass that acts for this agent."""
+    off_policy: bool = False
+    """Learns from experience of older acting states (a replay): runners then sample without
+    waiting for updates (`reinforceable.distributed`)."""
 
     spec: EnvSpec
     config: Any
@@ -282,7 +285,9 @@ class Agent(abc.ABC):
         environment the agent was made with).
 
         Keyword arguments go to the `Trainer` (`run_dir`, `checkpoint_every`,
-        `keep_checkpoints`, `resume`, `seed`). Returns the `Trainer`'s history.
+        `keep_checkpoints`, `resume`, `seed`, `runners`, `broadcast_every`): with
+        `runners=reinforceable.distributed.RayRunners(...)` the experience is collected in Ray
+        actors. Returns the `Trainer`'s history.
         """
         from reinforceable.training.trainer import Trainer
 

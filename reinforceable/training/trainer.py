@@ -70,6 +70,14 @@ class Trainer:
         seed: Seed of the Driver's action sampling.
         env: The `Environment` to collect in; by default the one the agent was made with. Its
             spaces must match the agent's spec.
+        runners: Collect with `reinforceable.distributed` runners instead (`RayRunners` for
+            other processes and machines, `LocalRunners`): on-policy agents wait for one chunk
+            of every runner, collected with the current acting state; off-policy agents (SAC)
+            learn from whatever arrives while the runners go on sampling. The runners start
+            after a resume and are closed at the end, or on error. Their actors' stream state
+            (reward scaling's running returns) lives in the runners and is not checkpointed.
+        broadcast_every: With off-policy runners, updates between broadcasts of the acting
+            state.
 
     Raises:
         TypeError: For an agent that is not an `Agent`, or callbacks that are not `Callback`s.
@@ -88,6 +96,8 @@ class Trainer:
         resume: bool = True,
         seed: int | None = None,
         env=None,
+        runners=None,
+        broadcast_every: int = 1,
     ):
         from reinforceable.agents.base import Agent
 
@@ -122,7 +132,12 @@ class Trainer:
         self.is_last_iteration = False
         self.driver = None
         items = {**agent.checkpoint_items(), **_prefixed("actor", agent.actor.checkpoint_items())}
-        if self.collection is not None:
+        self.runners = None
+        if runners is not None:
+            from reinforceable.distributed.collect import RunnerCollection
+
+            self.runners = RunnerCollection(agent, runners, seed, broadcast_every)
+        elif self.collection is not None:
             if self.env is None:
                 raise ValueError(
                     f"Trainer: {type(agent).__name__} collects experience, so it needs an "
@@ -273,6 +288,15 @@ class Trainer:
         if self.agent.schedule_steps is None:
             self.agent.schedule_steps = total_steps
         self._restore()
+        try:
+            if self.runners is not None:
+                self.runners.start()
+            return self._loop(total_steps)
+        finally:
+            if self.runners is not None:
+                self.runners.close()
+
+    def _loop(self, total_steps: int) -> list[dict[str, float]]:
         for callback in self.callbacks:
             callback.on_train_begin(self)
         logs: dict[str, Any] = {}
@@ -280,7 +304,14 @@ class Trainer:
             start = time.perf_counter()
             steps_before = self.env_steps
             lag = {}
-            if self.driver is None:
+            if self.runners is not None:
+                metrics, lag, waited = self.runners.iteration()
+                collected = start + waited
+                episode = {
+                    "episode_return": lag.pop("charts/episode_return"),
+                    "episode_length": lag.pop("charts/episode_length"),
+                }
+            elif self.driver is None:
                 collected = time.perf_counter()
                 metrics = self.agent.train()
                 episode = {

@@ -98,6 +98,7 @@ class SACAgent(Agent):
 
     config_class = SACConfig
     actor_class = SACActor
+    off_policy = True
 
     def __init__(
         self,

@@ -1,0 +1,297 @@
+"""`RayRunners`: one `Runner` per Ray actor (plain Ray core; the `distributed` extra)."""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+
+from reinforceable.distributed.runner import Chunk, Runner, RunnerError
+from reinforceable.distributed.runners import Runners, check_runner_arguments
+
+__all__ = ["RayRunners"]
+
+_INSTALL = 'pip install "reinforceable[distributed]"'
+
+
+def import_ray():
+    """`ray`, or an ImportError saying how to install it."""
+    try:
+        import ray
+    except ImportError as error:
+        raise ImportError(f"RayRunners needs Ray: {_INSTALL}.") from error
+    return ray
+
+
+class _RemoteRunner:
+    """The body of each Ray actor: TF's thread pools set before TF starts, then a `Runner`."""
+
+    def __init__(self, index, blueprint, collection, env, num_envs, seed, threads):
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        import ray
+
+        from reinforceable.training.cli import configure_threads
+
+        configure_threads(inter_op=threads, intra_op=threads)
+        # A restarted runner draws other seeds than the one it replaces, reproducibly.
+        with warnings.catch_warnings():  # Ray 2.60 warns about its own use of `actor_id`
+            warnings.simplefilter("ignore", DeprecationWarning)
+            restarted = ray.get_runtime_context().was_current_actor_reconstructed
+        self.runner = Runner(index, blueprint, collection, env, num_envs, seed, int(restarted))
+
+    def spec(self):
+        return self.runner.spec
+
+    def where(self) -> dict:
+        import ray
+
+        return {"node": ray.get_runtime_context().get_node_id(), "pid": os.getpid()}
+
+    def collect(self, acting_state) -> Chunk:
+        return self.runner.collect(acting_state)
+
+    def close(self) -> None:
+        self.runner.close()
+
+
+class RayRunners(Runners):
+    """Runners in Ray actors, on this machine or a cluster.
+
+    Each actor imports TensorFlow itself, sets its thread pools (`threads` each), builds a
+    synchronous vector env (no fork inside a process that runs TF), its actor from the agent's
+    blueprint and a Driver, once. Then only NumPy crosses: the acting state is `ray.put` once
+    per broadcast (every runner reads the same object), and chunks come back as NumPy.
+
+    A runner whose process dies (killed, out of memory) is restarted by Ray (`max_restarts`
+    times); the run goes on without the chunk it had in flight, says so in a warning, and counts
+    it in `restarts` (the Trainer logs `charts/runner_restarts`). An exception in an environment
+    arrives as the `EnvError` naming the runner and the env index; one in building a runner as
+    `RunnerError` naming the runner, with the remote traceback.
+
+    Args:
+        num_runners: How many Ray actors.
+        env: A gymnasium id (each runner makes a synchronous `GymEnv`), or a picklable factory
+            `env(num_envs, seed) -> Environment` called inside each runner.
+        num_envs_per_runner: Environments per runner.
+        resources: Ray resources of each runner: `{"CPU": 1}` by default; `"GPU"` and custom
+            resource names as in `ray.remote`.
+        address: The Ray cluster to join (`"auto"` for one started with `ray start`); `None`
+            joins the Ray already initialised in this process, or starts a local one.
+        threads: TF's inter- and intra-op threads in each runner.
+        max_restarts: How many times Ray restarts a dead runner.
+        spread: Place the runners on as many nodes as possible (Ray's `"SPREAD"` strategy).
+        init_kwargs: More arguments of `ray.init` when this starts Ray (`num_cpus`, ...).
+
+    Raises:
+        ImportError: Without Ray installed (names `pip install "reinforceable[distributed]"`).
+        ValueError: For `num_runners` or `num_envs_per_runner` not a positive int, or (from
+            `start`, before any actor starts) resources that the cluster cannot provide.
+
+    Example:
+        >>> runners = RayRunners(2, "reinforceable/CartPoleNoVel-v1", num_envs_per_runner=4)
+        >>> agent.fit(100_000, runners=runners)  # closes the runners (and a Ray it started)
+    """
+
+    def __init__(
+        self,
+        num_runners: int,
+        env,
+        num_envs_per_runner: int,
+        resources: dict[str, float] | None = None,
+        *,
+        address: str | None = None,
+        threads: int = 1,
+        max_restarts: int = 3,
+        spread: bool = True,
+        init_kwargs: dict | None = None,
+    ):
+        import_ray()
+        check_runner_arguments("RayRunners", num_runners, env, num_envs_per_runner)
+        resources = {"CPU": 1} if resources is None else dict(resources)
+        for name, amount in resources.items():
+            if not isinstance(name, str) or isinstance(amount, bool):
+                raise ValueError(f"RayRunners: bad resource {name!r}: {amount!r}.")
+            if not isinstance(amount, int | float) or amount < 0:
+                raise ValueError(
+                    f"RayRunners: `resources[{name!r}]` must be a non-negative number; "
+                    f"received {amount!r}."
+                )
+        self.num_runners, self.num_envs_per_runner = num_runners, num_envs_per_runner
+        self.env, self.resources, self.address = env, resources, address
+        self.threads, self.max_restarts, self.spread = threads, max_restarts, spread
+        self.init_kwargs = dict(init_kwargs or {})
+        self.actors: list = []
+        self.restarts = 0
+        self._owns_ray = False
+        self._state_ref = None
+        self._in_flight: dict = {}  # ObjectRef -> runner index
+        self._restarting: set[int] = set()
+
+    # ------------------------------------------------------------------------ starting
+
+    def _init_ray(self):
+        ray = import_ray()
+        if not ray.is_initialized():
+            kwargs = {"include_dashboard": False, "log_to_driver": True, **self.init_kwargs}
+            ray.init(address=self.address, **kwargs)
+            self._owns_ray = True
+        return ray
+
+    def check_resources(self, ray) -> None:
+        """A ValueError if the cluster cannot hold `num_runners` runners of `resources`."""
+        total = ray.cluster_resources()
+        nodes = [node["Resources"] for node in ray.nodes() if node.get("Alive")]
+        for name, amount in self.resources.items():
+            have = total.get(name, 0.0)
+            if amount * self.num_runners > have + 1e-9:
+                raise ValueError(
+                    f"RayRunners: {self.num_runners} runners of {self.resources} need "
+                    f"{amount * self.num_runners:g} {name}; the Ray cluster has {have:g}. Use "
+                    "fewer runners or smaller `resources` (a runner's env and actor need one CPU "
+                    "at most)."
+                )
+        if not any(
+            all(n.get(k, 0.0) + 1e-9 >= v for k, v in self.resources.items()) for n in nodes
+        ):
+            raise ValueError(
+                f"RayRunners: no node of the Ray cluster has {self.resources} for one runner; "
+                f"its nodes have {[{k: n.get(k, 0.0) for k in self.resources} for n in nodes]}."
+            )
+
+    def _options(self) -> dict:
+        resources = dict(self.resources)
+        options = {
+            "num_cpus": resources.pop("CPU", 0),
+            "num_gpus": resources.pop("GPU", 0),
+            "max_restarts": self.max_restarts,
+            "max_task_retries": 0,
+            "runtime_env": {"env_vars": {"TF_CPP_MIN_LOG_LEVEL": "3"}},
+        }
+        if resources:
+            options["resources"] = resources
+        if self.spread:
+            options["scheduling_strategy"] = "SPREAD"
+        return options
+
+    def start(self, blueprint, collection, seed=None):
+        ray = self._init_ray()
+        try:
+            self.check_resources(ray)
+            remote = ray.remote(_RemoteRunner).options(**self._options())
+            self.actors = [
+                remote.remote(
+                    i, blueprint, collection, self.env, self.num_envs_per_runner, seed, self.threads
+                )
+                for i in range(self.num_runners)
+            ]
+            specs = [self._get(actor.spec.remote(), i) for i, actor in enumerate(self.actors)]
+        except BaseException:
+            self.close()
+            raise
+        return specs[0]
+
+    def placement(self) -> list[dict]:
+        """Where each runner runs: `{"node": node id, "pid": process id}`."""
+        ray = import_ray()
+        return ray.get([actor.where.remote() for actor in self.actors])
+
+    # ------------------------------------------------------------------------ collecting
+
+    def _get(self, ref, index: int):
+        """`ray.get(ref)` with the runner's errors in the library's terms."""
+        ray = import_ray()
+        from reinforceable.envs.vector import EnvError
+
+        try:
+            return ray.get(ref)
+        except ray.exceptions.RayTaskError as error:
+            cause = getattr(error, "cause", None)
+            if isinstance(cause, EnvError | RunnerError):
+                raise type(cause)(f"{cause}\n(remote traceback)\n{error}") from error
+            raise RunnerError(f"runner {index} failed:\n{error}") from error
+        except ray.exceptions.ActorDiedError as error:
+            if "creation task" in str(error) or "__init__" in str(error):
+                raise RunnerError(f"runner {index} could not start:\n{error}") from error
+            raise
+
+    def _failed(self, index: int, error) -> None:
+        """A request to runner `index` failed because its process is gone: the first failure
+        of an outage counts as a restart (its chunk in flight is lost), the ones while Ray
+        restarts it are retried; a runner that Ray gave up on ends the run."""
+        ray = import_ray()
+        if isinstance(error, ray.exceptions.ActorDiedError):
+            raise RunnerError(
+                f"runner {index} died and Ray will not restart it (max_restarts="
+                f"{self.max_restarts}):\n{error}"
+            ) from error
+        if index in self._restarting:
+            time.sleep(0.2)  # still restarting: ask again shortly
+            return
+        self._restarting.add(index)
+        self.restarts += 1
+        warnings.warn(
+            f"RayRunners: runner {index} died ({type(error).__name__}); Ray restarts it, and its "
+            f"chunk in flight is lost (restart {self.restarts}).",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+    def _received(self, ref, index: int, chunks: list) -> None:
+        """Gets runner `index`'s chunk into `chunks`, or handles the runner's death."""
+        ray = import_ray()
+        try:
+            chunks.append(self._get(ref, index))
+            self._restarting.discard(index)
+        except ray.exceptions.RayActorError as error:
+            self._failed(index, error)
+
+    def sample(self, acting_state):
+        ray = import_ray()
+        state = ray.put(acting_state)
+        chunks: list[Chunk] = []
+        pending = list(range(self.num_runners))
+        while pending:
+            refs = {self.actors[i].collect.remote(state): i for i in pending}
+            for ref, index in refs.items():
+                self._received(ref, index, chunks)
+            done = {chunk.runner for chunk in chunks}
+            pending = [i for i in range(self.num_runners) if i not in done]  # again, restarted
+        return sorted(chunks, key=lambda chunk: chunk.runner)
+
+    def broadcast(self, acting_state):
+        ray = import_ray()
+        self._state_ref = ray.put(acting_state)
+
+    def _request(self, index: int) -> None:
+        self._in_flight[self.actors[index].collect.remote(self._state_ref)] = index
+
+    def poll(self):
+        ray = import_ray()
+        if self._state_ref is None:
+            raise RuntimeError("RayRunners.poll: broadcast an acting state first.")
+        busy = set(self._in_flight.values())
+        for index in range(self.num_runners):
+            if index not in busy:
+                self._request(index)
+        chunks: list[Chunk] = []
+        while not chunks:
+            ray.wait(list(self._in_flight), num_returns=1)
+            ready, _ = ray.wait(list(self._in_flight), num_returns=len(self._in_flight), timeout=0)
+            for ref in ready:
+                index = self._in_flight.pop(ref)
+                self._received(ref, index, chunks)
+                self._request(index)
+        return sorted(chunks, key=lambda chunk: chunk.runner)
+
+    # ------------------------------------------------------------------------ ending
+
+    def close(self):
+        if not self.actors and not self._owns_ray:
+            return
+        ray = import_ray()
+        for actor in self.actors:
+            ray.kill(actor, no_restart=True)
+        self.actors, self._in_flight, self._state_ref = [], {}, None
+        if self._owns_ray and ray.is_initialized():
+            ray.shutdown()
+        self._owns_ray = False

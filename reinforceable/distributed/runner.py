@@ -1,0 +1,162 @@
+"""`Runner`: one stream of experience (its environments, an actor and a Driver), in any process.
+
+Both `LocalRunners` (in this process) and `RayRunners` (one Ray actor each) run this class, so a
+Ray runner collects exactly what a local one collects from the same seeds and acting state.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Chunk", "EnvFactory", "Runner", "RunnerError", "runner_seeds"]
+
+EnvFactory = Callable[[int, int], Any]
+"""`factory(num_envs, seed) -> Environment`; or a gymnasium id (a synchronous `GymEnv`)."""
+
+
+class RunnerError(RuntimeError):
+    """A runner failed outside the environments' steps (its env factory, its actor); the
+    message names the runner and carries the original traceback."""
+
+
+@dataclasses.dataclass
+class Chunk:
+    """One collection of one runner, as plain data (NumPy), with what the learner logs."""
+
+    runner: int
+    """The runner's index."""
+    trajectory: Any
+    """The `Trajectory` (NumPy arrays), already processed by the runner's actor."""
+    version: int
+    """The acting state's version it was collected with (the learner's iteration count)."""
+    episodes: np.ndarray
+    """float64 `[n, 2]`: (return, length) of the episodes that finished in it, oldest first."""
+    seconds: float
+    """Wall-clock time of the collection on the runner."""
+
+    @property
+    def steps(self) -> int:
+        return int(np.size(self.trajectory.reward))
+
+
+def runner_seeds(seed: int | None, index: int, restarts: int = 0) -> tuple[int | None, int | None]:
+    """(env seed, Driver seed) of runner `index`: distinct per runner (and per restart),
+    derived reproducibly from the run's seed; `(None, None)` for an unseeded run."""
+    if seed is None:
+        return None, None
+    env_seed, driver_seed = np.random.SeedSequence([seed, index, restarts]).generate_state(2)
+    return int(env_seed % 2**31), int(driver_seed % 2**31)
+
+
+def make_env(env, num_envs: int, seed: int | None):
+    """The runner's environments: a gymnasium id makes a synchronous `GymEnv` (no fork inside
+    a runner's process); a callable is called as `env(num_envs, seed)`."""
+    if isinstance(env, str):
+        from reinforceable.envs.vector import GymEnv
+
+        return GymEnv(env, num_envs, seed=seed)
+    return env(num_envs, seed)
+
+
+class Runner:
+    """Builds its environments, its actor (from the agent's blueprint) and a Driver, then
+    collects one chunk per `collect(acting_state)`.
+
+    Args:
+        index: The runner's index (in error messages and seeds).
+        blueprint: `agent.blueprint()`.
+        collection: `agent.collection`.
+        env: A gymnasium id or a factory `env(num_envs, seed) -> Environment`.
+        num_envs: Environments of this runner.
+        seed: The run's seed (the runner derives its own, `runner_seeds`).
+        restarts: How many times this runner was restarted (it then draws other seeds).
+
+    Raises:
+        RunnerError: If the env factory or the actor cannot be built (names the runner; the
+            original traceback is in the message and as the cause).
+        ValueError: If the environments' spaces differ from the agent's spec.
+    """
+
+    def __init__(self, index, blueprint, collection, env, num_envs, seed=None, restarts=0):
+        from reinforceable.driver.driver import Driver
+        from reinforceable.driver.observers import EpisodeStatistics
+
+        self.index = index
+        self.collection = collection
+        env_seed, driver_seed = runner_seeds(seed, index, restarts)
+        try:
+            self.env = make_env(env, num_envs, env_seed)
+        except Exception as error:
+            raise RunnerError(
+                f"runner {index}: the env factory failed ({type(error).__name__}: {error}).\n"
+                + traceback.format_exc()
+            ) from error
+        if self.env.num_envs != num_envs:
+            self.env.close()
+            raise RunnerError(
+                f"runner {index}: the env factory must make num_envs={num_envs} environments; "
+                f"it made {self.env.num_envs}."
+            )
+        try:
+            blueprint.spec.check_compatible(self.spec, f"runner {index}", "its environments")
+        except ValueError:
+            self.env.close()
+            raise
+        try:
+            self.actor = blueprint.build()
+            self.statistics = EpisodeStatistics()
+            self.driver = Driver(
+                self.actor.policy,
+                self.env,
+                [self.statistics],
+                seed=driver_seed,
+                sequence_length=collection.sequence_length,
+            )
+        except Exception as error:
+            self.env.close()
+            raise RunnerError(
+                f"runner {index}: its actor or Driver cannot be built ({type(error).__name__}: "
+                f"{error}).\n" + traceback.format_exc()
+            ) from error
+
+    @property
+    def spec(self):
+        from reinforceable.envs.env_spec import EnvSpec
+
+        return EnvSpec.of(self.env, f"runner {self.index}")
+
+    def collect(self, acting_state) -> Chunk:
+        """Takes `acting_state`, collects one chunk as `collection` says, and returns it as
+        NumPy.
+
+        Raises:
+            EnvError: From the environments, with the runner's index before the env index.
+        """
+        from reinforceable.agents.base import numpy_nest
+        from reinforceable.envs.vector import EnvError
+
+        start = time.perf_counter()
+        self.actor.update(acting_state)
+        before = int(self.statistics.result()["episodes"].numpy())
+        try:
+            trajectory = self.actor.process(self.collection.run(self.driver))
+        except EnvError as error:
+            raise type(error)(f"runner {self.index}: {error}") from error
+        finished = int(self.statistics.result()["episodes"].numpy()) - before
+        values = self.statistics.values().numpy().astype(np.float64)
+        return Chunk(
+            runner=self.index,
+            trajectory=numpy_nest(trajectory),
+            version=int(acting_state["version"]),
+            episodes=values[len(values) - min(finished, len(values)) :],
+            seconds=time.perf_counter() - start,
+        )
+
+    def close(self) -> None:
+        self.env.close()

@@ -1,0 +1,129 @@
+"""`Runners`: where an agent's experience is collected. `LocalRunners` run in this process;
+`RayRunners` (in `ray_runners.py`) run one Ray actor each."""
+
+from __future__ import annotations
+
+import abc
+
+from reinforceable._checks import check_positive_int
+from reinforceable.distributed.runner import Chunk, Runner
+
+__all__ = ["LocalRunners", "Runners"]
+
+
+class Runners(abc.ABC):
+    """A set of runners, each with its own environments, actor and Driver (`Runner`).
+
+    The Trainer uses them as follows (`agent.fit(total_steps, runners=...)`):
+
+    * `start(blueprint, collection, seed)` once: every runner builds its environments and its
+      actor, with seeds derived from `seed` and its index (`runner_seeds`).
+    * On-policy agents (PPO, the score-function agent): `sample(acting_state)` each iteration:
+      every runner takes that acting state and collects one chunk; the chunks come back in
+      runner order, so an update is exactly on-policy.
+    * Off-policy agents (SAC): `broadcast(acting_state)` whenever the learner wants (it does not
+      wait), and `poll()` for the chunks finished since the last call (at least one). Each runner
+      has one request in flight, made with the newest acting state broadcast when it starts.
+    * `close()` at the end, or on error.
+
+    Only NumPy crosses processes: the blueprint (plain data), the acting state (a dict of
+    arrays) and the chunks (`Chunk`: a NumPy `Trajectory` and episode statistics).
+    """
+
+    num_runners: int
+    num_envs_per_runner: int
+    restarts: int = 0
+    """Runners restarted after their process died (each losing its chunk in flight)."""
+
+    @property
+    def num_envs(self) -> int:
+        """Environments over all runners."""
+        return self.num_runners * self.num_envs_per_runner
+
+    @abc.abstractmethod
+    def start(self, blueprint, collection, seed: int | None = None):
+        """Builds every runner; returns the `EnvSpec` of runner 0's environments."""
+
+    @abc.abstractmethod
+    def sample(self, acting_state) -> list[Chunk]:
+        """One chunk from every runner, each collected with `acting_state` (runner order)."""
+
+    @abc.abstractmethod
+    def broadcast(self, acting_state) -> None:
+        """Makes `acting_state` the one that the next requests collect with."""
+
+    @abc.abstractmethod
+    def poll(self) -> list[Chunk]:
+        """The chunks finished since the last call (waits for at least one); every runner
+        then has a request in flight again."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Closes the runners' environments and ends their processes."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+
+class LocalRunners(Runners):
+    """Runners in this process, one after the other: for tests, and for one machine.
+
+    Args:
+        num_runners: How many runners (streams of experience, each with its own seeds).
+        env: A gymnasium id (each runner makes a synchronous `GymEnv`) or a factory
+            `env(num_envs, seed) -> Environment`.
+        num_envs_per_runner: Environments per runner.
+
+    Raises:
+        ValueError: If `num_runners` or `num_envs_per_runner` is not a positive int.
+    """
+
+    def __init__(self, num_runners: int, env, num_envs_per_runner: int):
+        check_runner_arguments("LocalRunners", num_runners, env, num_envs_per_runner)
+        self.num_runners, self.num_envs_per_runner = num_runners, num_envs_per_runner
+        self.env = env
+        self.runners: list[Runner] = []
+        self._state = None
+
+    def start(self, blueprint, collection, seed=None):
+        self.runners = []
+        try:
+            for index in range(self.num_runners):
+                self.runners.append(
+                    Runner(index, blueprint, collection, self.env, self.num_envs_per_runner, seed)
+                )
+        except Exception:
+            self.close()
+            raise
+        return self.runners[0].spec
+
+    def sample(self, acting_state):
+        return [runner.collect(acting_state) for runner in self.runners]
+
+    def broadcast(self, acting_state):
+        self._state = acting_state
+
+    def poll(self):
+        if self._state is None:
+            raise RuntimeError("LocalRunners.poll: broadcast an acting state first.")
+        return self.sample(self._state)
+
+    def close(self):
+        for runner in self.runners:
+            runner.close()
+        self.runners = []
+
+
+def check_runner_arguments(owner: str, num_runners, env, num_envs_per_runner) -> None:
+    """ValueError for a count that is not a positive int; TypeError for an `env` that is neither
+    a gymnasium id nor a factory."""
+    check_positive_int(owner, "num_runners", num_runners)
+    check_positive_int(owner, "num_envs_per_runner", num_envs_per_runner)
+    if not (isinstance(env, str) or callable(env)):
+        raise TypeError(
+            f"{owner}: `env` must be a gymnasium id or a factory `env(num_envs, seed)` returning "
+            f"a reinforceable Environment; received {type(env).__name__}."
+        )

@@ -1,0 +1,113 @@
+"""LocalRunners and the Trainer's runner loop, in this process (no Ray)."""
+
+import numpy as np
+import pytest
+
+from reinforceable.distributed import LocalRunners, RayRunners, RunnerError, runner_seeds
+from reinforceable.envs.vector import EnvError
+from tests.distributed.helpers import NOVEL, broken_factory, failing_env, ppo_agent, sac_agent
+
+
+def test_runner_seeds_are_distinct_per_runner_and_restart_and_reproducible():
+    seeds = {runner_seeds(7, i, r) for i in range(4) for r in range(2)}
+    assert len({s for pair in seeds for s in pair}) == 16
+    assert runner_seeds(7, 1) == runner_seeds(7, 1)
+    assert runner_seeds(None, 3) == (None, None)
+
+
+def test_on_policy_fit_trains_every_update_on_chunks_of_the_current_version():
+    """Two runners of 4 envs each: every iteration concatenates one chunk of each (batch 8) and
+    no chunk is older than the learner; episodes finished on both runners are logged."""
+    agent = ppo_agent()
+    chunks = []
+    runners = LocalRunners(2, NOVEL, num_envs_per_runner=4)
+    sample = runners.sample
+
+    def recording(state):
+        result = sample(state)
+        chunks.append((int(agent.iterations.numpy()), [c.version for c in result]))
+        return result
+
+    runners.sample = recording
+    history = agent.fit(5 * 16 * 8, runners=runners, seed=1)
+    assert int(agent.env_steps.numpy()) == 5 * 16 * 8
+    assert [row["charts/policy_lag"] for row in history] == [0.0] * 5
+    assert all(versions == [iteration] * 2 for iteration, versions in chunks)
+    assert np.isfinite(history[-1]["charts/episode_return"])
+    assert runners.runners == []  # closed by fit
+
+
+def test_local_runners_differ_from_each_other_and_repeat_with_the_seed():
+    agent = ppo_agent()
+    state = agent.acting_state()
+    first, second = (LocalRunners(2, NOVEL, 4) for _ in range(2))
+    first.start(agent.blueprint(), agent.collection, seed=3)
+    second.start(agent.blueprint(), agent.collection, seed=3)
+    a, b = first.sample(state), second.sample(state)
+    np.testing.assert_array_equal(a[0].trajectory.observation, b[0].trajectory.observation)
+    np.testing.assert_array_equal(a[1].trajectory.action, b[1].trajectory.action)
+    assert not np.array_equal(a[0].trajectory.observation, a[1].trajectory.observation)
+    first.close()
+    second.close()
+
+
+def test_off_policy_fit_with_local_runners_fills_the_replay_and_broadcasts():
+    agent = sac_agent()
+    history = agent.fit(160, runners=LocalRunners(2, "Pendulum-v1", 2), seed=0)
+    assert int(agent.env_steps.numpy()) == 160
+    assert int(agent.buffer.size.numpy()) > 0
+    assert history[-1]["charts/chunks"] == 2.0
+
+
+def test_an_env_error_names_the_runner_and_the_env_index():
+    agent = ppo_agent(env=failing_env(None)(4, 0))
+    runners = LocalRunners(2, failing_env(fail_at=5), num_envs_per_runner=4)
+    message = r"runner 0: environment 3 raised ValueError in step\(\): the simulator diverged"
+    with pytest.raises(EnvError, match=message):
+        agent.fit(1024, runners=runners)
+    assert runners.runners == []
+
+
+def test_a_failing_env_factory_names_the_runner_with_the_original_traceback():
+    agent = ppo_agent(env=failing_env(None)(4, 0))
+    with pytest.raises(RunnerError, match=r"runner 0: the env factory failed \(OSError: no "):
+        agent.fit(1024, runners=LocalRunners(2, broken_factory, 4))
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: LocalRunners(0, NOVEL, 4), r"`num_runners` must be a positive int; received 0"),
+        (lambda: LocalRunners(2, NOVEL, 0), r"`num_envs_per_runner` must be a positive int"),
+        (lambda: RayRunners(-1, NOVEL, 4), r"`num_runners` must be a positive int; received -1"),
+        (lambda: RayRunners(1, NOVEL, 4, {"CPU": -1}), r"`resources\['CPU'\]` must be a non-n"),
+    ],
+)
+def test_bad_runner_arguments_raise_before_anything_starts(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def test_runners_must_be_runners_and_their_spaces_must_match():
+    agent = ppo_agent()
+    with pytest.raises(TypeError, match=r"`runners` must be reinforceable\.distributed Runners"):
+        agent.fit(100, runners=[1, 2])
+    with pytest.raises(
+        ValueError, match="runner 0: the spaces of its environments differ from the agent's spec"
+    ):
+        agent.fit(1024, runners=LocalRunners(1, "Pendulum-v1", 4))
+
+
+def test_ray_runners_without_ray_name_the_extra(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_ray(name, *args, **kwargs):
+        if name == "ray" or name.startswith("ray."):
+            raise ImportError("No module named 'ray'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_ray)
+    with pytest.raises(ImportError, match=r'pip install "reinforceable\[distributed\]"'):
+        RayRunners(2, NOVEL, 4)
