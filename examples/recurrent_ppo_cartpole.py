@@ -8,6 +8,11 @@ each per rollout, 20 epochs, γ = 0.98, λ = 0.8, learning rate and clip range d
 a learning-curve PNG in `--run-dir`, and ends with the evaluation return (500 is the maximum).
 
     python examples/recurrent_ppo_cartpole.py --total-steps 100000
+    python examples/recurrent_ppo_cartpole.py --runners 2     # rollouts in 2 Ray actors
+    python examples/recurrent_ppo_cartpole.py --runners 16 --address auto  # a Ray cluster
+
+For a cluster, run `ray start --head` on one machine and `ray start --address=<head>:6379` on
+the others (each with `pip install "reinforceable[distributed]"`), then the script on the head.
 
 Run it again with the same `--run-dir` to resume from the last checkpoint.
 """
@@ -47,6 +52,12 @@ class Args:
     """Iterations between evaluations (one iteration is 32 steps of every environment)."""
     eval_episodes: int = 20
     """Episodes per evaluation, with deterministic actions."""
+    runners: int = 0
+    """Collect in this many runners (Ray actors; 0: in this process)."""
+    backend: str = "ray"
+    """Where the runners run: ray, or local (in this process, one after the other)."""
+    address: str = ""
+    """Ray cluster to join (auto: the one `ray start` made on this machine; empty: a local Ray)."""
     seed: int = 0
     """Seed of the weights, the environments and the sampling."""
     run_dir: str = "runs/recurrent_ppo_cartpole"
@@ -90,6 +101,13 @@ def main(args: Args) -> float:
         callbacks=[ProgressBar(), TensorBoard(), curve, evaluation],
         run_dir=run_dir,
         resume=args.resume,
+        runners=rf.distributed.make_runners(
+            args.runners,
+            "reinforceable/CartPoleNoVel-v1",
+            args.num_envs,
+            args.backend,
+            args.address,
+        ),
         checkpoint_every=args.checkpoint_every,
         seed=args.seed,
     )

@@ -38,6 +38,12 @@ class Args:
     """Iterations (64 steps each) between evaluations."""
     eval_episodes: int = 10
     """Episodes per evaluation, with deterministic actions."""
+    runners: int = 0
+    """Collect in this many runners (Ray actors; 0: in this process)."""
+    backend: str = "ray"
+    """Where the runners run: ray, or local (in this process, one after the other)."""
+    address: str = ""
+    """Ray cluster to join (auto: the one `ray start` made on this machine; empty: a local Ray)."""
     seed: int = 0
     """Seed of the weights, the environment and the sampling."""
     run_dir: str = "runs/sac_pendulum"
@@ -65,6 +71,9 @@ def main(args: Args) -> float:
         callbacks=[ProgressBar(), curve, evaluation],
         run_dir=run_dir,
         resume=args.resume,
+        runners=rf.distributed.make_runners(
+            args.runners, "Pendulum-v1", args.runners, args.backend, args.address
+        ),
         seed=args.seed,
     )
     wall = time.perf_counter() - start

@@ -8,7 +8,7 @@ package never needs Ray.
 from reinforceable.distributed.collect import RunnerCollection
 from reinforceable.distributed.ray_runners import RayRunners
 from reinforceable.distributed.runner import Chunk, Runner, RunnerError, runner_seeds
-from reinforceable.distributed.runners import LocalRunners, Runners
+from reinforceable.distributed.runners import LocalRunners, Runners, make_runners
 
 __all__ = [
     "Chunk",
@@ -18,5 +18,6 @@ __all__ = [
     "RunnerCollection",
     "RunnerError",
     "Runners",
+    "make_runners",
     "runner_seeds",
 ]

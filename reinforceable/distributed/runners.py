@@ -8,7 +8,7 @@ import abc
 from reinforceable._checks import check_positive_int
 from reinforceable.distributed.runner import Chunk, Runner
 
-__all__ = ["LocalRunners", "Runners"]
+__all__ = ["LocalRunners", "Runners", "make_runners"]
 
 
 class Runners(abc.ABC):
@@ -127,3 +127,36 @@ def check_runner_arguments(owner: str, num_runners, env, num_envs_per_runner) ->
             f"{owner}: `env` must be a gymnasium id or a factory `env(num_envs, seed)` returning "
             f"a reinforceable Environment; received {type(env).__name__}."
         )
+
+
+def make_runners(
+    num_runners: int, env, num_envs: int, backend: str = "ray", address: str | None = None
+) -> Runners | None:
+    """The runners that an example's `--runners`, `--backend` and `--address` flags ask for:
+    `None` for `num_runners=0` (collect in this process, the default), else `num_runners`
+    runners sharing `num_envs` environments (`RayRunners`, or `LocalRunners` for
+    `backend="local"`). `address` joins a Ray cluster (`"auto"`: one started with `ray start`).
+
+    Raises:
+        ValueError: For a negative `num_runners`, `num_envs` not a multiple of it, or an
+            unknown backend.
+    """
+    if isinstance(num_runners, bool) or not isinstance(num_runners, int) or num_runners < 0:
+        raise ValueError(
+            f"make_runners: `num_runners` must be an int >= 0; received {num_runners!r}."
+        )
+    if num_runners == 0:
+        return None
+    if num_envs % num_runners:
+        raise ValueError(
+            f"make_runners: the {num_envs} environments must split evenly over {num_runners} "
+            "runners."
+        )
+    per_runner = num_envs // num_runners
+    if backend == "local":
+        return LocalRunners(num_runners, env, per_runner)
+    if backend == "ray":
+        from reinforceable.distributed.ray_runners import RayRunners
+
+        return RayRunners(num_runners, env, per_runner, address=address or None)
+    raise ValueError(f"make_runners: `backend` must be 'ray' or 'local'; received {backend!r}.")

@@ -26,7 +26,17 @@ TINY_BUDGETS = {
         "--eval-episodes",
         "0",
     ],
-    "sac_pendulum.py": ["--total-steps", "256", "--eval-episodes", "2"],
+    # Collected by two local runners (the distributed path), and resumed as usual.
+    "sac_pendulum.py": [
+        "--total-steps",
+        "256",
+        "--eval-episodes",
+        "2",
+        "--runners",
+        "2",
+        "--backend",
+        "local",
+    ],
     "recurrent_sac_pendulum.py": ["--total-steps", "256", "--eval-episodes", "2"],
     "memory_mixed_action.py": ["--algo", "sac", "--total-steps", "2048", "--eval-episodes", "10"],
     "ars_mujoco.py": [

@@ -198,8 +198,9 @@ class RecurrentPPOAgent(Agent):
             )
         return float(self.env_steps.numpy()) / self.schedule_steps
 
-    def _check_trajectory(self, trajectory: Trajectory) -> None:
-        owner = f"{type(self).__name__}.observe"
+    def _check_trajectory(self, trajectory: Trajectory, owner: str, whole: bool) -> None:
+        """T must be a multiple of the sequence length; for what one update trains on (`whole`:
+        the observed rollouts side by side), T * B a multiple of batch_size as well."""
         for key in ("value", "log_prob"):
             if key not in trajectory.extras:
                 raise ValueError(
@@ -208,18 +209,19 @@ class RecurrentPPOAgent(Agent):
                 )
         steps, envs = trajectory.reward.shape
         length, batch_size = self.sequence_length, self.ppo_config.batch_size
-        if steps % length or (steps * envs) % batch_size:
+        if steps % length or (whole and (steps * envs) % batch_size):
             raise ValueError(
                 f"{owner}: the trajectory must be [T, B] with T a multiple of the sequence "
                 f"length {length} and T * B a multiple of batch_size {batch_size} (T = num_steps"
                 f" = {self.ppo_config.num_steps} with the spec's {self.num_envs} environments "
-                f"does it); received [{steps}, {envs}]."
+                f"does it; several actors' rollouts of one update count together); received "
+                f"[{steps}, {envs}]."
             )
 
     def _observe(self, trajectory: Trajectory) -> None:
         """Keeps the rollout for `update`; rollouts observed before one `update` are
         concatenated along the batch axis (several actors' chunks of the same length)."""
-        self._check_trajectory(trajectory)
+        self._check_trajectory(trajectory, f"{type(self).__name__}.observe", whole=False)
         if self.reward_scaler is not None and DISCOUNTED_RETURN not in trajectory.extras:
             # Not processed by an actor: it comes from this agent's own stream of experience.
             trajectory = self.actor.process(trajectory)
@@ -243,6 +245,7 @@ class RecurrentPPOAgent(Agent):
             raise ValueError(f"{type(self).__name__}.update: observe a trajectory first.")
         pending, self._pending = self._pending, []
         trajectory = pending[0] if len(pending) == 1 else concatenate(pending)
+        self._check_trajectory(trajectory, f"{type(self).__name__}.update", whole=True)
         progress = self._progress()
         learning_rate = schedule_value(self.ppo_config.learning_rate, progress)
         clip_range = schedule_value(self.ppo_config.clip_range, progress)

@@ -205,3 +205,16 @@ def test_saved_and_loaded_agent_acts_identically(tmp_path):
         )
     with pytest.raises(FileNotFoundError, match="no saved agent"):
         RecurrentPPOAgent.load(tmp_path / "nothing", env)
+
+
+def test_rollouts_of_several_actors_count_together_for_the_batch_size():
+    """Two actors of 4 environments fill a batch made for 8; one alone is refused at update."""
+    spec = rf.GymEnv("CartPole-v1", num_envs=8, seed=0).spec
+    agent = RecurrentPPOAgent(actor_critic(spec), spec, PPOConfig(num_steps=8, batch_size=64))
+    halves = [rf.Driver(agent.policy, rf.GymEnv("CartPole-v1", 4, seed=s)) for s in (0, 4)]
+    for driver in halves:
+        agent.observe(driver.run(steps=32))
+    assert agent.update()["losses/epochs"] > 0
+    agent.observe(halves[0].run(steps=32))
+    with pytest.raises(ValueError, match=r"update: .* T \* B a multiple of batch_size 64"):
+        agent.update()
