@@ -44,11 +44,23 @@ class _RemoteRunner:
 
     def where(self) -> dict:
         import ray
+        import tensorflow as tf
 
-        return {"node": ray.get_runtime_context().get_node_id(), "pid": os.getpid()}
+        return {
+            "node": ray.get_runtime_context().get_node_id(),
+            "pid": os.getpid(),
+            "threads": (
+                tf.config.threading.get_inter_op_parallelism_threads(),
+                tf.config.threading.get_intra_op_parallelism_threads(),
+            ),
+        }
 
     def collect(self, acting_state) -> Chunk:
         return self.runner.collect(acting_state)
+
+    def update(self, acting_state) -> None:
+        """Only takes the acting state (to time a broadcast)."""
+        self.runner.actor.update(acting_state)
 
     def close(self) -> None:
         self.runner.close()
