@@ -103,6 +103,9 @@ class Agent(abc.ABC):
     off_policy: bool = False
     """Learns from experience of older acting states (a replay): runners then sample without
     waiting for updates (`reinforceable.distributed`)."""
+    splits_columns: bool = False
+    """Each environment column acts differently (ARS's perturbations): runners then share out
+    the spec's `num_envs` columns, runner `i` taking columns `i * k` to `(i + 1) * k - 1`."""
 
     spec: EnvSpec
     config: Any

@@ -51,6 +51,12 @@ class RunnerCollection:
                 "it takes no runners."
             )
         check_positive_int("Trainer", "broadcast_every", broadcast_every)
+        if agent.splits_columns and runners.num_envs != agent.spec.num_envs:
+            raise ValueError(
+                f"Trainer: {type(agent).__name__} runs a different policy in each of its "
+                f"{agent.spec.num_envs} environments, so the runners must have that many in all;"
+                f" received {runners.num_runners} x {runners.num_envs_per_runner}."
+            )
         self.agent, self.runners, self.seed = agent, runners, seed
         self.broadcast_every = broadcast_every
         self.asynchronous = bool(getattr(agent, "off_policy", False))

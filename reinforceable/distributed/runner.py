@@ -110,6 +110,7 @@ class Runner:
             raise
         try:
             self.actor = blueprint.build()
+            self.actor.assign_columns(index * num_envs, num_envs)  # ARS: its perturbations
             self.statistics = EpisodeStatistics()
             self.driver = Driver(
                 self.actor.policy,

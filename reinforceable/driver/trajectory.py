@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from reinforceable.envs.timestep import Timestep
 
-__all__ = ["Trajectory", "Transition", "concatenate"]
+__all__ = ["Trajectory", "Transition", "concatenate", "pad_rows"]
 
 
 class Transition(NamedTuple):
@@ -81,3 +81,31 @@ def concatenate(trajectories: list[Trajectory]) -> Trajectory:
         axis = 0 if name in _BATCH_MAJOR else 1
         fields[name] = tf.nest.map_structure(lambda *p, axis=axis: tf.concat(p, axis), *values)
     return Trajectory(**fields)
+
+
+def pad_rows(trajectory: Trajectory, length: int) -> Trajectory:
+    """The trajectory with rows appended up to `length`, so that chunks of different lengths
+    (one episode per environment, on several runners) go side by side with `concatenate`.
+
+    Appended rows are zeros, not transitions (`valid` False) and each starts an episode
+    (`episode_start` True), so that nothing counts them into an episode or learns from them.
+    Recorded sequence states are not padded (they need rows in multiples of their length).
+    """
+    rows = int(trajectory.reward.shape[0])
+    if rows >= length:
+        return trajectory
+
+    def pad(value, fill=0):
+        value = tf.convert_to_tensor(value)
+        extra = tf.fill([length - rows, *value.shape[1:]], tf.cast(fill, value.dtype))
+        return tf.concat([value, extra], 0)
+
+    time_major = {
+        name: tf.nest.map_structure(pad, getattr(trajectory, name))
+        for name in ("observation", "action", "extras", "reward", "terminated", "truncated")
+    }
+    return trajectory._replace(
+        **time_major,
+        episode_start=pad(trajectory.episode_start, True),
+        valid=pad(trajectory.valid, False),
+    )

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+import reinforceable as rf
 from reinforceable.distributed import LocalRunners, RayRunners, RunnerError, runner_seeds
 from reinforceable.envs.vector import EnvError
 from tests.distributed.helpers import NOVEL, broken_factory, failing_env, ppo_agent, sac_agent
@@ -111,3 +112,44 @@ def test_ray_runners_without_ray_name_the_extra(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_ray)
     with pytest.raises(ImportError, match=r'pip install "reinforceable\[distributed\]"'):
         RayRunners(2, NOVEL, 4)
+
+
+def test_ars_spreads_its_perturbations_over_the_runners():
+    """Runner i acts with perturbations 4i to 4i + 3 of the 8 (M + nu delta_j, then
+    M - nu delta_j); the learner takes both shares (padded to one length) in one update and
+    counts only the real steps."""
+    from reinforceable.agents import ARSAgent, ARSConfig
+
+    env_id = "InvertedPendulum-v5"
+    spec = rf.EnvSpec(*_spaces(env_id), num_envs=8, env_id=env_id)
+    config = ARSConfig(num_directions=4, normalize_observations=False, seed=0)
+    agent = ARSAgent(spec, config)
+    agent.weights.assign(np.full(agent.weights.shape, 0.3, np.float32))
+    runners = LocalRunners(2, env_id, num_envs_per_runner=4)
+    runners.start(agent.blueprint(), agent.collection, seed=0)
+    chunks = runners.sample(agent.acting_state())
+    runners.close()
+    offsets = config.noise * agent.directions.numpy()
+    matrices = agent.weights.numpy()[None] + np.concatenate([offsets, -offsets])  # [8, A, O]
+    low, high = spec.action_space.low, spec.action_space.high
+    for chunk in chunks:
+        for j in range(4):
+            matrix = matrices[4 * chunk.runner + j]
+            observation = chunk.trajectory.observation[:, j]
+            expected = np.clip(observation @ matrix.T, low, high)
+            np.testing.assert_allclose(chunk.trajectory.action[:, j], expected, rtol=1e-5,
+                                       atol=1e-6)  # fmt: skip
+    for chunk in chunks:
+        agent.observe(chunk.trajectory)
+    metrics = agent.update()
+    assert int(agent.env_steps.numpy()) == sum(chunk.steps for chunk in chunks)
+    assert np.isfinite(metrics["charts/perturbed_return_mean"])
+    with pytest.raises(ValueError, match=r"must have that many in all; received 2 x 3"):
+        agent.fit(10_000, runners=LocalRunners(2, env_id, 3))
+
+
+def _spaces(env_id):
+    env = rf.GymEnv(env_id, 1)
+    spaces = env.observation_space, env.action_space
+    env.close()
+    return spaces

@@ -26,7 +26,7 @@ from reinforceable.agents.policy_search.ars_actor import (
     first_episode_rows,
     observation_statistics,
 )
-from reinforceable.driver.trajectory import Trajectory
+from reinforceable.driver.trajectory import Trajectory, concatenate, pad_rows
 from reinforceable.envs.base import Environment
 from reinforceable.envs.env_spec import EnvSpec
 
@@ -126,6 +126,7 @@ class ARSAgent(Agent):
 
     config_class = ARSConfig
     actor_class = ARSActor
+    splits_columns = True
 
     def __init__(self, env: EnvSpec | Environment, config: ARSConfig | None = None):
         spec = self._init_spec(env, "ARSAgent")
@@ -153,7 +154,7 @@ class ARSAgent(Agent):
         self.env_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name="env_steps")
         self.iterations = tf.Variable(0, dtype=tf.int64, trainable=False, name="iterations")
         self._update_graph = tf.function(self._update_step, autograph=False, reduce_retracing=True)
-        self._pending: Trajectory | None = None
+        self._pending: list[Trajectory] = []
         self._build_actor()
 
     @property
@@ -168,7 +169,7 @@ class ARSAgent(Agent):
     def _from_saved(cls, env_or_spec, config, models, arguments, objects):
         return cls(env_or_spec, config)
 
-    def _update_step(self, trajectory: Trajectory):
+    def _update_step(self, trajectory: Trajectory, steps):
         config = self.config
         ended = tf.cast(trajectory.terminated | trajectory.truncated, tf.int32)
         # Rows of each environment's first episode: no episode ended before them.
@@ -194,7 +195,7 @@ class ARSAgent(Agent):
             return tf.constant(True)
 
         tf.cond(finite, apply, lambda: tf.constant(False))
-        self.env_steps.assign_add(tf.size(trajectory.reward, tf.int64))
+        self.env_steps.assign_add(steps)  # real rows (not the padding of runners' shares)
         self.iterations.assign_add(1)
         metrics = tf.stack(
             [
@@ -207,26 +208,40 @@ class ARSAgent(Agent):
         return finite, metrics
 
     def _observe(self, trajectory: Trajectory) -> None:
-        """Keeps the iteration's trajectory (one episode per perturbed policy) for `update`."""
+        """Keeps the iteration's trajectory (one episode per perturbed policy) for `update`:
+        one of 2N columns, or runners' shares of them, observed in column order."""
         envs = trajectory.reward.shape[1]
-        if envs != self.num_envs:
+        observed = sum(t.reward.shape[1] for t in self._pending) + envs
+        if observed > self.num_envs:
             raise ValueError(
-                f"ARSAgent.observe: the trajectory must have one column per perturbed policy, "
-                f"2 * num_directions = {self.num_envs}; received {envs}."
+                f"ARSAgent.observe: the trajectories of one update must have one column per "
+                f"perturbed policy, 2 * num_directions = {self.num_envs} in all; received "
+                f"{observed}."
             )
-        self._pending = trajectory
+        self._pending.append(trajectory)
 
     def _update(self) -> dict[str, float]:
         """One ARS step from the observed trajectory; returns the metrics.
 
         Raises:
-            ValueError: If nothing was observed since the last update.
+            ValueError: If the trajectories observed since the last update do not hold the 2N
+                columns.
             TrainingDivergedError: If the update is not finite (it is not applied).
         """
-        if self._pending is None:
-            raise ValueError("ARSAgent.update: observe a trajectory first.")
-        trajectory, self._pending = self._pending, None
-        finite, metrics = self._update_graph(trajectory)
+        pending, self._pending = self._pending, []
+        columns = sum(t.reward.shape[1] for t in pending)
+        if columns != self.num_envs:
+            raise ValueError(
+                f"ARSAgent.update: observe trajectories with one column per perturbed policy, "
+                f"2 * num_directions = {self.num_envs} in all, first; received {columns}."
+            )
+        steps = sum(int(tf.size(t.reward)) for t in pending)
+        if len(pending) == 1:
+            trajectory = pending[0]
+        else:  # runners' shares: episodes of different lengths, padded with non-transitions
+            length = max(int(t.reward.shape[0]) for t in pending)
+            trajectory = concatenate([pad_rows(t, length) for t in pending])
+        finite, metrics = self._update_graph(trajectory, tf.constant(steps, tf.int64))
         if not bool(finite):
             raise TrainingDivergedError(
                 f"ARSAgent: the update at iteration {int(self.iterations.numpy())} is not "

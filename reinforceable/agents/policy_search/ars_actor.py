@@ -47,6 +47,8 @@ class _LinearPolicy(Policy):
         if self.perturbed:
             offsets = config.noise * actor.directions  # [N, A, O]
             matrices = actor.weights[None] + tf.concat([offsets, -offsets], 0)
+            if actor.columns is not None:  # a runner's share of the 2N perturbations
+                matrices = matrices[actor.columns[0] : actor.columns[0] + actor.columns[1]]
             action = tf.einsum("bao,bo->ba", matrices, observation)
         else:
             action = tf.linalg.matvec(actor.weights, observation)
@@ -85,10 +87,26 @@ class ARSActor(Actor):
         self.episodes_begun = tf.Variable(
             tf.zeros([2 * config.num_directions], tf.int32), trainable=False, name="episodes_begun"
         )
+        self.columns: tuple[int, int] | None = None
         self.policy = _LinearPolicy(self, perturbed=True)
         self.eval_policy = _LinearPolicy(self, perturbed=False)
         super().__init__(
             agent, ars_acting_variables(self.weights, self.directions, self.statistics)
+        )
+
+    def assign_columns(self, first: int, count: int) -> None:
+        """Runs perturbations `first` to `first + count - 1` of the 2N (index `i < N` is
+        `M + ν δ_i`, `N + i` is `M - ν δ_i`) in this actor's `count` environments."""
+        total = 2 * self.config.num_directions
+        if first < 0 or count <= 0 or first + count > total:
+            raise ValueError(
+                f"ARSActor: columns [{first}, {first + count}) do not fit the {total} "
+                "perturbed policies (2 * num_directions); give the runners 2N environments "
+                "in all."
+            )
+        self.columns = (first, count)
+        self.episodes_begun = tf.Variable(
+            tf.zeros([count], tf.int32), trainable=False, name="episodes_begun"
         )
 
     @classmethod
