@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import reinforceable as rf
 from reinforceable.distributed import LocalRunners, RayRunners, RunnerError, runner_seeds
@@ -153,3 +154,18 @@ def _spaces(env_id):
     spaces = env.observation_space, env.action_space
     env.close()
     return spaces
+
+
+def test_recurrent_sac_learns_from_runners_sequences_with_their_recorded_states():
+    """Each runner records its GRU state every stride; the learner's sequence replay takes
+    the chunks of both runners (states included) and updates."""
+    from tests.agents.sac.test_recurrent import _agent
+
+    agent = _agent()
+    history = agent.fit(96, runners=LocalRunners(2, "reinforceable/PendulumNoVel-v1", 2))
+    assert int(agent.env_steps.numpy()) == 96
+    # 3 iterations of 2 runners x 2 envs x 8 rows; sequences of 4 start at rows 0, 2 and 4.
+    assert int(agent.buffer.size.numpy()) == 3 * 4 * 3
+    states = tf.nest.flatten(agent.buffer.gather(tf.range(36, dtype=tf.int64))["state"])
+    assert max(float(tf.reduce_max(tf.abs(state))) for state in states) > 0  # actors' states
+    assert np.isfinite(history[-1]["losses/critic_loss"])
