@@ -22,6 +22,8 @@ class RunnerCollection:
       iteration sends the current acting state to every runner, waits for one chunk from each,
       observes them all (PPO concatenates them along the batch axis) and updates once. Every
       chunk carries the version it was collected with, which is the learner's current one.
+      ARS (`agent.splits_columns`) spreads its 2N perturbations over the runners, which must
+      have 2N environments in all.
     * Off-policy agents (SAC): runners sample continuously, one request in flight each; every
       iteration observes the chunks that arrived (into the replay), updates (`utd_ratio`
       gradient steps per new env step), and broadcasts the acting state every
