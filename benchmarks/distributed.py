@@ -78,6 +78,7 @@ def _ray_init(num_cpus: int = 2):
     import ray
 
     path = os.pathsep.join([str(ROOT / "examples"), str(ROOT / "benchmarks")])
+    os.environ.setdefault("RAY_worker_niceness", "0")  # as RayRunners does when it starts Ray
     ray.init(
         num_cpus=num_cpus,
         include_dashboard=False,

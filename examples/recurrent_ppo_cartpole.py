@@ -11,8 +11,9 @@ a learning-curve PNG in `--run-dir`, and ends with the evaluation return (500 is
     python examples/recurrent_ppo_cartpole.py --runners 2     # rollouts in 2 Ray actors
     python examples/recurrent_ppo_cartpole.py --runners 16 --address auto  # a Ray cluster
 
-For a cluster, run `ray start --head` on one machine and `ray start --address=<head>:6379` on
-the others (each with `pip install "reinforceable[distributed]"`), then the script on the head.
+For a cluster, run `RAY_worker_niceness=0 ray start --head` on one machine and
+`RAY_worker_niceness=0 ray start --address=<head>:6379` on the others (each with
+`pip install "reinforceable[distributed]"`), then the script on the head.
 
 Run it again with the same `--run-dir` to resume from the last checkpoint.
 """

@@ -12,6 +12,8 @@ from reinforceable.distributed.runners import Runners, check_runner_arguments
 __all__ = ["RayRunners"]
 
 _INSTALL = 'pip install "reinforceable[distributed]"'
+WORKER_NICENESS = "RAY_worker_niceness"
+"""Ray's setting of its workers' niceness (15 by default); runners run at 0."""
 
 
 def import_ray():
@@ -73,6 +75,10 @@ class RayRunners(Runners):
     synchronous vector env (no fork inside a process that runs TF), its actor from the agent's
     blueprint and a Driver, once. Then only NumPy crosses: the acting state is `ray.put` once
     per broadcast (every runner reads the same object), and chunks come back as NumPy.
+
+    Ray runs its workers at nice 15 by default, which starves runners that share cores with a
+    learner; when this starts Ray it sets `RAY_worker_niceness=0`. For a cluster, start each
+    node with it: `RAY_worker_niceness=0 ray start ...`.
 
     A runner whose process dies (killed, out of memory) is restarted by Ray (`max_restarts`
     times); the run goes on without the chunk it had in flight, says so in a warning, and counts
@@ -144,6 +150,10 @@ class RayRunners(Runners):
     def _init_ray(self):
         ray = import_ray()
         if not ray.is_initialized():
+            if self.address is None:
+                # Ray starts its workers at nice 15: next to a learner on the same cores, the
+                # runners would then get a fraction of the CPU (8x slower on 2 busy cores).
+                os.environ.setdefault(WORKER_NICENESS, "0")
             kwargs = {"include_dashboard": False, "log_to_driver": True, **self.init_kwargs}
             ray.init(address=self.address, **kwargs)
             self._owns_ray = True

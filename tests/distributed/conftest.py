@@ -19,6 +19,7 @@ def local_ray():
     ray = pytest.importorskip("ray")
     if ray.is_initialized():
         ray.shutdown()
+    os.environ.setdefault("RAY_worker_niceness", "0")
     ray.init(num_cpus=2, include_dashboard=False, runtime_env=ray_environment(),
              log_to_driver=False)  # fmt: skip
     yield ray

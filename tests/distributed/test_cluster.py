@@ -1,5 +1,7 @@
 """Many machines, on one: a Ray `Cluster` of two nodes, with one runner placed on each."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -15,6 +17,7 @@ def two_nodes():
 
     if ray.is_initialized():
         ray.shutdown()
+    os.environ.setdefault("RAY_worker_niceness", "0")
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
     cluster.add_node(num_cpus=1)
     cluster.wait_for_nodes()
