@@ -126,6 +126,9 @@ class Runner:
                 f"{error}).\n" + traceback.format_exc()
             ) from error
 
+        self._version: int | None = None  # of the acting state last taken
+        self._episodes = 0  # finished so far
+
     @property
     def spec(self):
         from reinforceable.envs.env_spec import EnvSpec
@@ -143,19 +146,24 @@ class Runner:
         from reinforceable.envs.vector import EnvError
 
         start = time.perf_counter()
-        self.actor.update(acting_state)
-        before = int(self.statistics.result()["episodes"].numpy())
+        version = int(acting_state["version"])
+        if version != self._version:  # the learner's version grows with every update
+            self.actor.update(acting_state)
+            self._version = version
         try:
             trajectory = self.actor.process(self.collection.run(self.driver))
         except EnvError as error:
             raise type(error)(f"runner {self.index}: {error}") from error
-        finished = int(self.statistics.result()["episodes"].numpy()) - before
-        values = self.statistics.values().numpy().astype(np.float64)
+        before, self._episodes = self._episodes, int(self.statistics.episodes().numpy())
+        finished = np.zeros([0, 2])
+        if self._episodes > before:
+            values = self.statistics.values().numpy().astype(np.float64)
+            finished = values[len(values) - min(self._episodes - before, len(values)) :]
         return Chunk(
             runner=self.index,
             trajectory=numpy_nest(trajectory),
-            version=int(acting_state["version"]),
-            episodes=values[len(values) - min(finished, len(values)) :],
+            version=version,
+            episodes=finished,
             seconds=time.perf_counter() - start,
         )
 

@@ -112,6 +112,10 @@ class EpisodeStatistics(Observer):
         self._steps.assign_add(self.num_envs)
         self._running.assign(tf.where(ended[:, None], 0.0, running))
 
+    def episodes(self) -> tf.Tensor:
+        """int64 scalar: episodes finished so far (cheaper than `result()`)."""
+        return self._episodes.read_value()
+
     def values(self) -> tf.Tensor:
         """`[n, 2]`: (return, length) of the last `n <= window` finished episodes, oldest first."""
         count = tf.cast(tf.minimum(self._episodes, self.window), tf.int32)
