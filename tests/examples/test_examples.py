@@ -106,7 +106,17 @@ TINY_BUDGETS = {
 }
 # Examples that write files take --output-dir.
 WRITES_OUTPUT = {"hybrid_bandit.py"}
-# Examples that write a run directory (checkpoints, logs, plots) take --run-dir.
+# Examples that write a run directory (checkpoints, logs, plots) take --run-dir; those in
+# RESUMES are run twice and must resume the second time (one example per kind of agent and
+# training loop: the others pass the same `run_dir` and `resume` to the same `fit`).
+RESUMES = {
+    "ars_mujoco.py",
+    "gps_pointmass.py",
+    "policy_search_pendulum.py",
+    "recurrent_ppo_cartpole.py",
+    "recurrent_sac_pendulum.py",
+    "sac_pendulum.py",
+}
 WRITES_RUN_DIR = {
     "ars_mujoco.py",
     "gps_pointmass.py",
@@ -124,11 +134,13 @@ WRITES_RUN_DIR = {
 
 def test_every_example_has_a_tiny_budget_here():
     assert {p.name for p in EXAMPLES.glob("*.py")} == set(TINY_BUDGETS)
+    assert RESUMES <= WRITES_RUN_DIR
 
 
 @pytest.mark.parametrize("script", sorted(TINY_BUDGETS))
 def test_example_runs_with_a_tiny_budget(script, tmp_path):
-    """Every example runs; one that trains into a run directory resumes from it when rerun."""
+    """Every example runs; one of each kind that trains into a run directory resumes from it
+    when rerun."""
     output = ["--output-dir", str(tmp_path / "run")] if script in WRITES_OUTPUT else []
     if script in WRITES_RUN_DIR:
         output = ["--run-dir", str(tmp_path / "run")]
@@ -146,7 +158,7 @@ def test_example_runs_with_a_tiny_budget(script, tmp_path):
         return result.stdout
 
     assert "Resumed from" not in run()
-    if script in WRITES_RUN_DIR:
+    if script in RESUMES:
         assert "Resumed from" in run(), f"{script} did not resume from its run directory"
 
 

@@ -100,6 +100,7 @@ def test_analytic_gradient_equals_finite_differences():
     assert checked >= 6
 
 
+@pytest.mark.slow  # 450 iterations of 1024 rollouts: about 50 s
 def test_converges_to_the_discounted_lqr_gain():
     """A linear policy trained through x' = A x + B u converges to the Riccati gain: relative
     error <= 1% (the optimal stationary gain does not depend on where the rollouts start)."""
