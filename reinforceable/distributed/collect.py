@@ -61,15 +61,13 @@ class RunnerCollection:
             )
         self.agent, self.runners, self.seed = agent, runners, seed
         self.broadcast_every = broadcast_every
-        self.asynchronous = bool(getattr(agent, "off_policy", False))
+        self.asynchronous = agent.off_policy
         self.episodes: collections.deque = collections.deque(maxlen=100)
-        self.started = False
         self._updates_since_broadcast = 0
 
     def start(self) -> None:
         """Starts the runners (after a resume, so that they act with the restored state)."""
         spec = self.runners.start(self.agent.blueprint(), self.agent.collection, self.seed)
-        self.started = True
         self.agent.spec.check_compatible(spec, "Trainer", "the runners' environments")
         if self.asynchronous:
             self.runners.broadcast(self.agent.acting_state())
