@@ -40,6 +40,7 @@ class _RemoteRunner:
             warnings.simplefilter("ignore", DeprecationWarning)
             restarted = ray.get_runtime_context().was_current_actor_reconstructed
         self.runner = Runner(index, blueprint, collection, env, num_envs, seed, int(restarted))
+        self.process = ray.get_runtime_context().get_worker_id()
 
     def spec(self):
         return self.runner.spec
@@ -58,7 +59,9 @@ class _RemoteRunner:
         }
 
     def collect(self, acting_state) -> Chunk:
-        return self.runner.collect(acting_state)
+        chunk = self.runner.collect(acting_state)
+        chunk.process = self.process
+        return chunk
 
     def update(self, acting_state) -> None:
         """Only takes the acting state (to time a broadcast)."""
@@ -81,8 +84,10 @@ class RayRunners(Runners):
     node with it: `RAY_worker_niceness=0 ray start ...`.
 
     A runner whose process dies (killed, out of memory) is restarted by Ray (`max_restarts`
-    times); the run goes on without the chunk it had in flight, says so in a warning, and counts
-    it in `restarts` (the Trainer logs `charts/runner_restarts`). An exception in an environment
+    times); the run goes on without the chunk it had in flight (if it had not finished it), says
+    so in a warning, and counts the restart in `restarts` (the Trainer logs
+    `charts/runner_restarts`), whether it is seen as a failed request or as chunks from a new
+    process. An exception in an environment
     arrives as the `EnvError` naming the runner and the env index; one in building a runner as
     `RunnerError` naming the runner, with the remote traceback.
 
@@ -144,6 +149,7 @@ class RayRunners(Runners):
         self._state_ref = None
         self._in_flight: dict = {}  # ObjectRef -> runner index
         self._restarting: set[int] = set()
+        self._processes: dict[int, str] = {}  # runner index -> the process of its last chunk
 
     # ------------------------------------------------------------------------ starting
 
@@ -250,22 +256,33 @@ class RayRunners(Runners):
             time.sleep(0.2)  # still restarting: ask again shortly
             return
         self._restarting.add(index)
+        lost = "Ray restarts it, and its chunk in flight is lost"
+        self._restarted(index, f"died ({type(error).__name__}); {lost}")
+
+    def _restarted(self, index: int, what: str) -> None:
         self.restarts += 1
         warnings.warn(
-            f"RayRunners: runner {index} died ({type(error).__name__}); Ray restarts it, and its "
-            f"chunk in flight is lost (restart {self.restarts}).",
+            f"RayRunners: runner {index} {what} (restart {self.restarts}).",
             RuntimeWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
 
     def _received(self, ref, index: int, chunks: list) -> None:
-        """Gets runner `index`'s chunk into `chunks`, or handles the runner's death."""
+        """Gets runner `index`'s chunk into `chunks`, or handles the runner's death. A chunk
+        from a new process after no failed request means the runner died between requests."""
         ray = import_ray()
         try:
-            chunks.append(self._get(ref, index))
-            self._restarting.discard(index)
+            chunk = self._get(ref, index)
         except ray.exceptions.RayActorError as error:
             self._failed(index, error)
+            return
+        previous = self._processes.get(index, chunk.process)
+        if chunk.process != previous and index not in self._restarting:
+            again = "Ray restarted it, and its environments began again"
+            self._restarted(index, f"died between two chunks; {again}")
+        self._processes[index] = chunk.process
+        self._restarting.discard(index)
+        chunks.append(chunk)
 
     def sample(self, acting_state):
         ray = import_ray()
@@ -314,6 +331,7 @@ class RayRunners(Runners):
         for actor in self.actors:
             ray.kill(actor, no_restart=True)
         self.actors, self._in_flight, self._state_ref = [], {}, None
+        self._processes, self._restarting = {}, set()
         if self._owns_ray and ray.is_initialized():
             ray.shutdown()
         self._owns_ray = False

@@ -39,6 +39,9 @@ class Chunk:
     """float64 `[n, 2]`: (return, length) of the episodes that finished in it, oldest first."""
     seconds: float
     """Wall-clock time of the collection on the runner."""
+    process: str = ""
+    """Which process collected it (`RayRunners`: the Ray worker's id). A runner whose chunks
+    come from a new process was restarted: its envs and episodes began again."""
 
     @property
     def steps(self) -> int:

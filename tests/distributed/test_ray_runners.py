@@ -15,7 +15,8 @@ from reinforceable.envs.vector import EnvError
 from reinforceable.training import Callback
 from tests.distributed.helpers import NOVEL, broken_factory, failing_env, ppo_agent, sac_agent
 
-pytestmark = pytest.mark.usefixtures("local_ray")
+# One pytest-xdist worker runs every test that starts Ray (`--dist loadgroup`).
+pytestmark = [pytest.mark.usefixtures("local_ray"), pytest.mark.xdist_group("ray")]
 
 
 def assert_same(expected, received):
@@ -65,25 +66,78 @@ def test_ray_runners_reproduce_local_runners_bit_for_bit():
     assert not any(map(_alive, pids))
 
 
+def _restarted_pid(actor, old: int, timeout: float = 120.0) -> int:
+    """Waits until Ray has restarted `actor` in a new process; returns its pid."""
+    import ray
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            pid = ray.get(actor.where.remote())["pid"]
+        except ray.exceptions.RayActorError:
+            pid = old  # still restarting
+        if pid != old:
+            return pid
+        time.sleep(0.5)
+    raise AssertionError(f"the runner was not restarted within {timeout} s")
+
+
+def test_a_runner_killed_with_a_request_in_flight_is_restarted_and_counted_once():
+    """SIGKILL while runner 0 is asked for a chunk: the request fails, the warning says the
+    chunk in flight is lost, polling goes on with runner 1 meanwhile, and runner 0's chunks come
+    back from a new process; the outage counts as one restart."""
+    agent = sac_agent()
+    runners = RayRunners(2, "Pendulum-v1", 2)
+    runners.start(agent.blueprint(), agent.collection, seed=0)
+    try:
+        runners.broadcast(agent.acting_state())
+        before: list = []
+        while not any(chunk.runner == 0 for chunk in before):
+            before += runners.poll()
+        old = runners.placement()[0]["pid"]
+        os.kill(old, signal.SIGKILL)
+        lost = r"runner 0 died \(\w+\); Ray restarts it, and its chunk in flight is lost"
+        after: list = []
+        old_process = next(chunk.process for chunk in before if chunk.runner == 0)
+        deadline = time.monotonic() + 120
+        with pytest.warns(RuntimeWarning, match=lost + r" \(restart 1\)"):
+            while not any(c.runner == 0 and c.process != old_process for c in after):
+                assert time.monotonic() < deadline, "runner 0 never came back"
+                after += runners.poll()
+        assert runners.restarts == 1
+        assert any(chunk.runner == 1 for chunk in after)  # runner 1 went on meanwhile
+        assert runners.placement()[0]["pid"] != old and not _alive(old)
+    finally:
+        runners.close()
+
+
 class KillRunner(Callback):
-    """SIGKILLs runner 0's process after the `at`-th iteration."""
+    """SIGKILLs runner 0's process after the `at`-th iteration, between two of its requests,
+    and waits until Ray has restarted it (and the new runner has collected once)."""
 
     def __init__(self, at: int):
         self.at, self.pid = at, None
 
     def on_iteration_end(self, trainer, logs):
-        if logs["iteration"] == self.at:
-            self.pid = trainer.runners.runners.placement()[0]["pid"]
-            os.kill(self.pid, signal.SIGKILL)
+        if logs["iteration"] != self.at:
+            return
+        import ray
+
+        runners = trainer.runners.runners
+        self.pid = runners.placement()[0]["pid"]  # after its request in flight has finished
+        os.kill(self.pid, signal.SIGKILL)
+        _restarted_pid(runners.actors[0], self.pid)
+        ray.get(runners.actors[0].collect.remote(trainer.agent.acting_state()))  # traced
 
 
-def test_asynchronous_sac_goes_on_through_a_killed_runner():
-    """Two runners sample without waiting for the learner; one is killed midway: Ray restarts
-    it, its chunk in flight is lost (a warning, `charts/runner_restarts`), and the run ends at
-    its budget with the replay filled from both."""
+def test_asynchronous_sac_goes_on_through_a_runner_killed_between_chunks():
+    """Two runners sample without waiting for the learner; runner 0 is killed between two
+    requests: no request fails, yet its next chunk comes from a new process, which counts as a
+    restart (a warning, `charts/runner_restarts`); the run ends at its budget."""
     agent = sac_agent()
-    kill = KillRunner(at=3)
-    with pytest.warns(RuntimeWarning, match=r"runner 0 died .*chunk in flight is lost"):
+    kill = KillRunner(at=2)
+    again = r"runner 0 died between two chunks; Ray restarted it, and its environments began again"
+    with pytest.warns(RuntimeWarning, match=again):
         history = agent.fit(480, runners=RayRunners(2, "Pendulum-v1", 2), callbacks=[kill])
     assert int(agent.env_steps.numpy()) >= 480
     assert history[-1]["charts/runner_restarts"] == 1.0
