@@ -24,6 +24,7 @@ EXTRAS = {
     # The tests run every example: the Atari and MuJoCo ones and the learning-curve plots included.
     "test": [
         "pytest>=8.0",
+        "pytest-xdist>=3.5",
         "scipy>=1.11",
         "matplotlib>=3.8",
         "ale-py>=0.10",

@@ -1,4 +1,5 @@
-"""Shared test helpers: run a function eagerly and inside tf.function, and quiet TF logging."""
+"""Shared test helpers: run a function eagerly and inside tf.function, quiet TF logging, and TF's
+thread pools sized to the cores each pytest-xdist worker has."""
 
 import os
 
@@ -6,6 +7,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import pytest
 import tensorflow as tf
+
+if "PYTEST_XDIST_WORKER_COUNT" in os.environ:
+    # pytest-xdist workers share the cores: TF's default pools (one thread per core each) would
+    # spin against the other workers' environment steps.
+    _threads = max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
+    tf.config.threading.set_inter_op_parallelism_threads(_threads)
+    tf.config.threading.set_intra_op_parallelism_threads(_threads)
 
 EXECUTION_MODES = ("eager", "tf.function")
 

@@ -9,6 +9,8 @@ from reinforceable.distributed import RayRunners
 from tests.distributed.conftest import ray_environment
 from tests.distributed.helpers import NOVEL, ppo_agent
 
+pytestmark = pytest.mark.xdist_group("ray")  # with the other Ray tests, in one worker
+
 
 @pytest.fixture
 def two_nodes():
