@@ -20,7 +20,8 @@ def local_ray():
     if ray.is_initialized():
         ray.shutdown()
     os.environ.setdefault("RAY_worker_niceness", "0")
-    ray.init(num_cpus=2, include_dashboard=False, runtime_env=ray_environment(),
-             log_to_driver=False)  # fmt: skip
+    # A Ray of its own, even where another cluster's address is on record (the Cluster test's).
+    ray.init(address="local", num_cpus=2, include_dashboard=False,
+             runtime_env=ray_environment(), log_to_driver=False)  # fmt: skip
     yield ray
     ray.shutdown()
