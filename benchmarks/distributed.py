@@ -11,11 +11,14 @@ Tasks (`--tasks`, all by default), each side in a fresh process, one after the o
   and with `--runners 2` (2 x 4 envs), `--seeds` each. Target: 500, wall-clock <= 1.2x.
 * `sac`: `examples/sac_pendulum.py` (20k steps) in one process and with `--runners 2`
   (asynchronous, 1 env each). Target: >= -200, wall-clock <= 1.2x.
+* `apex`: `examples/sac_pendulum.py` (20k steps, 2 asynchronous Ray runners) with the replay in
+  the learner and with a Ray replay of its own that the runners fill (`--replay ray`), `--seeds`
+  each. No target: the same returns, and the wall-clock it costs.
 * `model`: the learner's update time per env step (PPO on Pong chunks), the broadcast cost of
   the CNN + GRU acting state and a runner's sampling rate, and from them the predicted
   throughput of 1 to 64 runners on 16-core machines. Needs `overhead` or `scaling` first.
 
-Writes `media/distributed.md`.
+Writes `media/distributed.md` (`--output` for another file in `media/`).
 
     python benchmarks/distributed.py                                  # about 45 minutes
     python benchmarks/distributed.py --tasks overhead scaling model --seconds 20
@@ -36,7 +39,7 @@ import time
 from _examples import MEDIA, figure, run_example
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-TASKS = ("overhead", "scaling", "ppo", "sac", "model")
+TASKS = ("overhead", "scaling", "ppo", "sac", "apex", "model")
 PONG_ENVS, CHEETAH_ENVS = 8, 16
 
 
@@ -171,8 +174,8 @@ def update_worker() -> dict:
     }
 
 
-def _example(script: str, runners: int, seed: int) -> dict:
-    output = run_example(script, f"--seed={seed}", f"--runners={runners}", "--resume=false")
+def _example(script: str, runners: int, seed: int, *extra: str) -> dict:
+    output = run_example(script, f"--seed={seed}", f"--runners={runners}", "--resume=false", *extra)
     return {
         "wall_s": figure(r"training: ([\d.]+) s", output),
         "return": figure(r"evaluation return ([-\d.]+)", output),
@@ -217,6 +220,7 @@ def main(argv=None) -> None:
     parser.add_argument("--tasks", nargs="+", choices=TASKS, default=list(TASKS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--seconds", type=float, default=30.0, help="per throughput figure")
+    parser.add_argument("--output", default="distributed.md", help="file name in media/")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -290,6 +294,24 @@ def main(argv=None) -> None:
         sections.append(
             f"## Learning parity: {title} (target {target}, wall <= 1.2x)\n\n" + "\n".join(rows)
         )
+    if "apex" in args.tasks:
+        rows = [
+            "| seed | replay in the learner: return | wall s | Ray replay: return | wall s "
+            "| wall ratio |",
+            "|---|---|---|---|---|---|",
+        ]
+        for seed in args.seeds:
+            one = _example("sac_pendulum.py", 2, seed)
+            two = _example("sac_pendulum.py", 2, seed, "--replay=ray")
+            rows.append(
+                f"| {seed} | {one['return']:.1f} | {one['wall_s']:.0f} | {two['return']:.1f} | "
+                f"{two['wall_s']:.0f} | {_ratio(two['wall_s'], one['wall_s'])} |"
+            )
+            print(rows[-1], flush=True)
+        sections.append(
+            "## A replay of its own (Ape-X): SAC, Pendulum-v1, 20k steps, 2 asynchronous Ray "
+            "runners x 1 env\n\n" + "\n".join(rows)
+        )
     if "model" in args.tasks and "pong" in figures:
         pong = figures["pong"]
         update = _worker("update")
@@ -309,7 +331,7 @@ def main(argv=None) -> None:
         print(text, flush=True)
         sections.append("## Scaling model (Pong, 16-core machines)\n\n" + text)
     MEDIA.mkdir(exist_ok=True)
-    (MEDIA / "distributed.md").write_text(
+    (MEDIA / args.output).write_text(
         "# Rollouts on Ray (issue 21)\n\nMeasured by `python benchmarks/distributed.py --tasks "
         f"{' '.join(args.tasks)}` on a 2-core CPU machine, one process at a time.\n\n"
         + "\n\n".join(sections)

@@ -6,6 +6,7 @@ the deterministic policy on 10 episodes, saves the agent and a learning curve in
 ends with the evaluation return (about -150 is solved; a random policy gets about -1200).
 
     python examples/sac_pendulum.py --total-steps 20000
+    python examples/sac_pendulum.py --runners 2 --replay ray   # Ray runners fill a Ray replay
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ class Args:
     """Collect in this many runners (Ray actors; 0: in this process)."""
     backend: str = "ray"
     """Where the runners run: ray, or local (in this process, one after the other)."""
+    replay: str = ""
+    """A replay of its own that the runners fill (Ape-X): ray (a Ray actor) or local; empty: in
+    the learner. Needs --runners."""
     address: str = ""
     """Ray cluster to join (auto: the one `ray start` made on this machine; empty: a local Ray)."""
     seed: int = 0
@@ -54,6 +58,8 @@ class Args:
     def __post_init__(self):
         if self.total_steps <= 0 or self.eval_episodes <= 0:
             raise ValueError("--total-steps and --eval-episodes must be positive")
+        if self.replay and not self.runners:
+            raise ValueError("--replay needs --runners (the runners fill it)")
 
 
 def main(args: Args) -> float:
@@ -74,6 +80,7 @@ def main(args: Args) -> float:
         runners=rf.distributed.make_runners(
             args.runners, "Pendulum-v1", args.runners, args.backend, args.address
         ),
+        replay=rf.distributed.replay.make_replay(args.replay, args.address),
         seed=args.seed,
     )
     wall = time.perf_counter() - start

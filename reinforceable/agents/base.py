@@ -288,7 +288,7 @@ class Agent(abc.ABC):
         environment the agent was made with).
 
         Keyword arguments go to the `Trainer` (`run_dir`, `checkpoint_every`,
-        `keep_checkpoints`, `resume`, `seed`, `runners`, `broadcast_every`): with
+        `keep_checkpoints`, `resume`, `seed`, `runners`, `broadcast_every`, `replay`): with
         `runners=reinforceable.distributed.RayRunners(...)` the experience is collected in Ray
         actors. Returns the `Trainer`'s history.
         """

@@ -2,22 +2,31 @@
 
 `LocalRunners` run in this process; `RayRunners` run one Ray actor each, on this machine or a
 Ray cluster (the `distributed` extra: `pip install "reinforceable[distributed]"`). Importing this
-package never needs Ray.
+package never needs Ray. A `SharedReplay` (`RayReplay`, `LocalReplay`) holds off-policy
+experience apart from the learner (Ape-X).
 """
 
 from reinforceable.distributed.collect import RunnerCollection
+from reinforceable.distributed.evaluation import Evaluator, RunnerEvaluation
 from reinforceable.distributed.ray_runners import RayRunners
+from reinforceable.distributed.replay import LocalReplay, RayReplay, ReplaySpec, SharedReplay
 from reinforceable.distributed.runner import Chunk, Runner, RunnerError, runner_seeds
 from reinforceable.distributed.runners import LocalRunners, Runners, make_runners
 
 __all__ = [
     "Chunk",
+    "Evaluator",
+    "LocalReplay",
     "LocalRunners",
+    "RayReplay",
     "RayRunners",
+    "ReplaySpec",
     "Runner",
     "RunnerCollection",
     "RunnerError",
+    "RunnerEvaluation",
     "Runners",
+    "SharedReplay",
     "make_runners",
     "runner_seeds",
 ]

@@ -27,21 +27,28 @@ class RunnerCollection:
     * Off-policy agents (SAC): runners sample continuously, one request in flight each; every
       iteration observes the chunks that arrived (into the replay), updates (`utd_ratio`
       gradient steps per new env step), and broadcasts the acting state every
-      `broadcast_every` updates without waiting for the runners.
+      `broadcast_every` updates without waiting for the runners. With a `replay`
+      (`RayReplay`: Ape-X), the runners store their trajectories in it themselves and the
+      learner samples its batches from it; before each checkpoint its contents are copied into
+      the agent's buffer (so checkpoints hold them), and a resumed run loads them back into it.
 
     Args:
         agent: The `Agent`.
         runners: `Runners` (not started yet).
         seed: The run's seed, from which each runner derives its own.
         broadcast_every: Updates between broadcasts of the acting state (off-policy only).
+        replay: A `SharedReplay` (off-policy agents with `replay_spec()` only).
 
     Raises:
         TypeError: If `runners` is not a `Runners`.
-        ValueError: If the agent collects nothing (it learns from a model), or the runners'
-            environments have other spaces than the agent's spec.
+        ValueError: If the agent collects nothing (it learns from a model), the runners'
+            environments have other spaces than the agent's spec, or `replay` is given for an
+            agent that cannot learn from a shared replay.
     """
 
-    def __init__(self, agent, runners, seed: int | None = None, broadcast_every: int = 1):
+    def __init__(
+        self, agent, runners, seed: int | None = None, broadcast_every: int = 1, replay=None
+    ):
         if not isinstance(runners, Runners):
             raise TypeError(
                 "Trainer: `runners` must be reinforceable.distributed Runners (LocalRunners or "
@@ -59,7 +66,9 @@ class RunnerCollection:
                 f"{agent.spec.num_envs} environments, so the runners must have that many in all;"
                 f" received {runners.num_runners} x {runners.num_envs_per_runner}."
             )
-        self.agent, self.runners, self.seed = agent, runners, seed
+        if replay is not None:
+            check_shared_replay(agent, replay)
+        self.agent, self.runners, self.seed, self.replay = agent, runners, seed, replay
         self.broadcast_every = broadcast_every
         self.asynchronous = agent.off_policy
         self.episodes: collections.deque = collections.deque(maxlen=100)
@@ -67,7 +76,15 @@ class RunnerCollection:
 
     def start(self) -> None:
         """Starts the runners (after a resume, so that they act with the restored state)."""
-        spec = self.runners.start(self.agent.blueprint(), self.agent.collection, self.seed)
+        sink = None
+        if self.replay is not None:
+            self.replay.start(self.agent.replay_spec(), self.seed)
+            if int(self.agent.buffer.size) > 0:  # resumed: the checkpoint's replay
+                self.replay.load(self.agent.buffer.get_state())
+            sink = self.replay.sink()
+        spec = self.runners.start(
+            self.agent.blueprint(), self.agent.collection, self.seed, replay=sink
+        )
         self.agent.spec.check_compatible(spec, "Trainer", "the runners' environments")
         if self.asynchronous:
             self.runners.broadcast(self.agent.acting_state())
@@ -82,11 +99,14 @@ class RunnerCollection:
             chunks = self.runners.sample(self.agent.acting_state())
         waited = time.perf_counter() - start
         for chunk in chunks:
-            self.agent.observe(chunk.trajectory)
+            if self.replay is None:
+                self.agent.observe(chunk.trajectory)
+            else:  # the runner stored it in the replay
+                self.agent.observe_shared(chunk.steps)
             self.episodes.extend(map(tuple, chunk.episodes))
         iterations = int(self.agent.iterations.numpy())
         lags = [iterations - chunk.version for chunk in chunks]
-        metrics = self.agent.update()
+        metrics = self.agent.update() if self.replay is None else self.agent.update(self.replay)
         if self.asynchronous:
             self._updates_since_broadcast += 1
             if self._updates_since_broadcast >= self.broadcast_every:
@@ -103,5 +123,32 @@ class RunnerCollection:
         }
         return metrics, charts, waited
 
+    def before_checkpoint(self) -> None:
+        """Copies a shared replay's contents into the agent's buffer (which checkpoints hold)."""
+        if self.replay is not None:
+            self.agent.buffer.set_state(self.replay.state())
+
     def close(self) -> None:
-        self.runners.close()
+        try:
+            self.runners.close()
+        finally:
+            if self.replay is not None:
+                self.replay.close()
+
+
+def check_shared_replay(agent, replay) -> None:
+    """A TypeError for a `replay` that is not a `SharedReplay`; a ValueError for an agent that
+    cannot learn from one."""
+    from reinforceable.distributed.replay import SharedReplay
+
+    if not isinstance(replay, SharedReplay):
+        raise TypeError(
+            "Trainer: `replay` must be a reinforceable.distributed SharedReplay (RayReplay or "
+            f"LocalReplay); received {type(replay).__name__}."
+        )
+    if not agent.off_policy or not hasattr(agent, "replay_spec"):
+        raise ValueError(
+            f"Trainer: {type(agent).__name__} learns from the chunks of its current acting "
+            "state, not from a replay: train it without `replay=`."
+        )
+    agent.replay_spec()  # a ValueError for agents whose replay stays in the learner

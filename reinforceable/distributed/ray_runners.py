@@ -25,10 +25,25 @@ def import_ray():
     return ray
 
 
+def init_ray(address: str | None, init_kwargs: dict):
+    """`(ray, whether this call started or joined it)`: initialises Ray if it is not yet."""
+    ray = import_ray()
+    if ray.is_initialized():
+        return ray, False
+    if address is None:
+        # Ray starts its workers at nice 15: next to a learner on the same cores, the runners
+        # would then get a fraction of the CPU (8x slower on 2 busy cores).
+        os.environ.setdefault(WORKER_NICENESS, "0")
+    # No address starts a local Ray, even where another cluster's address is on record.
+    kwargs = {"include_dashboard": False, "log_to_driver": True, **init_kwargs}
+    ray.init(address=address or "local", **kwargs)
+    return ray, True
+
+
 class _RemoteRunner:
     """The body of each Ray actor: TF's thread pools set before TF starts, then a `Runner`."""
 
-    def __init__(self, index, blueprint, collection, env, num_envs, seed, threads):
+    def __init__(self, index, blueprint, collection, env, num_envs, seed, threads, replay=None):
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         import ray
 
@@ -39,7 +54,9 @@ class _RemoteRunner:
         with warnings.catch_warnings():  # Ray 2.60 warns about its own use of `actor_id`
             warnings.simplefilter("ignore", DeprecationWarning)
             restarted = ray.get_runtime_context().was_current_actor_reconstructed
-        self.runner = Runner(index, blueprint, collection, env, num_envs, seed, int(restarted))
+        self.runner = Runner(
+            index, blueprint, collection, env, num_envs, seed, int(restarted), replay
+        )
         self.process = ray.get_runtime_context().get_worker_id()
 
     def spec(self):
@@ -154,15 +171,8 @@ class RayRunners(Runners):
     # ------------------------------------------------------------------------ starting
 
     def _init_ray(self):
-        ray = import_ray()
-        if not ray.is_initialized():
-            if self.address is None:
-                # Ray starts its workers at nice 15: next to a learner on the same cores, the
-                # runners would then get a fraction of the CPU (8x slower on 2 busy cores).
-                os.environ.setdefault(WORKER_NICENESS, "0")
-            kwargs = {"include_dashboard": False, "log_to_driver": True, **self.init_kwargs}
-            ray.init(address=self.address, **kwargs)
-            self._owns_ray = True
+        ray, owns = init_ray(self.address, self.init_kwargs)
+        self._owns_ray = self._owns_ray or owns
         return ray
 
     def check_resources(self, ray) -> None:
@@ -201,14 +211,21 @@ class RayRunners(Runners):
             options["scheduling_strategy"] = "SPREAD"
         return options
 
-    def start(self, blueprint, collection, seed=None):
+    def start(self, blueprint, collection, seed=None, replay=None):
         ray = self._init_ray()
         try:
             self.check_resources(ray)
             remote = ray.remote(_RemoteRunner).options(**self._options())
             self.actors = [
                 remote.remote(
-                    i, blueprint, collection, self.env, self.num_envs_per_runner, seed, self.threads
+                    i,
+                    blueprint,
+                    collection,
+                    self.env,
+                    self.num_envs_per_runner,
+                    seed,
+                    self.threads,
+                    replay,
                 )
                 for i in range(self.num_runners)
             ]

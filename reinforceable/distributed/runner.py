@@ -32,20 +32,19 @@ class Chunk:
     runner: int
     """The runner's index."""
     trajectory: Any
-    """The `Trajectory` (NumPy arrays), already processed by the runner's actor."""
+    """The `Trajectory` (NumPy arrays), already processed by the runner's actor; `None` where
+    the runner stored it in a shared replay itself."""
     version: int
     """The acting state's version it was collected with (the learner's iteration count)."""
     episodes: np.ndarray
     """float64 `[n, 2]`: (return, length) of the episodes that finished in it, oldest first."""
     seconds: float
     """Wall-clock time of the collection on the runner."""
+    steps: int = 0
+    """Env steps collected (over the runner's environments)."""
     process: str = ""
     """Which process collected it (`RayRunners`: the Ray worker's id). A runner whose chunks
     come from a new process was restarted: its envs and episodes began again."""
-
-    @property
-    def steps(self) -> int:
-        return int(np.size(self.trajectory.reward))
 
 
 def runner_seeds(seed: int | None, index: int, restarts: int = 0) -> tuple[int | None, int | None]:
@@ -79,6 +78,8 @@ class Runner:
         num_envs: Environments of this runner.
         seed: The run's seed (the runner derives its own, `runner_seeds`).
         restarts: How many times this runner was restarted (it then draws other seeds).
+        replay: Where the runner stores its trajectories itself (an object with
+            `add(trajectory)`: a shared replay's sink); its chunks then carry none.
 
     Raises:
         RunnerError: If the env factory or the actor cannot be built (names the runner; the
@@ -86,12 +87,14 @@ class Runner:
         ValueError: If the environments' spaces differ from the agent's spec.
     """
 
-    def __init__(self, index, blueprint, collection, env, num_envs, seed=None, restarts=0):
+    def __init__(
+        self, index, blueprint, collection, env, num_envs, seed=None, restarts=0, replay=None
+    ):
         from reinforceable.driver.driver import Driver
         from reinforceable.driver.observers import EpisodeStatistics
 
         self.index = index
-        self.collection = collection
+        self.collection, self.replay = collection, replay
         env_seed, driver_seed = runner_seeds(seed, index, restarts)
         try:
             self.env = make_env(env, num_envs, env_seed)
@@ -140,7 +143,7 @@ class Runner:
 
     def collect(self, acting_state) -> Chunk:
         """Takes `acting_state`, collects one chunk as `collection` says, and returns it as
-        NumPy.
+        NumPy (or stores its trajectory in the shared replay and returns the rest).
 
         Raises:
             EnvError: From the environments, with the runner's index before the env index.
@@ -162,12 +165,18 @@ class Runner:
         if self._episodes > before:
             values = self.statistics.values().numpy().astype(np.float64)
             finished = values[len(values) - min(self._episodes - before, len(values)) :]
+        trajectory = numpy_nest(trajectory)
+        steps = int(np.size(trajectory.reward))
+        if self.replay is not None:
+            self.replay.add(trajectory)
+            trajectory = None
         return Chunk(
             runner=self.index,
-            trajectory=numpy_nest(trajectory),
+            trajectory=trajectory,
             version=version,
             episodes=finished,
             seconds=time.perf_counter() - start,
+            steps=steps,
         )
 
     def close(self) -> None:

@@ -41,8 +41,9 @@ class Runners(abc.ABC):
         return self.num_runners * self.num_envs_per_runner
 
     @abc.abstractmethod
-    def start(self, blueprint, collection, seed: int | None = None):
-        """Builds every runner; returns the `EnvSpec` of runner 0's environments."""
+    def start(self, blueprint, collection, seed: int | None = None, replay=None):
+        """Builds every runner; returns the `EnvSpec` of runner 0's environments. With `replay`
+        (a `SharedReplay.sink()`), runners store their trajectories there themselves."""
 
     @abc.abstractmethod
     def sample(self, acting_state) -> list[Chunk]:
@@ -88,12 +89,20 @@ class LocalRunners(Runners):
         self.runners: list[Runner] = []
         self._state = None
 
-    def start(self, blueprint, collection, seed=None):
+    def start(self, blueprint, collection, seed=None, replay=None):
         self.runners = []
         try:
             for index in range(self.num_runners):
                 self.runners.append(
-                    Runner(index, blueprint, collection, self.env, self.num_envs_per_runner, seed)
+                    Runner(
+                        index,
+                        blueprint,
+                        collection,
+                        self.env,
+                        self.num_envs_per_runner,
+                        seed,
+                        replay=replay,
+                    )
                 )
         except Exception:
             self.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import tensorflow as tf
 
 from reinforceable._nest import leaf_paths
@@ -85,6 +86,33 @@ class ReplayBuffer(tf.Module):
         self._cursor.assign((self._cursor + count) % self.capacity)
         self._size.assign(tf.minimum(self._size + count, self.capacity))
         return rows
+
+    def get_state(self) -> dict:
+        """The contents as NumPy: `{"leaves": [[capacity, ...] per leaf], "cursor", "size"}`."""
+        return {
+            "leaves": [variable.numpy() for variable in self._storage],
+            "cursor": int(self._cursor.numpy()),
+            "size": int(self._size.numpy()),
+        }
+
+    def set_state(self, state: dict) -> None:
+        """Replaces the contents with `get_state()` of a buffer of the same spec and capacity.
+
+        Raises:
+            ValueError: If the leaves' count, shapes or dtypes differ from this buffer's.
+        """
+        leaves = list(state["leaves"])
+        expected = [(tuple(v.shape), v.dtype.as_numpy_dtype) for v in self._storage]
+        received = [(tuple(np.shape(x)), np.asarray(x).dtype) for x in leaves]
+        if received != expected:
+            raise ValueError(
+                f"ReplayBuffer.set_state: expected leaves of (shape, dtype) {expected}; received "
+                f"{received}."
+            )
+        for variable, values in zip(self._storage, leaves, strict=True):
+            variable.assign(values)
+        self._cursor.assign(int(state["cursor"]))
+        self._size.assign(int(state["size"]))
 
     def sample(self, batch_size: int, seed) -> Any:
         """`batch_size` items drawn uniformly (with replacement) from those written.

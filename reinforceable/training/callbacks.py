@@ -44,6 +44,25 @@ class Callback:
         """Called once at the end, with the last iteration's logs."""
 
 
+def evaluation_driver(policy, env: Environment, episodes: int) -> Driver:
+    """A Driver of `policy` on `env` that keeps the statistics of the last `episodes` episodes."""
+    return Driver(policy, env, [EpisodeStatistics(window=episodes)], seed=0)
+
+
+def run_episodes(driver: Driver, episodes: int) -> dict[str, float]:
+    """Runs `driver` (from `evaluation_driver`) for `episodes` episodes from fresh resets;
+    returns `eval/episode_return` and `eval/episode_length`, their means."""
+    driver.reset()
+    for observer in driver.observers:
+        observer.reset()
+    driver.run(episodes=episodes)
+    metrics = driver.metrics()
+    return {
+        "eval/episode_return": metrics["episode_return"],
+        "eval/episode_length": metrics["episode_length"],
+    }
+
+
 class Evaluation(Callback):
     """Runs the deterministic policy (`agent.eval_policy`) every `every` iterations.
 
@@ -77,18 +96,8 @@ class Evaluation(Callback):
     def evaluate_policy(self, policy) -> dict[str, float]:
         """Runs `policy` for `episodes` episodes from fresh resets; returns the `eval/` means."""
         if self._driver is None or self._driver.policy is not policy:
-            statistics = EpisodeStatistics(window=self.episodes)
-            self._driver = Driver(policy, self.env, [statistics], seed=0)
-        driver = self._driver
-        driver.reset()
-        for observer in driver.observers:
-            observer.reset()
-        driver.run(episodes=self.episodes)
-        metrics = driver.metrics()
-        return {
-            "eval/episode_return": metrics["episode_return"],
-            "eval/episode_length": metrics["episode_length"],
-        }
+            self._driver = evaluation_driver(policy, self.env, self.episodes)
+        return run_episodes(self._driver, self.episodes)
 
     def on_iteration_end(self, trainer, logs):
         iteration = int(logs["iteration"])

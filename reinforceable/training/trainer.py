@@ -78,6 +78,8 @@ class Trainer:
             (reward scaling's running returns) lives in the runners and is not checkpointed.
         broadcast_every: With off-policy runners, updates between broadcasts of the acting
             state.
+        replay: With off-policy runners, a shared replay (`RayReplay`, Ape-X): the runners
+            store their experience in it and the agent samples its batches from it.
 
     Raises:
         TypeError: For an agent that is not an `Agent`, or callbacks that are not `Callback`s.
@@ -98,6 +100,7 @@ class Trainer:
         env=None,
         runners=None,
         broadcast_every: int = 1,
+        replay=None,
     ):
         from reinforceable.agents.base import Agent
 
@@ -136,7 +139,9 @@ class Trainer:
         if runners is not None:
             from reinforceable.distributed.collect import RunnerCollection
 
-            self.runners = RunnerCollection(agent, runners, seed, broadcast_every)
+            self.runners = RunnerCollection(agent, runners, seed, broadcast_every, replay)
+        elif replay is not None:
+            raise ValueError("Trainer: `replay` needs `runners` (they fill it).")
         elif self.collection is not None:
             if self.env is None:
                 raise ValueError(
@@ -256,6 +261,8 @@ class Trainer:
 
     def _save(self) -> None:
         if self.manager is not None:
+            if self.runners is not None:
+                self.runners.before_checkpoint()
             self.manager.save(checkpoint_number=int(self.agent.iterations.numpy()))
 
     def _collect(self):

@@ -26,7 +26,8 @@ TINY_BUDGETS = {
         "--eval-episodes",
         "0",
     ],
-    # Collected by two local runners (the distributed path), and resumed as usual.
+    # Collected by two local runners into a replay of its own (the distributed path, Ape-X),
+    # and resumed as usual.
     "sac_pendulum.py": [
         "--total-steps",
         "256",
@@ -35,6 +36,8 @@ TINY_BUDGETS = {
         "--runners",
         "2",
         "--backend",
+        "local",
+        "--replay",
         "local",
     ],
     "recurrent_sac_pendulum.py": ["--total-steps", "256", "--eval-episodes", "2"],

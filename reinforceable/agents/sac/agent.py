@@ -25,6 +25,7 @@ from reinforceable.agents.sac.losses import (
     temperature_loss,
 )
 from reinforceable.agents.sac.networks import critics_from, features, features_dim
+from reinforceable.agents.sac.shared import SharedReplayLearning
 from reinforceable.agents.sac.transitions import n_step_transitions, transition_spec
 from reinforceable.driver.keras_policy import KerasPolicy
 from reinforceable.driver.trajectory import Trajectory
@@ -50,7 +51,7 @@ class Gradients(NamedTuple):
     """`[H]`."""
 
 
-class SACAgent(Agent):
+class SACAgent(SharedReplayLearning, Agent):
     """Soft actor-critic (SAC v2) for continuous, discrete and hybrid action spaces.
 
     The actor is a memoryless Keras model whose output is a nest of distributions shaped like the
@@ -155,6 +156,9 @@ class SACAgent(Agent):
         self._new_steps = 0  # env steps observed since the last update
         self._add_graph = tf.function(self._add, autograph=False, reduce_retracing=True)
         self._update_graph = tf.function(self._updates, autograph=False)
+        self._shared_update_graph = tf.function(
+            self._updates, autograph=False, reduce_retracing=True
+        )
         self._build_actor()
 
     # ---------------------------------------------------------------------------- parts
@@ -226,11 +230,12 @@ class SACAgent(Agent):
         batch = tf.shape(tf.nest.flatten(observation)[0])[0]
         return self.codec.sample(distributions, batch, seed)
 
-    def _gradients(self, seed) -> Gradients:
-        """The gradients of one update on a replay batch of transitions."""
+    def _gradients(self, seed, batch=None) -> Gradients:
+        """The gradients of one update on a batch of transitions (by default from the buffer)."""
         config, codec = self.config, self.codec
         sample_seed, next_seed, actor_seed = tf.unstack(tf.random.split(seed, 3))
-        batch = self.buffer.sample(config.batch_size, sample_seed)
+        if batch is None:
+            batch = self.buffer.sample(config.batch_size, sample_seed)
         alpha_c, alpha_d = self._temperatures()
 
         next_features = features(batch["next_observation"])
@@ -292,11 +297,11 @@ class SACAgent(Agent):
             tf.reduce_mean(entropy_d, axis=0),
         )
 
-    def _gradient_step(self, seed):
+    def _gradient_step(self, seed, batch=None):
         """One update of the critics, the actor and the temperatures (skipped if a loss is not
         finite); returns whether it was applied and the metrics."""
         config = self.config
-        grads = self._gradients(seed)
+        grads = self._gradients(seed, batch)
         actor_variables = self.model.trainable_variables
         finite = tf.reduce_all(tf.math.is_finite(grads.losses))
 
@@ -342,14 +347,17 @@ class SACAgent(Agent):
         names += [f"losses/entropy_{name}" for name in self.codec.discrete_names]
         return names
 
-    def _updates(self, num_updates):
+    def _updates(self, num_updates, batches=None):
+        """`num_updates` gradient steps, each on a batch from the buffer, or on `batches[u]`
+        (`[num_updates, batch_size, ...]`, from a shared replay)."""
         seed = self.rng.uniform_full_int([2], tf.int32)
 
         def keep_going(u, ok, totals):
             return (u < num_updates) & ok
 
         def body(u, ok, totals):
-            finite, metrics = self._gradient_step(tf.stack([seed[0], seed[1] + u]))
+            batch = None if batches is None else tf.nest.map_structure(lambda x: x[u], batches)
+            finite, metrics = self._gradient_step(tf.stack([seed[0], seed[1] + u]), batch)
             return u + 1, finite, totals + tf.where(finite, metrics, 0.0)
 
         done, ok, totals = tf.while_loop(
@@ -365,7 +373,7 @@ class SACAgent(Agent):
         self._add_graph(trajectory)
         self._new_steps += int(tf.size(trajectory.reward))
 
-    def _update(self) -> dict[str, float]:
+    def _update(self, replay=None) -> dict[str, float]:
         """After warm-up, `utd_ratio` gradient updates per env step observed since the last
         update; returns the metrics.
 
@@ -375,10 +383,15 @@ class SACAgent(Agent):
         new_steps, self._new_steps = self._new_steps, 0
         self.iterations.assign_add(1)
         env_steps = int(self.env_steps.numpy())
-        if env_steps < self.config.warmup_steps or int(self.buffer.size) < self.config.batch_size:
-            return {"losses/updates": 0.0, "charts/buffer_size": float(self.buffer.size)}
+        size = int(self.buffer.size) if replay is None else replay.size()
+        if env_steps < self.config.warmup_steps or size < self.config.batch_size:
+            return {"losses/updates": 0.0, "charts/buffer_size": float(size)}
         num_updates = max(1, round(self.config.utd_ratio * new_steps))
-        ok, metrics, applied = self._update_graph(tf.constant(num_updates))
+        if replay is None:
+            ok, metrics, applied = self._update_graph(tf.constant(num_updates))
+        else:
+            batches = replay.sample(num_updates, self.config.batch_size)
+            ok, metrics, applied = self._shared_update_graph(tf.constant(num_updates), batches)
         if not bool(ok):
             raise TrainingDivergedError(
                 "SACAgent: a loss became NaN or infinite at iteration "
@@ -389,7 +402,7 @@ class SACAgent(Agent):
             name: float(v) for name, v in zip(self._metric_names, metrics.numpy(), strict=True)
         }
         result["losses/updates"] = float(applied)
-        result["charts/buffer_size"] = float(self.buffer.size)
+        result["charts/buffer_size"] = float(size)
         return result
 
     # ---------------------------------------------------------------------------- state

@@ -216,11 +216,20 @@ class RecurrentSACAgent(SACAgent):
         outputs = torso({"features": features, "episode_start": episode_start, "state": state})
         return outputs["features"], outputs["state"]
 
-    def _gradients(self, seed) -> Gradients:
-        """One update's gradients on `batch_size` replayed sequences (see the class docstring)."""
+    def _gradients(self, seed, batch=None) -> Gradients:
+        """One update's gradients on `batch_size` replayed sequences (see the class docstring);
+        always from its own `SequenceReplay` (`batch` is for `SACAgent`'s shared replay)."""
         sample_seed, actor_seed = tf.unstack(tf.random.split(seed, 2))
         return self.sequence_gradients(
             self.buffer.sample(self.config.batch_size, sample_seed), actor_seed
+        )
+
+    def replay_spec(self):
+        """Not shared: the sequence replay's priorities and stored states stay in the learner."""
+        raise ValueError(
+            "RecurrentSACAgent keeps its sequence replay (priorities, stored states) in the "
+            "learner; a shared replay (RayReplay, LocalReplay) holds SACAgent's transitions. "
+            "Train without `replay=`: the runners then send their sequences to the learner."
         )
 
     def sequence_gradients(self, batch: SequenceBatch, seed) -> Gradients:
