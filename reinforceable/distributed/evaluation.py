@@ -82,8 +82,10 @@ class RunnerEvaluation(Callback):
         backend: `"ray"` (a Ray actor; joins the Ray of the runners, or starts one) or
             `"local"`.
         seed: Seed of the evaluation environments.
-        resources: Ray resources of the actor (`{"CPU": 1}` by default).
+        resources: Ray resources of the actor: none by default (`{"CPU": 0}`: it runs now and
+            then, beside runners that take every CPU; give it `{"CPU": 1}` where there is room).
         address: The Ray cluster to join if Ray is not started yet.
+        timeout: Seconds the last iteration waits for its evaluation before a `RunnerError`.
 
     Example:
         >>> agent.fit(100_000, runners=RayRunners(2, "Pendulum-v1", 4),
@@ -102,6 +104,7 @@ class RunnerEvaluation(Callback):
         seed: int | None = 0,
         resources: dict[str, float] | None = None,
         address: str | None = None,
+        timeout: float = 600.0,
     ):
         check_positive_int("RunnerEvaluation", "every", every)
         check_positive_int("RunnerEvaluation", "episodes", episodes)
@@ -120,7 +123,12 @@ class RunnerEvaluation(Callback):
             import_ray()
         self.env, self.every, self.episodes, self.num_envs = env, every, episodes, num_envs
         self.backend, self.seed, self.address = backend, seed, address
-        self.resources = {"CPU": 1} if resources is None else dict(resources)
+        self.resources = {"CPU": 0} if resources is None else dict(resources)
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
+            raise ValueError(
+                f"RunnerEvaluation: `timeout` must be a positive number; received {timeout!r}."
+            )
+        self.timeout = float(timeout)
         self.evaluator = None
         self._pending = None
         self._owns_ray = False
@@ -141,9 +149,14 @@ class RunnerEvaluation(Callback):
     def _result(self, ref) -> dict[str, float]:
         ray = import_ray()
         try:
-            return ray.get(ref)
+            return ray.get(ref, timeout=self.timeout)
         except ray.exceptions.RayTaskError as error:
             raise RunnerError(f"the evaluation runner failed:\n{error}") from error
+        except ray.exceptions.GetTimeoutError as error:
+            raise RunnerError(
+                f"the evaluation runner gave no result within {self.timeout:g} s (it needs "
+                f"{self.resources}; the Ray cluster has {ray.available_resources()} free)."
+            ) from error
 
     def on_iteration_end(self, trainer, logs):
         iteration = int(logs["iteration"])

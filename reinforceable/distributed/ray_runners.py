@@ -121,6 +121,8 @@ class RayRunners(Runners):
         max_restarts: How many times Ray restarts a dead runner.
         spread: Place the runners on as many nodes as possible (Ray's `"SPREAD"` strategy).
         init_kwargs: More arguments of `ray.init` when this starts Ray (`num_cpus`, ...).
+        start_timeout: Seconds to wait for the runners to start (placed, TF imported, envs and
+            actors built) before a `RunnerError` that lists the cluster's free resources.
 
     Raises:
         ImportError: Without Ray installed (names `pip install "reinforceable[distributed]"`).
@@ -144,9 +146,20 @@ class RayRunners(Runners):
         max_restarts: int = 3,
         spread: bool = True,
         init_kwargs: dict | None = None,
+        start_timeout: float = 300.0,
     ):
         import_ray()
         check_runner_arguments("RayRunners", num_runners, env, num_envs_per_runner)
+        if (
+            isinstance(start_timeout, bool)
+            or not isinstance(start_timeout, int | float)
+            or not (start_timeout > 0)
+        ):
+            raise ValueError(
+                f"RayRunners: `start_timeout` must be a positive number of seconds; received "
+                f"{start_timeout!r}."
+            )
+        self.start_timeout = float(start_timeout)
         resources = {"CPU": 1} if resources is None else dict(resources)
         for name, amount in resources.items():
             if not isinstance(name, str) or isinstance(amount, bool):
@@ -229,11 +242,28 @@ class RayRunners(Runners):
                 )
                 for i in range(self.num_runners)
             ]
-            specs = [self._get(actor.spec.remote(), i) for i, actor in enumerate(self.actors)]
+            deadline = time.monotonic() + self.start_timeout
+            specs = [self._started(ray, actor, i, deadline) for i, actor in enumerate(self.actors)]
         except BaseException:
             self.close()
             raise
         return specs[0]
+
+    def _started(self, ray, actor, index: int, deadline: float):
+        """Runner `index`'s EnvSpec once it has started, or a RunnerError at `deadline` (a
+        runner that cannot be placed would otherwise be waited for forever)."""
+        try:
+            return self._get(actor.spec.remote(), index, max(deadline - time.monotonic(), 0.0))
+        except ray.exceptions.GetTimeoutError as error:
+            free, total = ray.available_resources(), ray.cluster_resources()
+            raise RunnerError(
+                f"runner {index} did not start within start_timeout={self.start_timeout:g} s. "
+                f"Each runner needs {self.resources}; the Ray cluster has "
+                f"{ {k: free.get(k, 0.0) for k in self.resources} } free of "
+                f"{ {k: total.get(k, 0.0) for k in self.resources} } (a RayReplay or "
+                "RunnerEvaluation given resources holds its share). Use fewer runners or smaller "
+                "`resources`, or raise `start_timeout` for a cluster that is still growing."
+            ) from error
 
     def placement(self) -> list[dict]:
         """Where each runner runs: `{"node": node id, "pid": process id}`."""
@@ -242,13 +272,13 @@ class RayRunners(Runners):
 
     # ------------------------------------------------------------------------ collecting
 
-    def _get(self, ref, index: int):
+    def _get(self, ref, index: int, timeout: float | None = None):
         """`ray.get(ref)` with the runner's errors in the library's terms."""
         ray = import_ray()
         from reinforceable.envs.vector import EnvError
 
         try:
-            return ray.get(ref)
+            return ray.get(ref, timeout=timeout)
         except ray.exceptions.RayTaskError as error:
             cause = getattr(error, "cause", None)
             if isinstance(cause, EnvError | RunnerError):

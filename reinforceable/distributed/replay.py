@@ -188,7 +188,9 @@ class RayReplay(SharedReplay):
     Args:
         name: Name of the Ray actor. A learner whose `RayReplay` has the name of one that runs
             already (in the same Ray namespace) samples from that one instead of starting its own.
-        resources: Ray resources of the replay: `{"CPU": 1}` by default.
+        resources: Ray resources of the replay: none by default (`{"CPU": 0}`: it stores and
+            samples, a small share of a core, and so fits beside runners that take every CPU;
+            give it `{"CPU": 1}` on a cluster with room for it).
         address: The Ray cluster to join, as for `RayRunners` (`None`: the Ray already started
             in this process, or a local one).
         init_kwargs: More arguments of `ray.init` when this starts Ray.
@@ -209,7 +211,7 @@ class RayReplay(SharedReplay):
         if name is not None and (not isinstance(name, str) or not name):
             raise ValueError(f"RayReplay: `name` must be a non-empty str or None; got {name!r}.")
         self.name, self.address = name, address
-        self.resources = {"CPU": 1} if resources is None else dict(resources)
+        self.resources = {"CPU": 0} if resources is None else dict(resources)
         self.init_kwargs = dict(init_kwargs or {})
         self.actor = None
         self._owns_ray = self._owns_actor = False

@@ -167,3 +167,19 @@ def test_resources_the_cluster_lacks_raise_before_any_runner_starts(local_ray):
     with pytest.raises(ValueError, match=r"need 2 GPU; the Ray cluster has 0"):
         agent.fit(1024, runners=RayRunners(2, NOVEL, 4, {"CPU": 1, "GPU": 1}))
     assert len(local_ray.util.list_named_actors(all_namespaces=True)) == before
+
+
+def test_runners_that_cannot_all_be_placed_raise_at_the_start_timeout_and_end():
+    """A replay given a CPU leaves one of the 2 for 2 runners: instead of waiting forever for
+    the second, `start` raises at `start_timeout`, naming what each runner needs and what is
+    free, and kills the runner that did start."""
+    from reinforceable.distributed import RayReplay
+
+    runners = RayRunners(2, "Pendulum-v1", 2, start_timeout=20)
+    message = (
+        r"runner \d did not start within start_timeout=20 s\. Each runner needs \{'CPU': 1\}; "
+        r"the Ray cluster has \{'CPU': 0\.0\} free of \{'CPU': 2\.0\}"
+    )
+    with pytest.raises(RunnerError, match=message):
+        sac_agent().fit(256, runners=runners, replay=RayReplay(resources={"CPU": 1}))
+    assert runners.actors == []
