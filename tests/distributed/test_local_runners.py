@@ -169,3 +169,50 @@ def test_recurrent_sac_learns_from_runners_sequences_with_their_recorded_states(
     states = tf.nest.flatten(agent.buffer.gather(tf.range(36, dtype=tf.int64))["state"])
     assert max(float(tf.reduce_max(tf.abs(state))) for state in states) > 0  # actors' states
     assert np.isfinite(history[-1]["losses/critic_loss"])
+
+
+def test_one_runner_trains_ppo_exactly_as_the_in_process_trainer_with_its_seeds(monkeypatch):
+    """With the in-process run's env and Driver seeds, a runner of all 8 envs gives the same
+    updates, metric for metric: the runner path adds nothing to what PPO learns."""
+    import reinforceable.distributed.runner as runner_module
+
+    monkeypatch.setattr(runner_module, "runner_seeds", lambda seed, index, restarts=0: (5, 5))
+    steps = 4 * 16 * 8
+    alone = ppo_agent(num_envs=8)
+    expected = alone.fit(steps, env=rf.GymEnv(NOVEL, 8, seed=5), seed=5)
+    with_runner = ppo_agent(num_envs=8)
+    received = with_runner.fit(steps, runners=LocalRunners(1, NOVEL, 8), seed=5)
+    for want, got in zip(expected, received, strict=True):
+        for key, value in want.items():
+            if key.startswith("losses/") or key == "charts/episode_return":
+                np.testing.assert_allclose(got[key], value, rtol=1e-6, err_msg=key)
+    for a, b in zip(alone.model.weights, with_runner.model.weights, strict=True):
+        np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-6, atol=1e-7)
+
+
+def _columns(trajectory, start, stop):
+    """Columns `start:stop` of a trajectory (the chunk that runner would have sent)."""
+    batch_major = {"policy_state", "next_timestep", "next_policy_state", "policy_version"}
+    fields = {}
+    for name in trajectory._fields:
+        cut = (slice(start, stop),) if name in batch_major else (slice(None), slice(start, stop))
+        fields[name] = tf.nest.map_structure(lambda x, c=cut: x[c], getattr(trajectory, name))
+    return type(trajectory)(**fields)
+
+
+def test_ppo_learns_the_same_from_two_runners_chunks_as_from_one_chunk_of_all_columns():
+    """One [T, 8] chunk, or its two [T, 4] halves observed one after the other (two runners):
+    the same update, weight for weight, normaliser and reward scaling included."""
+    whole, halves = ppo_agent(num_envs=8), ppo_agent(num_envs=8)
+    env = rf.GymEnv(NOVEL, 8, seed=0)
+    driver = rf.Driver(whole.actor.policy, env, seed=0,
+                       sequence_length=whole.collection.sequence_length)  # fmt: skip
+    for _ in range(2):
+        trajectory = whole.actor.process(whole.collection.run(driver))
+        whole.train(trajectory)
+        halves.observe(_columns(trajectory, 0, 4))
+        halves.observe(_columns(trajectory, 4, 8))
+        halves.update()
+    env.close()
+    for a, b in zip(whole.model.weights, halves.model.weights, strict=True):
+        np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-5, atol=1e-6)
