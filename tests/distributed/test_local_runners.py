@@ -83,6 +83,7 @@ def test_a_failing_env_factory_names_the_runner_with_the_original_traceback():
         (lambda: LocalRunners(2, NOVEL, 0), r"`num_envs_per_runner` must be a positive int"),
         (lambda: RayRunners(-1, NOVEL, 4), r"`num_runners` must be a positive int; received -1"),
         (lambda: RayRunners(1, NOVEL, 4, {"CPU": -1}), r"`resources\['CPU'\]` must be a non-n"),
+        (lambda: RayRunners(1, NOVEL, 4, start_timeout=0), r"`start_timeout` must be a positive"),
     ],
 )
 def test_bad_runner_arguments_raise_before_anything_starts(make, message):
