@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from reinforceable.distributed.ray_runners import import_ray, init_ray
+from reinforceable.distributed.runner import RunnerError
 
 __all__ = [
     "LocalReplay",
@@ -231,22 +232,36 @@ class RayReplay(SharedReplay):
                 options["name"] = self.name
         self.actor = ray.remote(ReplayServer).options(**options).remote(spec, seed)
         self._owns_actor = True
-        ray.get(self.actor.size.remote())  # it runs
+        self.size()  # it runs
 
     def sink(self):
         return _RemoteSink(self.actor)
 
+    def _get(self, ref):
+        """`ray.get(ref)`, with the replay's failures as a `RunnerError` that names it."""
+        ray = import_ray()
+        try:
+            return ray.get(ref)
+        except ray.exceptions.RayActorError as error:
+            raise RunnerError(
+                f"the shared replay (RayReplay{f' {self.name!r}' if self.name else ''}) is gone "
+                f"(its process died: out of memory?); the last checkpoint holds its contents as of "
+                f"that checkpoint:\n{error}"
+            ) from error
+        except ray.exceptions.RayTaskError as error:
+            raise RunnerError(f"the shared replay failed:\n{error}") from error
+
     def size(self):
-        return import_ray().get(self.actor.size.remote())
+        return self._get(self.actor.size.remote())
 
     def sample(self, count, batch_size):
-        return import_ray().get(self.actor.sample.remote(count, batch_size))
+        return self._get(self.actor.sample.remote(count, batch_size))
 
     def state(self):
-        return import_ray().get(self.actor.state.remote())
+        return self._get(self.actor.state.remote())
 
     def load(self, state):
-        import_ray().get(self.actor.load.remote(state))
+        self._get(self.actor.load.remote(state))
 
     def close(self):
         ray = import_ray()

@@ -6,7 +6,13 @@ import pytest
 import tensorflow as tf
 
 from reinforceable.agents.sac.transitions import n_step_transitions
-from reinforceable.distributed import LocalReplay, LocalRunners, RayReplay, RayRunners
+from reinforceable.distributed import (
+    LocalReplay,
+    LocalRunners,
+    RayReplay,
+    RayRunners,
+    RunnerError,
+)
 from reinforceable.distributed.replay import ReplayServer, ReplaySpec
 from reinforceable.training import Callback
 from tests.distributed.helpers import NOVEL, ppo_agent, sac_agent
@@ -126,3 +132,15 @@ def test_two_learners_share_one_ray_replay_that_their_ray_runners_fill(local_ray
         assert history[0]["charts/buffer_size"] > 256  # the second began from the first's
     finally:
         owner.close()
+
+
+@pytest.mark.xdist_group("ray")
+def test_a_ray_replay_that_died_is_named_in_the_error(local_ray):
+    replay = RayReplay(name="doomed")
+    replay.start(sac_agent().replay_spec())
+    try:
+        local_ray.kill(replay.actor)
+        with pytest.raises(RunnerError, match=r"the shared replay \(RayReplay 'doomed'\) is gone"):
+            replay.sample(1, 4)
+    finally:
+        replay.close()
