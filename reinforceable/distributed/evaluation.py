@@ -6,7 +6,7 @@ from __future__ import annotations
 import traceback
 
 from reinforceable._checks import check_positive_int
-from reinforceable.distributed.ray_runners import import_ray, init_ray
+from reinforceable.distributed.ray_runners import import_ray, init_ray, resource_options
 from reinforceable.distributed.runner import RunnerError, make_env
 from reinforceable.training.callbacks import Callback
 
@@ -139,11 +139,7 @@ class RunnerEvaluation(Callback):
             self.evaluator = Evaluator(*arguments)
             return
         ray, self._owns_ray = init_ray(self.address, {})
-        options = {
-            "num_cpus": self.resources.get("CPU", 0),
-            "num_gpus": self.resources.get("GPU", 0),
-            "resources": {k: v for k, v in self.resources.items() if k not in ("CPU", "GPU")},
-        }
+        options = resource_options(self.resources)
         self.evaluator = ray.remote(Evaluator).options(**options).remote(*arguments, threads=1)
 
     def _result(self, ref) -> dict[str, float]:

@@ -40,6 +40,13 @@ def init_ray(address: str | None, init_kwargs: dict):
     return ray, True
 
 
+def resource_options(resources: dict[str, float]) -> dict:
+    """`ray.remote(...).options` for `resources` ({"CPU": n, "GPU": m, custom: k})."""
+    custom = {k: v for k, v in resources.items() if k not in ("CPU", "GPU")}
+    options = {"num_cpus": resources.get("CPU", 0), "num_gpus": resources.get("GPU", 0)}
+    return {**options, "resources": custom} if custom else options
+
+
 class _RemoteRunner:
     """The body of each Ray actor: TF's thread pools set before TF starts, then a `Runner`."""
 
@@ -210,16 +217,12 @@ class RayRunners(Runners):
             )
 
     def _options(self) -> dict:
-        resources = dict(self.resources)
         options = {
-            "num_cpus": resources.pop("CPU", 0),
-            "num_gpus": resources.pop("GPU", 0),
+            **resource_options(self.resources),
             "max_restarts": self.max_restarts,
             "max_task_retries": 0,
             "runtime_env": {"env_vars": {"TF_CPP_MIN_LOG_LEVEL": "3"}},
         }
-        if resources:
-            options["resources"] = resources
         if self.spread:
             options["scheduling_strategy"] = "SPREAD"
         return options

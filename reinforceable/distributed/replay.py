@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from reinforceable.distributed.ray_runners import import_ray, init_ray
+from reinforceable.distributed.ray_runners import import_ray, init_ray, resource_options
 from reinforceable.distributed.runner import RunnerError
 
 __all__ = [
@@ -219,11 +219,7 @@ class RayReplay(SharedReplay):
 
     def start(self, spec, seed=None):
         ray, self._owns_ray = init_ray(self.address, self.init_kwargs)
-        options = {
-            "num_cpus": self.resources.get("CPU", 0),
-            "num_gpus": self.resources.get("GPU", 0),
-            "resources": {k: v for k, v in self.resources.items() if k not in ("CPU", "GPU")},
-        }
+        options = resource_options(self.resources)
         if self.name is not None:
             try:
                 self.actor = ray.get_actor(self.name)
