@@ -1,9 +1,11 @@
 """Recurrent PPO on Atari (Pong by default): a CNN and a GRU, standard Atari preprocessing.
 
-Frames go through gymnasium's `AtariPreprocessing` (no-op starts, frame skip 4 with max-pooling,
-84x84 grayscale) and a stack of the last 4 frames, and rewards are clipped to their sign: the
-settings of the RL Zoo and of sb3-contrib's CnnLstmPolicy. The policy is the Nature CNN applied to
-every step (`rf.layers.FoldTime`), a GRU and a categorical head; the critic shares the torso.
+The games run in ale-py's C++ vector environment (`rf.envs.atari_env`), which does the standard
+preprocessing in C++ threads: no-op starts, frame skip 4 with max-pooling, 84x84 grayscale, a
+stack of the last 4 frames, rewards clipped to their sign (the settings of the RL Zoo and of
+sb3-contrib's CnnLstmPolicy); `--backend gymnasium` uses gymnasium's Python wrappers instead.
+The policy is the Nature CNN applied to every step (`rf.layers.FoldTime`), a GRU and a
+categorical head; the critic shares the torso.
 Hyperparameters are the RL Zoo's for Atari (128 steps per rollout, 4 epochs, clip 0.1, entropy
 0.01, learning rate 2.5e-4).
 
@@ -23,7 +25,6 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import gymnasium as gym
 import keras
 import numpy as np
 
@@ -47,8 +48,10 @@ class Args:
     """Steps per environment in each rollout."""
     units: int = 256
     """Units of the GRU."""
+    backend: str = "ale"
+    """"ale" (ale-py's C++ vector env) or "gymnasium" (gymnasium's Python wrappers)."""
     asynchronous: bool = False
-    """Step the environments in worker processes."""
+    """With the gymnasium backend, step the environments in worker processes."""
     eval_every: int = 25
     """Iterations between evaluations."""
     eval_episodes: int = 4
@@ -65,15 +68,10 @@ class Args:
             raise ValueError("budgets and counts must be positive (--eval-episodes may be 0)")
 
 
-def make_env(env_id: str):
-    """One preprocessed Atari environment: [4, 84, 84] uint8 frames, rewards clipped to sign."""
-    import ale_py
-
-    gym.register_envs(ale_py)
-    env = gym.make(env_id, frameskip=1)  # AtariPreprocessing does the frame skipping
-    env = gym.wrappers.AtariPreprocessing(env, noop_max=30, frame_skip=4, screen_size=84)
-    env = gym.wrappers.FrameStackObservation(env, 4)
-    return gym.wrappers.TransformReward(env, lambda reward: float(np.sign(reward)))
+def make_env(args: Args, num_envs: int, seed: int) -> rf.GymEnv:
+    """Preprocessed games: [4, 84, 84] uint8 frames, rewards clipped to their sign."""
+    options = {"asynchronous": True} if args.asynchronous else {}
+    return rf.envs.atari_env(args.env_id, num_envs, seed=seed, backend=args.backend, **options)
 
 
 def make_policy(env: rf.GymEnv, units: int) -> keras.Model:
@@ -108,8 +106,7 @@ def make_policy(env: rf.GymEnv, units: int) -> keras.Model:
 
 def make_agent(args: Args) -> RecurrentPPOAgent:
     keras.utils.set_random_seed(args.seed)
-    factories = [lambda: make_env(args.env_id)] * args.num_envs
-    env = rf.GymEnv(factories, seed=args.seed, asynchronous=args.asynchronous)
+    env = make_env(args, args.num_envs, args.seed)
     config = PPOConfig(
         num_steps=args.num_steps,
         batch_size=2 * args.num_steps,
@@ -128,7 +125,7 @@ def main(args: Args) -> float:
     callbacks = [ProgressBar(print_every=1), TensorBoard()]
     eval_env = None
     if args.eval_episodes:
-        eval_env = rf.GymEnv([lambda: make_env(args.env_id)] * 2, seed=args.seed + 10_000)
+        eval_env = make_env(args, 2, args.seed + 10_000)
         callbacks.append(Evaluation(eval_env, every=args.eval_every, episodes=args.eval_episodes))
     run_dir = pathlib.Path(args.run_dir)
     curve = LearningCurve(title=f"Recurrent PPO, {args.env_id}")

@@ -1,6 +1,6 @@
 """Environments: the `Environment` protocol the Driver runs, `GymEnv` (gymnasium vector
-environments) and `TFEnv` (a `Model` stepped in TF ops), their `EnvSpec`, and the package's own
-tasks.
+environments; `atari_env` for preprocessed Atari games in ale-py's C++ vector environment) and
+`TFEnv` (a `Model` stepped in TF ops), their `EnvSpec`, and the package's own tasks.
 
 Importing this module registers the tasks with gymnasium under the `reinforceable/` namespace:
 the velocity-masked classic-control tasks (see `masked`), `reinforceable/MixedAction2D-v0` and
@@ -9,6 +9,7 @@ the velocity-masked classic-control tasks (see `masked`), `reinforceable/MixedAc
 
 import gymnasium as gym
 
+from reinforceable.envs.atari import atari_env
 from reinforceable.envs.base import Environment
 from reinforceable.envs.env_spec import EnvSpec
 from reinforceable.envs.masked import MASKED_TASKS, ObservationSubset
@@ -30,6 +31,7 @@ __all__ = [
     "SpaceConverter",
     "TFEnv",
     "Timestep",
+    "atari_env",
     "batch_spec",
     "space_to_spec",
 ]

@@ -140,6 +140,7 @@ class GymEnv(Environment):
         check_finite: Refuse non-finite float observations and rewards. Inside the Driver it
             is a few TF ops per step: about 3% of the Driver's throughput on CartPole at 32
             envs, the cheapest case (`benchmarks/env_checks.py`); `False` saves that.
+        env_id: The id in the `spec`; by default `env` when it is an id, else the vector env's.
         **make_kwargs: Passed to `gymnasium.make` for each copy when `env` is an id.
 
     Raises:
@@ -162,6 +163,7 @@ class GymEnv(Environment):
         seed: int | None = None,
         context: str | None = None,
         check_finite: bool = True,
+        env_id: str | None = None,
         **make_kwargs,
     ):
         if isinstance(env, gym.vector.VectorEnv):
@@ -180,7 +182,8 @@ class GymEnv(Environment):
                 factories, autoreset_mode=gym.vector.AutoresetMode.NEXT_STEP, **kwargs
             )
         self.asynchronous = isinstance(self._env, gym.vector.AsyncVectorEnv)
-        env_id = env if isinstance(env, str) else getattr(self._env.spec, "id", None)
+        if env_id is None:
+            env_id = env if isinstance(env, str) else getattr(self._env.spec, "id", None)
         self._spec = EnvSpec(
             self._env.single_observation_space,
             self._env.single_action_space,
