@@ -4,8 +4,14 @@ Both train on the same game with the same number of environments, the same prepr
 starts, frame skip 4, 84x84 grayscale, 4 stacked frames) and the RL Zoo Atari hyperparameters
 (128 steps per rollout, batch 256, 4 epochs), for `--steps` env steps; the figure is env steps per
 second of the whole training loop (rollouts and updates, first-call tracing included for ours).
-Ours is `examples/recurrent_ppo_atari.py` with evaluation off; the peer is
-`../shared/peers/sb3_recurrent_ppo_atari_fps.py`. Target: ours >= 2x the peer's.
+Ours is `examples/recurrent_ppo_atari.py` with evaluation off, once per `--backends` (ale-py's C++
+vector env, the default, and gymnasium's Python wrappers); the peer is
+`../shared/peers/sb3_recurrent_ppo_atari_fps.py`. Target: ours >= 4x the peer's.
+
+Where our time goes, per backend: the environment alone (random actions through the same
+`GymEnv`, measured in the same run by `atari_envs.py`), the rest of collection (the policy's
+forward pass and the Driver; from the run's `charts/collect_fps`), and the updates (the rest of
+the wall-clock).
 
     python benchmarks/ppo_atari_fps.py                       # Pong, 8 envs, 16384 steps
     python benchmarks/ppo_atari_fps.py --env-id ALE/Breakout-v5 --num-envs 8
@@ -14,6 +20,7 @@ Ours is `examples/recurrent_ppo_atari.py` with evaluation off; the peer is
 from __future__ import annotations
 
 import argparse
+import csv
 import pathlib
 import re
 import subprocess
@@ -21,12 +28,15 @@ import sys
 import tempfile
 
 from _peers import run_peer
+from atari_envs import measure
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 MEDIA = ROOT / "media"
+ENV_ROWS = {"ale": "ale_gymenv", "gymnasium": "gymnasium_sync"}
 
 
-def run_ours(env_id: str, num_envs: int, steps: int, asynchronous: bool) -> float:
+def run_ours(env_id: str, num_envs: int, steps: int, backend: str) -> dict:
+    """Wall-clock, env-steps/s and seconds spent collecting of one training run."""
     with tempfile.TemporaryDirectory() as run_dir:
         command = [
             sys.executable,
@@ -34,14 +44,17 @@ def run_ours(env_id: str, num_envs: int, steps: int, asynchronous: bool) -> floa
             f"--env-id={env_id}",
             f"--num-envs={num_envs}",
             f"--total-steps={steps}",
-            f"--asynchronous={asynchronous}",
+            f"--backend={backend}",
             "--eval-episodes=0",
             f"--run-dir={run_dir}",
         ]
         output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    return float(
-        re.search(r"training: [\d.]+ s, ([\d,]+) env steps/s", output).group(1).replace(",", "")
-    )
+        with open(pathlib.Path(run_dir) / "progress.csv") as file:
+            rows = list(csv.DictReader(file))
+    wall, rate = re.search(r"training: ([\d.]+) s, ([\d,]+) env steps/s", output).groups()
+    per_iteration = float(rows[0]["env_steps"])
+    collect = sum(per_iteration / float(row["charts/collect_fps"]) for row in rows)
+    return {"wall_s": float(wall), "fps": float(rate.replace(",", "")), "collect_s": collect}
 
 
 def main(argv=None) -> None:
@@ -49,30 +62,49 @@ def main(argv=None) -> None:
     parser.add_argument("--env-id", default="ALE/Pong-v5")
     parser.add_argument("--num-envs", type=int, default=8)
     parser.add_argument("--steps", type=int, default=16384)
-    parser.add_argument("--asynchronous", action="store_true", help="our envs in worker processes")
+    parser.add_argument("--backends", nargs="+", default=["ale", "gymnasium"])
     args = parser.parse_args(argv)
 
-    ours = run_ours(args.env_id, args.num_envs, args.steps, args.asynchronous)
-    print(f"reinforceable: {ours:,.0f} env steps/s", flush=True)
+    ours = {}
+    for backend in args.backends:
+        ours[backend] = run_ours(args.env_id, args.num_envs, args.steps, backend)
+        print(f"reinforceable, {backend}: {ours[backend]}", flush=True)
     peer = run_peer("sb3_recurrent_ppo_atari_fps.py", args.env_id, args.num_envs, args.steps)
     theirs = peer["env_steps_per_s"]
     print(f"sb3-contrib: {theirs:,.0f} env steps/s", flush=True)
-    table = "\n".join(
-        [
-            "| | env steps/s |",
-            "|---|---|",
-            f"| reinforceable (Nature CNN + GRU 256) | {ours:,.0f} |",
-            f"| sb3-contrib RecurrentPPO CnnLstmPolicy | {theirs:,.0f} |",
-            f"| ratio (ours / peer) | {ours / theirs:.2f} |",
-        ]
-    )
+    game = re.sub(r"^ALE/|-v\d+$", "", args.env_id)
+    raw = {b: measure(ENV_ROWS[b], game, args.num_envs, 2, 4.0) for b in args.backends}
+    rows = ["| | env steps/s | ours / peer |", "|---|---|---|"]
+    for backend, result in ours.items():
+        rows.append(
+            f"| reinforceable (Nature CNN + GRU 256), {backend} envs | {result['fps']:,.0f} | "
+            f"{result['fps'] / theirs:.2f} |"
+        )
+    rows.append(f"| sb3-contrib RecurrentPPO CnnLstmPolicy (gymnasium envs) | {theirs:,.0f} | |")
+    split = [
+        "| ours, seconds per 1,000 env steps | environment | policy + Driver | updates | all |",
+        "|---|---|---|---|---|",
+    ]
+    for backend, result in ours.items():
+        scale = 1000 / args.steps
+        env_s = 1000 / raw[backend]
+        collect_s = result["collect_s"] * scale
+        split.append(
+            f"| {backend} envs (alone: {raw[backend]:,.0f} env-steps/s) | {env_s:.2f} | "
+            f"{collect_s - env_s:.2f} | {(result['wall_s'] - result['collect_s']) * scale:.2f} | "
+            f"{result['wall_s'] * scale:.2f} |"
+        )
+    table = "\n".join(rows) + "\n\n" + "\n".join(split)
     title = f"{args.env_id}, {args.num_envs} envs, {args.steps:,} steps"
     print(f"\n{title}\n\n{table}")
     MEDIA.mkdir(exist_ok=True)
     (MEDIA / "ppo_atari_fps.md").write_text(
         f"# Recurrent PPO on Atari: env steps/s, {title}\n\n"
-        "Measured by `python benchmarks/ppo_atari_fps.py` on a 2-core CPU machine; both "
-        "libraries in the same run, whole training loop (rollouts and updates).\n\n" + table + "\n"
+        "Measured by `python benchmarks/ppo_atari_fps.py` on a 2-core CPU machine; all rows in "
+        "the same run, whole training loop (rollouts and updates, tracing included). Target: "
+        "ours >= 4x the peer. The split: the environment alone with random actions (same "
+        "GymEnv, same run), the rest of collection (policy forward pass and Driver), the "
+        "updates (the rest of the wall-clock).\n\n" + table + "\n"
     )
 
 
