@@ -15,6 +15,7 @@ from reinforceable.envs._outputs import mismatch, reset_mismatch, step_mismatch
 from reinforceable.envs.base import Environment
 from reinforceable.envs.env_spec import EnvSpec
 from reinforceable.envs.specs import SpaceConverter, batch_spec
+from reinforceable.envs.sync_vector import LeanSyncVectorEnv
 from reinforceable.envs.timestep import Timestep
 
 __all__ = ["EnvError", "GymEnv", "NonFiniteError"]
@@ -102,8 +103,11 @@ def _factory(make: Callable[[], gym.Env], index: int, check_always: bool):
 class GymEnv(Environment):
     """A batch of gymnasium environments, stepped together, returning `Timestep`s.
 
-    It wraps a `gymnasium.vector.SyncVectorEnv` or `AsyncVectorEnv` with next-step auto-reset (the
-    gymnasium default, set explicitly) and adds what an agent needs:
+    It steps the environments in this process (`LeanSyncVectorEnv`: gymnasium's `SyncVectorEnv`
+    semantics without the infos, which it does not read, and about 1.5x as fast on cheap tasks),
+    or in worker processes (gymnasium's `AsyncVectorEnv`), with next-step auto-reset (the
+    gymnasium default, set explicitly), or wraps a gymnasium `VectorEnv` of your own; it adds
+    what an agent needs:
 
     * its `spec` (an `EnvSpec`: the spaces, the number of environments and the id), with the TF
       specs of observations and actions inferred from the spaces (see
@@ -176,11 +180,12 @@ class GymEnv(Environment):
             self._env = env
         else:
             factories = self._factories(env, num_envs, make_kwargs, asynchronous)
-            vector_class = gym.vector.AsyncVectorEnv if asynchronous else gym.vector.SyncVectorEnv
-            kwargs = {"context": context} if asynchronous else {}
-            self._env = vector_class(
-                factories, autoreset_mode=gym.vector.AutoresetMode.NEXT_STEP, **kwargs
-            )
+            if asynchronous:
+                self._env = gym.vector.AsyncVectorEnv(
+                    factories, autoreset_mode=gym.vector.AutoresetMode.NEXT_STEP, context=context
+                )
+            else:
+                self._env = LeanSyncVectorEnv(factories)
         self.asynchronous = isinstance(self._env, gym.vector.AsyncVectorEnv)
         if env_id is None:
             env_id = env if isinstance(env, str) else getattr(self._env.spec, "id", None)
@@ -319,7 +324,8 @@ class GymEnv(Environment):
         # A synchronous vector env keeps each sub-environment's latest observation; one that
         # does not fit the space is what broke the batch.
         observations = getattr(self._env, "_env_obs", None)
-        if isinstance(self._env, gym.vector.SyncVectorEnv) and isinstance(observations, list):
+        synchronous = (gym.vector.SyncVectorEnv, LeanSyncVectorEnv)
+        if isinstance(self._env, synchronous) and isinstance(observations, list):
             for index, observation in enumerate(observations):
                 if problem := mismatch(self.observation_space, observation):
                     return EnvError(
