@@ -3,7 +3,7 @@ gymnasium's Python wrappers, with the same preprocessing (frame skip 4, max-pool
 4 stacked frames, no-op starts, clipped rewards).
 
 Rows: ale-py's vector env bare and behind `rf.envs.atari_env` (the `GymEnv` the Driver steps),
-gymnasium's `AtariPreprocessing` + `FrameStackObservation` in a `SyncVectorEnv` and an
+gymnasium's `AtariPreprocessing` + `FrameStackObservation` stepped in process and in an
 `AsyncVectorEnv` (through `atari_env(backend="gymnasium")`), and envpool 1.2.5 bare (the last
 release with a Python 3.11 wheel; it runs in a venv of its own, built on first use in
 `~/.cache/reinforceable-envpool`, since the project does not depend on it). C++ backends get
@@ -31,7 +31,7 @@ ROWS = {
     "ale": "ale-py AtariVectorEnv (C++), bare",
     "ale_gymenv": "ale-py AtariVectorEnv behind rf.envs.atari_env (GymEnv)",
     "envpool": "envpool 1.2.5 (C++), bare",
-    "gymnasium_sync": "gymnasium wrappers, SyncVectorEnv (GymEnv)",
+    "gymnasium_sync": "gymnasium wrappers, in process (GymEnv: LeanSyncVectorEnv)",
     "gymnasium_async": "gymnasium wrappers, AsyncVectorEnv (GymEnv)",
 }
 
