@@ -159,7 +159,9 @@ def sac_actor(
     the distribution nest, shaped like the action space.
 
     With `recurrent="gru"` or `"lstm"`, a dense embedding of `embedding` units (ReLU) feeds a
-    `StatefulRNN` of `units`, reset at episode starts, before the MLP; the model then declares a
+    `StatefulRNN` of `units`, reset at episode starts, and the MLP sees the recurrent output
+    beside the current observation (as the recurrent critics' heads do, and as in Ni et al. 2022,
+    so that the memory need not carry what the observation shows); the model then declares a
     time axis, `{"observation": [batch, time, obs], "episode_start": [batch, time], "state":
     {"actor_rnn": [...]}}`, and outputs `{"action": heads, "state": ...}`.
 
@@ -187,6 +189,7 @@ def sac_actor(
     state = rnn.state_inputs()
     x = keras.layers.Dense(embedding, activation="relu", name="actor_embedding")(observation)
     x, final = rnn(x, reset_mask=episode_start, initial_state=state, return_state=True)
+    x = keras.layers.Concatenate(name="actor_memory_and_observation")([x, observation])
     x = _mlp(x, hidden, activation, "actor")
     return keras.Model(
         {"observation": observation, "episode_start": episode_start, "state": {rnn.name: state}},
