@@ -46,9 +46,21 @@ def run_dir(runs: pathlib.Path, env_id: str, seed: int) -> pathlib.Path:
 
 
 def sit(env_id: str, seed: int, steps: int, directory: pathlib.Path) -> dict:
-    """One sitting of a run: resumes it, trains to `steps`, records the wall-clock."""
+    """One sitting of a run: resumes it, trains to `steps`, records the wall-clock.
+
+    The sitting is recorded in `sittings.json` before it starts; a sitting that was killed (the
+    machine stopped) is closed at the next one with its log's last write as its end.
+    """
     directory.mkdir(parents=True, exist_ok=True)
+    log_path, sittings = directory / "log.txt", directory / "sittings.json"
+    record = json.loads(sittings.read_text()) if sittings.exists() else []
+    for sitting in record:
+        if sitting["seconds"] is None and log_path.exists():
+            sitting["seconds"] = max(0.0, log_path.stat().st_mtime - sitting["start"])
+            sitting["exit"] = "killed"
     start = time.time()
+    record.append({"start": start, "seconds": None, "exit": None})
+    sittings.write_text(json.dumps(record, indent=1))
     command = [
         sys.executable,
         str(ROOT / "examples" / "sac_mujoco.py"),
@@ -59,16 +71,16 @@ def sit(env_id: str, seed: int, steps: int, directory: pathlib.Path) -> dict:
         "--eval-episodes=10",
         "--resume=true",
     ]
-    with open(directory / "log.txt", "a") as log:
-        result = subprocess.run(command, stdout=subprocess.PIPE, stderr=log, text=True)
-        log.write(result.stdout)
-    sittings = directory / "sittings.json"
-    record = json.loads(sittings.read_text()) if sittings.exists() else []
-    record.append({"start": start, "seconds": time.time() - start, "exit": result.returncode})
+    with open(log_path, "a") as log:
+        offset = log.tell()
+        returncode = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT).returncode
+    record[-1].update(seconds=time.time() - start, exit=returncode)
     sittings.write_text(json.dumps(record, indent=1))
-    if result.returncode != 0:
-        raise RuntimeError(f"{env_id} seed {seed}: exit {result.returncode}; see {directory}")
-    final = re.search(r"evaluation return ([-\d.]+) over", result.stdout)
+    if returncode != 0:
+        raise RuntimeError(f"{env_id} seed {seed}: exit {returncode}; see {log_path}")
+    with open(log_path) as log:
+        log.seek(offset)
+        final = re.search(r"evaluation return ([-\d.]+) over", log.read())
     return {"final": float(final.group(1)) if final else float("nan")}
 
 
@@ -85,7 +97,7 @@ def progress(directory: pathlib.Path) -> dict:
     return {
         "steps": int(float(rows[-1]["env_steps"])) if rows else 0,
         "last_eval": evaluations[-1] if evaluations else float("nan"),
-        "seconds": sum(sitting["seconds"] for sitting in record),
+        "seconds": sum(sitting["seconds"] or 0.0 for sitting in record),
     }
 
 
