@@ -40,6 +40,8 @@ class Args:
     """Iterations (64 steps each) between evaluations."""
     eval_episodes: int = 5
     """Episodes per evaluation, with deterministic actions."""
+    checkpoint_every: int = 100
+    """Iterations between checkpoints (each holds the replay buffer: 1M transitions)."""
     seed: int = 0
     """Seed of the weights, the environment and the sampling."""
     run_dir: str = "runs/sac_mujoco"
@@ -48,8 +50,10 @@ class Args:
     """Continue from the last checkpoint in `run_dir` when rerun (false: start afresh)."""
 
     def __post_init__(self):
-        if self.total_steps <= 0 or self.eval_episodes <= 0 or self.warmup_steps < 0:
-            raise ValueError("--total-steps and --eval-episodes must be positive")
+        if min(self.total_steps, self.eval_episodes, self.checkpoint_every) <= 0:
+            raise ValueError("--total-steps, --eval-episodes, --checkpoint-every must be positive")
+        if self.warmup_steps < 0:
+            raise ValueError("--warmup-steps must be >= 0")
 
 
 def main(args: Args) -> float:
@@ -66,6 +70,7 @@ def main(args: Args) -> float:
         args.total_steps,
         callbacks=[ProgressBar(), TensorBoard(), curve, evaluation],
         run_dir=run_dir,
+        checkpoint_every=args.checkpoint_every,
         seed=args.seed,
         resume=args.resume,
     )
