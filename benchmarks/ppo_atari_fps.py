@@ -4,8 +4,10 @@ Both train on the same game with the same number of environments, the same prepr
 starts, frame skip 4, 84x84 grayscale, 4 stacked frames) and the RL Zoo Atari hyperparameters
 (128 steps per rollout, batch 256, 4 epochs), for `--steps` env steps; the figure is env steps per
 second of the whole training loop (rollouts and updates, first-call tracing included for ours).
-Ours is `examples/recurrent_ppo_atari.py` with evaluation off, once per `--backends` (ale-py's C++
-vector env, the default, and gymnasium's Python wrappers); the peer is
+Ours is `examples/recurrent_ppo_atari.py` with evaluation off, once per `--runs`: ale-py's C++
+vector env (the default) or gymnasium's Python wrappers, with minibatches of 32-step sequences
+replayed from recorded states (the example's default) or of whole 128-step rollouts (as the
+peer); the peer is
 `../shared/peers/sb3_recurrent_ppo_atari_fps.py`. Target: ours >= 4x the peer's.
 
 Where our time goes, per backend: the environment alone (random actions through the same
@@ -35,7 +37,7 @@ MEDIA = ROOT / "media"
 ENV_ROWS = {"ale": "ale_gymenv", "gymnasium": "gymnasium_sync"}
 
 
-def run_ours(env_id: str, num_envs: int, steps: int, backend: str) -> dict:
+def run_ours(env_id: str, num_envs: int, steps: int, backend: str, sequence_length: int) -> dict:
     """Wall-clock, env-steps/s and seconds spent collecting of one training run."""
     with tempfile.TemporaryDirectory() as run_dir:
         command = [
@@ -45,6 +47,7 @@ def run_ours(env_id: str, num_envs: int, steps: int, backend: str) -> dict:
             f"--num-envs={num_envs}",
             f"--total-steps={steps}",
             f"--backend={backend}",
+            f"--sequence-length={sequence_length}",
             "--eval-episodes=0",
             f"--run-dir={run_dir}",
         ]
@@ -62,35 +65,48 @@ def main(argv=None) -> None:
     parser.add_argument("--env-id", default="ALE/Pong-v5")
     parser.add_argument("--num-envs", type=int, default=8)
     parser.add_argument("--steps", type=int, default=16384)
-    parser.add_argument("--backends", nargs="+", default=["ale", "gymnasium"])
+    parser.add_argument(
+        "--runs",
+        nargs="+",
+        default=["ale:32", "ale:128", "gymnasium:32"],
+        help="ours, as backend:sequence_length (128: whole rollouts, as sb3-contrib)",
+    )
     args = parser.parse_args(argv)
 
     ours = {}
-    for backend in args.backends:
-        ours[backend] = run_ours(args.env_id, args.num_envs, args.steps, backend)
-        print(f"reinforceable, {backend}: {ours[backend]}", flush=True)
+    for run in args.runs:
+        backend, length = run.split(":")
+        ours[run] = run_ours(args.env_id, args.num_envs, args.steps, backend, int(length))
+        print(f"reinforceable, {run}: {ours[run]}", flush=True)
     peer = run_peer("sb3_recurrent_ppo_atari_fps.py", args.env_id, args.num_envs, args.steps)
     theirs = peer["env_steps_per_s"]
     print(f"sb3-contrib: {theirs:,.0f} env steps/s", flush=True)
     game = re.sub(r"^ALE/|-v\d+$", "", args.env_id)
-    raw = {b: measure(ENV_ROWS[b], game, args.num_envs, 2, 4.0) for b in args.backends}
+    backends = {run.split(":")[0] for run in ours}
+    raw = {b: measure(ENV_ROWS[b], game, args.num_envs, 2, 4.0) for b in sorted(backends)}
     rows = ["| | env steps/s | ours / peer |", "|---|---|---|"]
-    for backend, result in ours.items():
+    for run, result in ours.items():
+        backend, length = run.split(":")
         rows.append(
-            f"| reinforceable (Nature CNN + GRU 256), {backend} envs | {result['fps']:,.0f} | "
-            f"{result['fps'] / theirs:.2f} |"
+            f"| reinforceable (Nature CNN + GRU 256), {backend} envs, {length}-step sequences | "
+            f"{result['fps']:,.0f} | {result['fps'] / theirs:.2f} |"
         )
-    rows.append(f"| sb3-contrib RecurrentPPO CnnLstmPolicy (gymnasium envs) | {theirs:,.0f} | |")
+    rows.append(
+        f"| sb3-contrib RecurrentPPO CnnLstmPolicy (gymnasium envs, whole rollouts) | "
+        f"{theirs:,.0f} | |"
+    )
     split = [
         "| ours, seconds per 1,000 env steps | environment | policy + Driver | updates | all |",
         "|---|---|---|---|---|",
     ]
-    for backend, result in ours.items():
+    for run, result in ours.items():
+        backend, length = run.split(":")
         scale = 1000 / args.steps
         env_s = 1000 / raw[backend]
         collect_s = result["collect_s"] * scale
         split.append(
-            f"| {backend} envs (alone: {raw[backend]:,.0f} env-steps/s) | {env_s:.2f} | "
+            f"| {backend} envs, {length}-step sequences (envs alone: {raw[backend]:,.0f} "
+            f"env-steps/s) | {env_s:.2f} | "
             f"{collect_s - env_s:.2f} | {(result['wall_s'] - result['collect_s']) * scale:.2f} | "
             f"{result['wall_s'] * scale:.2f} |"
         )

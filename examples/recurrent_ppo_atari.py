@@ -7,7 +7,8 @@ sb3-contrib's CnnLstmPolicy); `--backend gymnasium` uses gymnasium's Python wrap
 The policy is the Nature CNN applied to every step (`rf.layers.FoldTime`), a GRU and a
 categorical head; the critic shares the torso.
 Hyperparameters are the RL Zoo's for Atari (128 steps per rollout, 4 epochs, clip 0.1, entropy
-0.01, learning rate 2.5e-4).
+0.01, learning rate 2.5e-4); minibatches hold 32-step sequences, each replayed from the GRU
+state recorded when it was collected (`--sequence-length 128`: whole rollouts, as sb3-contrib).
 
 Pong needs about 10M steps to be won; the default budget is a short demonstration. The script
 prints progress and ends with the evaluation return of the deterministic policy.
@@ -46,6 +47,10 @@ class Args:
     """Training environments."""
     num_steps: int = 128
     """Steps per environment in each rollout."""
+    sequence_length: int = 32
+    """Steps per replayed sequence in the updates, each from the GRU state recorded when it was
+    collected (truncated back-propagation through time); must divide `num_steps`. Shorter
+    sequences make more of them per minibatch and fewer sequential GRU steps."""
     units: int = 256
     """Units of the GRU."""
     backend: str = "ale"
@@ -110,6 +115,7 @@ def make_agent(args: Args) -> RecurrentPPOAgent:
     config = PPOConfig(
         num_steps=args.num_steps,
         batch_size=2 * args.num_steps,
+        sequence_length=args.sequence_length,
         num_epochs=4,
         learning_rate=rf.ops.LinearSchedule(2.5e-4),
         clip_range=0.1,
