@@ -37,8 +37,10 @@ MEDIA = ROOT / "media"
 ENV_ROWS = {"ale": "ale_gymenv", "gymnasium": "gymnasium_sync"}
 
 
-def run_ours(env_id: str, num_envs: int, steps: int, backend: str, sequence_length: int) -> dict:
-    """Wall-clock, env-steps/s and seconds spent collecting of one training run."""
+def run_ours(env_id: str, num_envs: int, steps: int, run: str) -> dict:
+    """Wall-clock, env-steps/s and seconds spent collecting of one training run
+    (`run`: `backend:sequence_length[:cnn_dtype]`)."""
+    backend, sequence_length, *dtype = run.split(":")
     with tempfile.TemporaryDirectory() as run_dir:
         command = [
             sys.executable,
@@ -48,6 +50,7 @@ def run_ours(env_id: str, num_envs: int, steps: int, backend: str, sequence_leng
             f"--total-steps={steps}",
             f"--backend={backend}",
             f"--sequence-length={sequence_length}",
+            f"--cnn-dtype={dtype[0] if dtype else 'float32'}",
             "--eval-episodes=0",
             f"--run-dir={run_dir}",
         ]
@@ -69,27 +72,27 @@ def main(argv=None) -> None:
         "--runs",
         nargs="+",
         default=["ale:32", "ale:128", "gymnasium:32"],
-        help="ours, as backend:sequence_length (128: whole rollouts, as sb3-contrib)",
+        help="ours, as backend:sequence_length[:cnn_dtype] (128: whole rollouts, as sb3-contrib)",
     )
     args = parser.parse_args(argv)
 
     ours = {}
     for run in args.runs:
-        backend, length = run.split(":")
-        ours[run] = run_ours(args.env_id, args.num_envs, args.steps, backend, int(length))
+        ours[run] = run_ours(args.env_id, args.num_envs, args.steps, run)
         print(f"reinforceable, {run}: {ours[run]}", flush=True)
     peer = run_peer("sb3_recurrent_ppo_atari_fps.py", args.env_id, args.num_envs, args.steps)
     theirs = peer["env_steps_per_s"]
     print(f"sb3-contrib: {theirs:,.0f} env steps/s", flush=True)
     game = re.sub(r"^ALE/|-v\d+$", "", args.env_id)
-    backends = {run.split(":")[0] for run in ours}
+    backends = {run.split(":")[0] for run in ours}  # the env rates are measured once each
     raw = {b: measure(ENV_ROWS[b], game, args.num_envs, 2, 4.0) for b in sorted(backends)}
     rows = ["| | env steps/s | ours / peer |", "|---|---|---|"]
     for run, result in ours.items():
-        backend, length = run.split(":")
+        backend, length, *dtype = run.split(":")
+        cnn = f", CNN in {dtype[0]}" if dtype else ""
         rows.append(
-            f"| reinforceable (Nature CNN + GRU 256), {backend} envs, {length}-step sequences | "
-            f"{result['fps']:,.0f} | {result['fps'] / theirs:.2f} |"
+            f"| reinforceable (Nature CNN + GRU 256), {backend} envs, {length}-step sequences"
+            f"{cnn} | {result['fps']:,.0f} | {result['fps'] / theirs:.2f} |"
         )
     rows.append(
         f"| sb3-contrib RecurrentPPO CnnLstmPolicy (gymnasium envs, whole rollouts) | "
@@ -100,12 +103,13 @@ def main(argv=None) -> None:
         "|---|---|---|---|---|",
     ]
     for run, result in ours.items():
-        backend, length = run.split(":")
+        backend, length, *dtype = run.split(":")
+        cnn = f", CNN in {dtype[0]}" if dtype else ""
         scale = 1000 / args.steps
         env_s = 1000 / raw[backend]
         collect_s = result["collect_s"] * scale
         split.append(
-            f"| {backend} envs, {length}-step sequences (envs alone: {raw[backend]:,.0f} "
+            f"| {backend} envs, {length}-step sequences{cnn} (envs alone: {raw[backend]:,.0f} "
             f"env-steps/s) | {env_s:.2f} | "
             f"{collect_s - env_s:.2f} | {(result['wall_s'] - result['collect_s']) * scale:.2f} | "
             f"{result['wall_s'] * scale:.2f} |"
