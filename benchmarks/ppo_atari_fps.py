@@ -63,6 +63,13 @@ def run_ours(env_id: str, num_envs: int, steps: int, run: str) -> dict:
     return {"wall_s": float(wall), "fps": float(rate.replace(",", "")), "collect_s": collect}
 
 
+def describe(run: str) -> tuple[str, str]:
+    """The backend of a `backend:sequence_length[:cnn_dtype]` run, and its words for a table."""
+    backend, length, *dtype = run.split(":")
+    cnn = f", CNN in {dtype[0]}" if dtype else ""
+    return backend, f"{backend} envs, {length}-step sequences{cnn}"
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--env-id", default="ALE/Pong-v5")
@@ -84,15 +91,13 @@ def main(argv=None) -> None:
     theirs = peer["env_steps_per_s"]
     print(f"sb3-contrib: {theirs:,.0f} env steps/s", flush=True)
     game = re.sub(r"^ALE/|-v\d+$", "", args.env_id)
-    backends = {run.split(":")[0] for run in ours}  # the env rates are measured once each
+    backends = {describe(run)[0] for run in ours}  # the env rates are measured once each
     raw = {b: measure(ENV_ROWS[b], game, args.num_envs, 2, 4.0) for b in sorted(backends)}
     rows = ["| | env steps/s | ours / peer |", "|---|---|---|"]
     for run, result in ours.items():
-        backend, length, *dtype = run.split(":")
-        cnn = f", CNN in {dtype[0]}" if dtype else ""
         rows.append(
-            f"| reinforceable (Nature CNN + GRU 256), {backend} envs, {length}-step sequences"
-            f"{cnn} | {result['fps']:,.0f} | {result['fps'] / theirs:.2f} |"
+            f"| reinforceable (Nature CNN + GRU 256), {describe(run)[1]} | {result['fps']:,.0f} | "
+            f"{result['fps'] / theirs:.2f} |"
         )
     rows.append(
         f"| sb3-contrib RecurrentPPO CnnLstmPolicy (gymnasium envs, whole rollouts) | "
@@ -103,13 +108,12 @@ def main(argv=None) -> None:
         "|---|---|---|---|---|",
     ]
     for run, result in ours.items():
-        backend, length, *dtype = run.split(":")
-        cnn = f", CNN in {dtype[0]}" if dtype else ""
+        backend, label = describe(run)
         scale = 1000 / args.steps
         env_s = 1000 / raw[backend]
         collect_s = result["collect_s"] * scale
         split.append(
-            f"| {backend} envs, {length}-step sequences{cnn} (envs alone: {raw[backend]:,.0f} "
+            f"| {label} (envs alone: {raw[backend]:,.0f} "
             f"env-steps/s) | {env_s:.2f} | "
             f"{collect_s - env_s:.2f} | {(result['wall_s'] - result['collect_s']) * scale:.2f} | "
             f"{result['wall_s'] * scale:.2f} |"

@@ -155,26 +155,28 @@ def atari_env(
 
         return GymEnv(AtariVectorEnv(rom, num_envs, **settings), seed=seed, env_id=env_id)
     settings.pop("use_fire_reset")
-    return GymEnv(
-        [lambda: _gymnasium_atari(rom, settings)] * num_envs,
-        seed=seed,
-        asynchronous=asynchronous,
-        env_id=env_id,
-    )
-
-
-def _gymnasium_atari(rom: str, settings: dict) -> gym.Env:
-    """One game through gymnasium's wrappers, with the ALE backend's settings."""
-    ale_py = _installed_ale()
-    gym.register_envs(ale_py)
     height = settings.get("img_height", 84)
     if settings.get("img_width", height) != height:
         raise ValueError(
             "atari_env: the 'gymnasium' backend makes square frames; `img_height` "
             f"({height}) and `img_width` ({settings['img_width']}) must be equal."
         )
+    gym.register_envs(_installed_ale())
+    gymnasium_id = _gymnasium_id(rom)
+    return GymEnv(
+        [lambda: _gymnasium_atari(gymnasium_id, settings)] * num_envs,
+        seed=seed,
+        asynchronous=asynchronous,
+        env_id=env_id,
+    )
+
+
+def _gymnasium_atari(gymnasium_id: str, settings: dict) -> gym.Env:
+    """One game through gymnasium's wrappers, with the ALE backend's settings (checked by
+    `atari_env`). Registers ale-py's ids here too: an asynchronous worker starts without them."""
+    gym.register_envs(_installed_ale())
     env = gym.make(
-        _gymnasium_id(rom),
+        gymnasium_id,
         frameskip=1,  # AtariPreprocessing skips frames
         repeat_action_probability=settings["repeat_action_probability"],
         full_action_space=settings.get("full_action_space", False),
@@ -184,7 +186,7 @@ def _gymnasium_atari(rom: str, settings: dict) -> gym.Env:
         env,
         noop_max=settings.get("noop_max", 30),
         frame_skip=settings.get("frameskip", 4),
-        screen_size=height,
+        screen_size=settings.get("img_height", 84),
         terminal_on_life_loss=settings.get("episodic_life", False),
     )
     # Zeros before the first frame, as in the C++ stack (and SB3's VecFrameStack).

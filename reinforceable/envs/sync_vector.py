@@ -3,6 +3,7 @@ that `GymEnv` does not use."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Sequence
 
 import gymnasium as gym
@@ -58,7 +59,7 @@ class LeanSyncVectorEnv(gym.vector.VectorEnv):
                 self._observations[i] = observation
             return self._observations.copy()
         concatenate(self.single_observation_space, self._env_obs, self._observations)
-        return _copy(self._observations)
+        return copy.deepcopy(self._observations)
 
     def reset(self, *, seed: int | list[int | None] | None = None, options: dict | None = None):
         """Resets every environment: `seed` an int (`seed + i`), a list of one per environment,
@@ -109,11 +110,3 @@ class LeanSyncVectorEnv(gym.vector.VectorEnv):
     def close_extras(self, **kwargs) -> None:
         for env in self.envs:
             env.close()
-
-
-def _copy(nest):
-    if isinstance(nest, dict):
-        return {key: _copy(value) for key, value in nest.items()}
-    if isinstance(nest, tuple):
-        return tuple(_copy(value) for value in nest)
-    return np.array(nest, copy=True)
