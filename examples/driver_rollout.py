@@ -16,10 +16,9 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import reinforceable as rf  # noqa: I001 (first: TensorFlow then starts quietly)
 import keras
 import tensorflow as tf
-
-import reinforceable as rf
 
 
 @dataclasses.dataclass(frozen=True)

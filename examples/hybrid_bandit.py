@@ -29,11 +29,11 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import reinforceable as rf  # noqa: I001 (first: TensorFlow then starts quietly)
 import keras
 import numpy as np
 import tensorflow as tf
 
-import reinforceable as rf
 
 SUCCESS_RADIUS = 0.1
 

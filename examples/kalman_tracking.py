@@ -20,10 +20,9 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import reinforceable as rf  # noqa: I001 (first: TensorFlow then starts quietly)
 import numpy as np
 import tensorflow as tf
-
-import reinforceable as rf
 
 
 @dataclasses.dataclass(frozen=True)

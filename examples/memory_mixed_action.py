@@ -20,9 +20,9 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import reinforceable as rf  # noqa: I001 (first: TensorFlow then starts quietly)
 import keras
 
-import reinforceable as rf
 from reinforceable.agents import (
     PPOConfig,
     RecurrentPPOAgent,

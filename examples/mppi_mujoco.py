@@ -19,9 +19,9 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import reinforceable as rf  # noqa: I001 (first: TensorFlow then starts quietly)
 import tensorflow as tf
 
-import reinforceable as rf
 from reinforceable.planning import MPPI, MPPIConfig
 
 rf.training.configure_threads(inter_op=1, intra_op=1)

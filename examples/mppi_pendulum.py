@@ -18,10 +18,10 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import reinforceable as rf  # noqa: I001 (first: TensorFlow then starts quietly)
 import gymnasium as gym
 import numpy as np
 
-import reinforceable as rf
 from reinforceable.planning import MPPI, MPPIConfig
 
 rf.training.configure_threads(inter_op=2, intra_op=2)

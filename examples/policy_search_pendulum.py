@@ -25,10 +25,10 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import reinforceable as rf  # noqa: I001 (first: TensorFlow then starts quietly)
 import keras
 import tensorflow as tf
 
-import reinforceable as rf
 from reinforceable.agents import AnalyticPolicySearch, AnalyticPolicySearchConfig
 from reinforceable.training import Evaluation, LearningCurve, ProgressBar
 

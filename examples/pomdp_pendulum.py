@@ -28,9 +28,9 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import reinforceable as rf  # noqa: I001 (first: TensorFlow then starts quietly)
 import numpy as np
 
-import reinforceable as rf
 from reinforceable.estimation import (
     ExtendedKalmanFilter,
     FilteredPolicy,

@@ -26,10 +26,10 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import reinforceable as rf  # noqa: I001 (first: TensorFlow then starts quietly)
 import keras
 import numpy as np
 
-import reinforceable as rf
 from reinforceable.agents import PPOConfig, RecurrentPPOAgent
 from reinforceable.training import Evaluation, LearningCurve, ProgressBar, TensorBoard
 

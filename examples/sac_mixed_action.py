@@ -23,11 +23,11 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import reinforceable as rf  # noqa: I001 (first: TensorFlow then starts quietly)
 import gymnasium as gym
 import keras
 import numpy as np
 
-import reinforceable as rf
 from reinforceable.agents import SACAgent, SACConfig
 from reinforceable.training import LearningCurve, ProgressBar
 

@@ -11,7 +11,9 @@ package registers its tasks with gymnasium (`reinforceable/...` ids).
 
 __version__ = "0.1.0"
 
+# `_startup` first: it imports TensorFlow without its harmless start-up lines.
 from reinforceable import (
+    _startup,  # noqa: F401
     agents,
     distributed,
     distributions,

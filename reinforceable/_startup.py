@@ -1,0 +1,99 @@
+"""A quiet start: TensorFlow's harmless start-up lines kept off the terminal.
+
+Importing TensorFlow on a machine without a GPU prints lines such as
+
+    I0000 00:00:... port.cc:153] oneDNN custom operations are on. ...
+    I0000 00:00:... cudart_stub.cc:31] Could not find cuda drivers on your machine, ...
+    E0000 00:00:... cuda_platform.cc:52] failed call to cuInit: ...
+
+from C++ (absl) logging that `TF_CPP_MIN_LOG_LEVEL` does not reach; the `E0000` lines look like
+real errors and are not. `import_tensorflow()` imports TensorFlow and lists its devices (where
+CUDA is probed) with the process's standard error (file descriptor 2) sent to a temporary file,
+then writes back every line that is not one of those known start-up lines, so nothing else is
+lost; if the import fails, every line is written back. It does not start TensorFlow's runtime,
+so `rf.training.configure_threads` still works afterwards. This module runs it when it is
+imported, which `reinforceable/__init__.py` does before anything else.
+
+Set `REINFORCEABLE_TF_LOGS=1` to see TensorFlow's start-up lines again. When TensorFlow was
+imported before `reinforceable`, nothing is filtered.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+import sys
+import tempfile
+
+ENV_VAR = "REINFORCEABLE_TF_LOGS"
+
+# One pattern per known harmless start-up line (CPU-only machines, CUDA wheels without a GPU).
+HARMLESS = tuple(
+    re.compile(pattern)
+    for pattern in (
+        r"All log messages before absl::InitializeLog\(\) is called are written to STDERR",
+        r"oneDNN custom operations are on",
+        r"Could not find cuda drivers on your machine",
+        r"This TensorFlow binary is optimized to use available CPU instructions",
+        r"^To enable the following instructions: .* rebuild TensorFlow with the appropriate",
+        r"failed call to cuInit",
+        r"Unable to register cu(DNN|FFT|BLAS) factory",
+        r"TF-TRT Warning: Could not find TensorRT",
+        r"computation placer already registered",
+    )
+)
+
+
+def is_harmless(line: str) -> bool:
+    """Whether `line` is one of TensorFlow's known harmless start-up lines."""
+    return any(pattern.search(line) for pattern in HARMLESS)
+
+
+def filter_lines(text: str) -> str:
+    """`text` without its harmless start-up lines (the others kept, in order)."""
+    kept = [line for line in text.splitlines(keepends=True) if not is_harmless(line)]
+    return "".join(kept)
+
+
+def wants_logs() -> bool:
+    return os.environ.get(ENV_VAR, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def import_tensorflow() -> None:
+    """Imports TensorFlow (and probes its devices) without its harmless start-up lines."""
+    if "tensorflow" in sys.modules or wants_logs():
+        importlib.import_module("tensorflow")
+        return
+    try:
+        saved = os.dup(2)
+    except OSError:  # no usable standard error (some embedded interpreters)
+        importlib.import_module("tensorflow")
+        return
+    failed = True
+    with tempfile.TemporaryFile(mode="w+b") as captured:
+        try:
+            _flush_stderr()
+            os.dup2(captured.fileno(), 2)
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()  # CUDA is probed here (the cuInit line)
+            failed = False
+        finally:
+            _flush_stderr()
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            text = captured.read().decode("utf-8", errors="replace")
+            text = text if failed else filter_lines(text)
+            if text and sys.stderr is not None:
+                sys.stderr.write(text)
+                sys.stderr.flush()
+
+
+def _flush_stderr() -> None:
+    if sys.stderr is not None:
+        sys.stderr.flush()
+
+
+import_tensorflow()  # on import: `reinforceable/__init__.py` imports this module first
