@@ -12,7 +12,8 @@ CUDA is probed) with the process's standard error (file descriptor 2) sent to a 
 then writes back every line that is not one of those known start-up lines, so nothing else is
 lost; if the import fails, every line is written back. It does not start TensorFlow's runtime,
 so `rf.training.configure_threads` still works afterwards. This module runs it when it is
-imported, which `reinforceable/__init__.py` does before anything else.
+imported, which `reinforceable/__init__.py` does before anything else. `start_runtime()`
+(called by `configure_threads`) keeps oneDNN's first-op error line off the terminal too.
 
 Set `REINFORCEABLE_TF_LOGS=1` to see TensorFlow's start-up lines again. When TensorFlow was
 imported before `reinforceable`, nothing is filtered.
@@ -20,7 +21,7 @@ imported before `reinforceable`, nothing is filtered.
 
 from __future__ import annotations
 
-import importlib
+import contextlib
 import os
 import re
 import sys
@@ -41,6 +42,7 @@ HARMLESS = tuple(
         r"Unable to register cu(DNN|FFT|BLAS) factory",
         r"TF-TRT Warning: Could not find TensorRT",
         r"computation placer already registered",
+        r"oneDNN supports DT_INT32 only on platforms with AVX-512",
     )
 )
 
@@ -60,24 +62,24 @@ def wants_logs() -> bool:
     return os.environ.get(ENV_VAR, "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def import_tensorflow() -> None:
-    """Imports TensorFlow (and probes its devices) without its harmless start-up lines."""
-    if "tensorflow" in sys.modules or wants_logs():
-        importlib.import_module("tensorflow")
+@contextlib.contextmanager
+def quiet():
+    """Within it, the process's standard error goes to a temporary file; on leaving, every line
+    but the harmless start-up ones is written back (every line, if the block raised)."""
+    if wants_logs():
+        yield
         return
     try:
         saved = os.dup(2)
     except OSError:  # no usable standard error (some embedded interpreters)
-        importlib.import_module("tensorflow")
+        yield
         return
     failed = True
     with tempfile.TemporaryFile(mode="w+b") as captured:
         try:
             _flush_stderr()
             os.dup2(captured.fileno(), 2)
-            import tensorflow as tf
-
-            tf.config.list_physical_devices()  # CUDA is probed here (the cuInit line)
+            yield
             failed = False
         finally:
             _flush_stderr()
@@ -89,6 +91,30 @@ def import_tensorflow() -> None:
             if text and sys.stderr is not None:
                 sys.stderr.write(text)
                 sys.stderr.flush()
+
+
+def import_tensorflow() -> None:
+    """Imports TensorFlow (and probes its devices) without its harmless start-up lines."""
+    if "tensorflow" in sys.modules:
+        return
+    with quiet():
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()  # CUDA is probed here (the cuInit line)
+
+
+def start_runtime() -> None:
+    """Starts TensorFlow's runtime without its harmless first-op lines.
+
+    oneDNN logs "oneDNN supports DT_INT32 only on platforms with AVX-512" as an error, once per
+    process, at the first int32 op it rewrites (a categorical policy's first sample); one such
+    op runs here. `rf.training.configure_threads` calls this after setting the thread pools,
+    which the runtime fixes when it starts.
+    """
+    import tensorflow as tf
+
+    with quiet():
+        tf.function(tf.transpose)(tf.zeros((1, 2), tf.int32))
 
 
 def _flush_stderr() -> None:

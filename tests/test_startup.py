@@ -52,10 +52,12 @@ def test_import_is_quiet_and_other_output_survives_and_logs_come_back_on_request
     assert any(_startup.is_harmless(line) for line in loud.splitlines())
 
 
-def test_threads_can_still_be_configured_after_the_quiet_import():
+def test_threads_can_still_be_configured_after_the_quiet_import_and_first_ops_are_quiet():
     code = (
-        "import reinforceable as rf, tensorflow as tf;"
+        "import reinforceable as rf, tensorflow as tf, tensorflow_probability as tfp;"
         "assert rf.training.configure_threads(1, 1);"
-        "assert tf.config.threading.get_intra_op_parallelism_threads() == 1"
+        "assert tf.config.threading.get_intra_op_parallelism_threads() == 1;"
+        "tf.function(lambda: tfp.distributions.Categorical(logits=tf.zeros((2, 3))).sample(4))()"
     )
-    _import_stderr({}, code)
+    stderr = _import_stderr({}, code)
+    assert not any(_startup.is_harmless(line) for line in stderr.splitlines()), stderr

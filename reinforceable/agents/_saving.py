@@ -18,7 +18,7 @@ from reinforceable.envs.env_spec import EnvSpec
 if TYPE_CHECKING:
     from reinforceable.agents.base import Agent
 
-__all__ = ["load_agent", "model_object", "save_agent"]
+__all__ = ["load_agent", "model_object", "replace_directory", "save_agent"]
 
 FORMAT = 1
 INFO = "agent.json"
@@ -53,11 +53,13 @@ def save_agent(agent: Agent, path) -> pathlib.Path:
     }
     tf.train.Checkpoint(**agent.saved_state()).write(str(temporary / "state"))
     (temporary / INFO).write_text(json.dumps(info, indent=2))
-    _replace_directory(temporary, path)
+    replace_directory(temporary, path)
     return path
 
 
-def _replace_directory(new: pathlib.Path, path: pathlib.Path) -> None:
+def replace_directory(new: pathlib.Path, path: pathlib.Path) -> None:
+    """Puts the directory `new` in the place of `path` (files of `path` that are not part of a
+    save and not in `new` are moved over)."""
     if not path.exists():
         new.rename(path)
         return

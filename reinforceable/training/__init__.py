@@ -7,6 +7,7 @@ from reinforceable.training.callbacks import (
     LearningCurve,
     LogTo,
     ProgressBar,
+    StopAtReturn,
     TensorBoard,
 )
 from reinforceable.training.cli import configure_threads, parse_args
@@ -23,6 +24,7 @@ __all__ = [
     "Logger",
     "MemoryBackend",
     "ProgressBar",
+    "StopAtReturn",
     "TensorBoard",
     "TensorBoardBackend",
     "Trainer",

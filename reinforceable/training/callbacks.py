@@ -20,12 +20,20 @@ from reinforceable._checks import check_instance
 from reinforceable.driver.driver import Driver
 from reinforceable.driver.observers import EpisodeStatistics
 from reinforceable.envs.base import Environment
+from reinforceable.training.best import BestAgent
 from reinforceable.training.logger import SCALAR, Logger
 
 if TYPE_CHECKING:
     from reinforceable.training.trainer import Trainer
 
-__all__ = ["Callback", "Evaluation", "LearningCurve", "ProgressBar", "TensorBoard"]
+__all__ = [
+    "Callback",
+    "Evaluation",
+    "LearningCurve",
+    "ProgressBar",
+    "StopAtReturn",
+    "TensorBoard",
+]
 
 
 class Callback:
@@ -67,7 +75,12 @@ class Evaluation(Callback):
     """Runs the deterministic policy (`agent.eval_policy`) every `every` iterations.
 
     Adds `eval/episode_return` and `eval/episode_length` (means over `episodes` episodes) to the
-    logs of the iterations where it runs, and to the last one.
+    logs of the iterations where it runs, and to the last one. With `save_best=True` it also
+    keeps the best agent so far (SB3's `EvalCallback`): whenever the mean return beats every
+    earlier evaluation, the agent is saved with `agent.save` in `best_path` (by default
+    `<run_dir>/best_agent`) beside `best.json` (score, env steps, iteration), and
+    `eval/best_return` is logged. A resumed run keeps the saved best unless it beats it;
+    `Agent.load(best_path)` loads it.
 
     Args:
         env: The evaluation environments, an `Environment` (`GymEnv`, `TFEnv`) separate from the
@@ -75,11 +88,20 @@ class Evaluation(Callback):
         every: Iterations between evaluations.
         episodes: Episodes per evaluation. Episodes that end first are counted first, so use as
             many environments as you can, and `episodes` a multiple of their number.
+        save_best: Keep the best agent so far.
+        best_path: Where to keep it; needed when the `Trainer` has no `run_dir`.
     """
 
     adds_logs = True
 
-    def __init__(self, env: Environment, every: int = 10, episodes: int = 10):
+    def __init__(
+        self,
+        env: Environment,
+        every: int = 10,
+        episodes: int = 10,
+        save_best: bool = False,
+        best_path=None,
+    ):
         check_instance(
             "Evaluation", "env", env, Environment, "a reinforceable Environment (GymEnv, TFEnv)"
         )
@@ -88,10 +110,24 @@ class Evaluation(Callback):
                 raise ValueError(
                     f"Evaluation: `{name}` must be a positive int; received {value!r}."
                 )
+        check_instance("Evaluation", "save_best", save_best, bool, "a bool")
         self.env = env
         self.every = every
         self.episodes = episodes
+        self.save_best = save_best
+        self.best_path = None if best_path is None else pathlib.Path(best_path)
+        self.best: BestAgent | None = None
         self._driver = None
+
+    def on_train_begin(self, trainer):
+        if not self.save_best:
+            return
+        if self.best_path is None and trainer.run_dir is None:
+            raise ValueError(
+                "Evaluation(save_best=True) needs a place for the best agent: give `best_path`, "
+                "or a `run_dir` to the Trainer (or to fit/train); received neither."
+            )
+        self.best = BestAgent(self.best_path or trainer.run_dir / "best_agent")
 
     def evaluate_policy(self, policy) -> dict[str, float]:
         """Runs `policy` for `episodes` episodes from fresh resets; returns the `eval/` means."""
@@ -103,6 +139,59 @@ class Evaluation(Callback):
         iteration = int(logs["iteration"])
         if iteration % self.every == 0 or trainer.is_last_iteration:
             logs.update(self.evaluate_policy(trainer.agent.eval_policy))
+            if self.best is not None:
+                self.best.offer(
+                    trainer.agent, logs["eval/episode_return"], logs["env_steps"], iteration
+                )
+                logs["eval/best_return"] = self.best.score
+
+
+class StopAtReturn(Callback):
+    """Stops training once a logged return reaches `threshold` (SB3's
+    `StopTrainingOnRewardThreshold`).
+
+    By default it watches `eval/episode_return`, which an `Evaluation` callback adds; with
+    `key="charts/episode_return"` it watches the training episodes' mean return instead. The
+    Trainer saves a checkpoint at the iteration where training stops.
+
+    Args:
+        threshold: The return at or above which training stops.
+        key: The logged metric to compare.
+        verbose: Print a line when training stops.
+    """
+
+    def __init__(self, threshold: float, key: str = "eval/episode_return", verbose: bool = True):
+        check_instance("StopAtReturn", "threshold", threshold, (int, float), "a number")
+        if isinstance(threshold, bool) or not math.isfinite(threshold):
+            raise ValueError(
+                f"StopAtReturn: `threshold` must be a finite number; received {threshold!r}."
+            )
+        check_instance("StopAtReturn", "key", key, str, "a metric name")
+        self.threshold = float(threshold)
+        self.key = key
+        self.verbose = verbose
+        self.stopped_at: float | None = None
+        """Env steps at which it stopped training (`None` until it does)."""
+
+    def on_train_begin(self, trainer):
+        if self.key.startswith("eval/") and not any(c.adds_logs for c in trainer.callbacks):
+            raise ValueError(
+                f"StopAtReturn: `key` {self.key!r} is logged by an Evaluation callback, and the "
+                "callbacks have none; add `Evaluation(eval_env)` or use "
+                "key='charts/episode_return'."
+            )
+
+    def on_iteration_end(self, trainer, logs):
+        value = logs.get(self.key)
+        if value is None or math.isnan(value) or value < self.threshold:
+            return None
+        self.stopped_at = logs["env_steps"]
+        if self.verbose:
+            print(
+                f"StopAtReturn: {self.key} {value:.1f} >= {self.threshold:g} at "
+                f"{int(logs['env_steps']):,} env steps; training stops."
+            )
+        return False
 
 
 class ProgressBar(Callback):

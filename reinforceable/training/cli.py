@@ -7,6 +7,8 @@ import dataclasses
 import warnings
 from typing import TypeVar
 
+from reinforceable import _startup
+
 __all__ = ["configure_threads", "parse_args"]
 
 T = TypeVar("T")
@@ -58,7 +60,9 @@ def configure_threads(inter_op: int = 1, intra_op: int = 1) -> bool:
     about 1.5x faster: TF's idle threads otherwise spin and compete with the Python environment
     step. Convolutional models train faster with 2 of each. TF fixes its pools when it first
     runs an op, so call this at the top of a script; later calls (a script imported into a
-    process where TF already ran, as in tests) leave the pools alone with a warning.
+    process where TF already ran, as in tests) leave the pools alone with a warning. It then
+    starts TF's runtime with one op, so that oneDNN's harmless first-op error line ("oneDNN
+    supports DT_INT32 only...") stays off the terminal (`REINFORCEABLE_TF_LOGS=1` shows it).
     """
     import tensorflow as tf
 
@@ -71,4 +75,5 @@ def configure_threads(inter_op: int = 1, intra_op: int = 1) -> bool:
             stacklevel=2,
         )
         return False
+    _startup.start_runtime()  # without oneDNN's harmless first-op error line
     return True
