@@ -136,16 +136,18 @@ class EpisodeStatistics(Observer):
 
 
 class SuccessRate(Observer):
-    """Share of finished episodes that terminated with a last reward above `threshold`.
+    """Share of finished episodes that succeeded.
 
-    For tasks whose success shows in the reward of the terminal step (gymnasium infos such as
-    `is_success` do not reach the graph). In `MixedAction2D`, signalling `done` pays +1 inside
-    the target zone and -1 outside, on top of that step's progress, which is at most the largest
-    move (1) in size; so `threshold=0` counts exactly the successes. Truncated episodes count as
-    failures.
+    When the environment carries gymnasium's `is_success` info (`GymEnv(..., infos={"is_success":
+    "bool"})`), an episode succeeded when `is_success` is set at its last step (terminated or
+    truncated), as SB3 counts it. Otherwise success is read from the reward: an episode that
+    terminated with a last reward above `threshold` succeeded, and truncated episodes count as
+    failures. In `MixedAction2D`, signalling `done` pays +1 inside the target zone and -1
+    outside, on top of that step's progress, which is at most the largest move (1) in size; so
+    `threshold=0` counts exactly the successes.
 
     Args:
-        threshold: The last reward of a successful episode is above it.
+        threshold: Without `is_success`, the last reward of a successful episode is above it.
     """
 
     def __init__(self, threshold: float = 0.0, name: str = "success_rate"):
@@ -159,9 +161,12 @@ class SuccessRate(Observer):
 
     def update(self, transition: Transition) -> None:
         after = transition.next_timestep
-        success = after.terminated & (after.reward > self.threshold)
-        self._successes.assign_add(tf.reduce_sum(tf.cast(success, tf.float32)))
         ended = after.terminated | after.truncated
+        if "is_success" in after.info:
+            success = ended & tf.cast(after.info["is_success"], tf.bool)
+        else:
+            success = after.terminated & (after.reward > self.threshold)
+        self._successes.assign_add(tf.reduce_sum(tf.cast(success, tf.float32)))
         self._episodes.assign_add(tf.reduce_sum(tf.cast(ended, tf.float32)))
 
     def result(self) -> tf.Tensor:

@@ -55,6 +55,11 @@ class Environment(abc.ABC):
         """`reset()` as graph ops (no seed: seed with `reset` first)."""
         raise NotImplementedError(f"{type(self).__name__} has no graph-mode reset.")
 
+    @property
+    def info_spec(self) -> dict:
+        """The per-environment `tf.TensorSpec` of each key of `Timestep.info` (none by default)."""
+        return {}
+
     def take_error(self) -> BaseException | None:
         """The exception that the last failed step raised outside the graph, if any (and
         forgets it); the Driver re-raises it instead of the TF error that carried it."""

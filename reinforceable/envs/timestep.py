@@ -32,3 +32,6 @@ class Timestep(NamedTuple):
     """bool `[B]`: the episode was cut off here (time limit); bootstrap from this observation."""
     episode_start: Any
     """bool `[B]`: this observation comes from a reset; recurrent state starts afresh here."""
+    info: Any = {}  # noqa: RUF012 (never mutated: replace it with `_replace`)
+    """dict of `[B, ...]` arrays: the gymnasium `info` entries the environment was asked to
+    carry (`GymEnv(infos=...)`), e.g. `is_success`; empty by default."""

@@ -14,6 +14,7 @@ from reinforceable._nest import leaf_paths
 from reinforceable.envs._outputs import mismatch, reset_mismatch, step_mismatch
 from reinforceable.envs.base import Environment
 from reinforceable.envs.env_spec import EnvSpec
+from reinforceable.envs.infos import gather_infos, info_specs
 from reinforceable.envs.specs import SpaceConverter, batch_spec
 from reinforceable.envs.sync_vector import LeanSyncVectorEnv
 from reinforceable.envs.timestep import Timestep
@@ -145,6 +146,12 @@ class GymEnv(Environment):
             is a few TF ops per step: about 3% of the Driver's throughput on CartPole at 32
             envs, the cheapest case (`benchmarks/env_checks.py`); `False` saves that.
         env_id: The id in the `spec`; by default `env` when it is an id, else the vector env's.
+        infos: The gymnasium `info` keys to carry in `Timestep.info`, each with its dtype (or a
+            `tf.TensorSpec` of its shape per environment): `{"is_success": "bool", "cost":
+            "float32"}`; a list of keys means float32 scalars. An environment that does not
+            report a key at a step gets zeros there; a value of another shape, or one that
+            cannot take the dtype, is an `EnvError` naming the key, the environment and the
+            step. `SuccessRate` counts `is_success` when it is there.
         **make_kwargs: Passed to `gymnasium.make` for each copy when `env` is an id.
 
     Raises:
@@ -168,8 +175,10 @@ class GymEnv(Environment):
         context: str | None = None,
         check_finite: bool = True,
         env_id: str | None = None,
+        infos=None,
         **make_kwargs,
     ):
+        self._info_specs = info_specs(infos)
         if isinstance(env, gym.vector.VectorEnv):
             mode = env.metadata.get("autoreset_mode", gym.vector.AutoresetMode.NEXT_STEP)
             if mode != gym.vector.AutoresetMode.NEXT_STEP:
@@ -185,7 +194,7 @@ class GymEnv(Environment):
                     factories, autoreset_mode=gym.vector.AutoresetMode.NEXT_STEP, context=context
                 )
             else:
-                self._env = LeanSyncVectorEnv(factories)
+                self._env = LeanSyncVectorEnv(factories, info_keys=list(self._info_specs))
         self.asynchronous = isinstance(self._env, gym.vector.AsyncVectorEnv)
         if env_id is None:
             env_id = env if isinstance(env, str) else getattr(self._env.spec, "id", None)
@@ -240,15 +249,21 @@ class GymEnv(Environment):
         """The spaces, the number of environments and the id, for making agents."""
         return self._spec
 
-    def _arrays(self, observation, reward, terminated, truncated, in_graph=False) -> list:
-        """Flat NumPy outputs: the observation leaves, the reward and a bool `[B, 3]` array of
-        (terminated, truncated, episode_start). Few outputs keep `tf.numpy_function` cheap."""
+    @property
+    def info_spec(self) -> dict[str, tf.TensorSpec]:
+        """The per-environment spec of each key of `Timestep.info` (see `infos`)."""
+        return dict(self._info_specs)
+
+    def _arrays(self, observation, reward, terminated, truncated, infos, in_graph=False) -> list:
+        """Flat NumPy outputs: the observation leaves, the reward, a bool `[B, 3]` array of
+        (terminated, truncated, episode_start) and the declared infos. Few outputs keep
+        `tf.numpy_function` cheap."""
         terminated = np.asarray(terminated, bool)
         truncated = np.asarray(truncated, bool)
         flags = np.stack([terminated, truncated, self._ended], axis=1)
         self._ended = terminated | truncated
         reward = np.asarray(reward, np.float32)
-        arrays = [*self._observations.to_arrays(observation), reward, flags]
+        arrays = [*self._observations.to_arrays(observation), reward, flags, *infos]
         if in_graph:  # the graph checks its outputs with TF ops; `take_error` looks here then
             self._last_arrays = arrays
         elif self.check_finite:
@@ -274,7 +289,8 @@ class GymEnv(Environment):
             raise error
 
     def _to_timestep(self, arrays) -> Timestep:
-        *observation, reward, flags = arrays
+        count = len(arrays) - 2 - len(self._info_specs)
+        observation, (reward, flags, *infos) = arrays[:count], arrays[count:]
         if tf.is_tensor(flags):
             terminated, truncated, episode_start = tf.unstack(flags, 3, axis=1)
         else:
@@ -285,7 +301,18 @@ class GymEnv(Environment):
             terminated=terminated,
             truncated=truncated,
             episode_start=episode_start,
+            info=dict(zip(self._info_specs, infos, strict=True)),
         )
+
+    def _gathered(self, call, *args):
+        """`call` (the vector env's reset or step) with its infos made into the declared arrays."""
+        *outputs, infos = call(*args)
+        if not self._info_specs:
+            return (*outputs, [])
+        try:
+            return (*outputs, gather_infos(infos, self._info_specs, self.num_envs, self._steps))
+        except ValueError as error:
+            raise EnvError(str(error)) from None
 
     def _guard(self, call, *args, **kwargs):
         """Runs a call on the vector env; on failure, shuts workers down and keeps the error,
@@ -337,17 +364,19 @@ class GymEnv(Environment):
     def _reset_arrays(self, seed: int | None = None, in_graph: bool = False) -> list[np.ndarray]:
         if seed is None:
             seed, self._seed = self._seed, None
-        observation, _ = self._guard(self._env.reset, seed=seed)
-        self._ended = np.ones(self.num_envs, bool)
         self._steps = 0
+        observation, infos = self._guard(self._gathered, lambda: self._env.reset(seed=seed))
+        self._ended = np.ones(self.num_envs, bool)
         zeros = np.zeros(self.num_envs)
-        return self._arrays(observation, zeros, zeros, zeros, in_graph)
+        return self._arrays(observation, zeros, zeros, zeros, infos, in_graph)
 
     def _step_arrays(self, flat_action, in_graph: bool = False) -> list[np.ndarray]:
         gym_action = self._actions.to_gym(flat_action, clip=True)
         self._steps += 1
-        observation, reward, terminated, truncated, _ = self._guard(self._env.step, gym_action)
-        return self._arrays(observation, reward, terminated, truncated, in_graph)
+        observation, reward, terminated, truncated, infos = self._guard(
+            self._gathered, self._env.step, gym_action
+        )
+        return self._arrays(observation, reward, terminated, truncated, infos, in_graph)
 
     def reset(self, seed: int | None = None) -> Timestep:
         """Resets every environment; `seed` (or the constructor's seed, once) seeds them."""
@@ -374,6 +403,7 @@ class GymEnv(Environment):
             *observation,
             tf.TensorSpec([self.num_envs], tf.float32),
             tf.TensorSpec([self.num_envs, 3], tf.bool),
+            *batch_spec(list(self._info_specs.values()), self.num_envs),
         ]
         # The function runs in Python at every step; autograph must not wrap it.
         fn = tf.autograph.experimental.do_not_convert(fn)
