@@ -101,7 +101,10 @@ class KerasPolicy(Policy):
         if self._inputs is None:
             self.recurrent = "state" in parameters
         else:
-            self.recurrent = isinstance(self._inputs, dict) and "state" in self._inputs
+            # {"observation", "state", ...}; a Dict observation may have a key "state" too
+            self.recurrent = isinstance(self._inputs, dict) and {"observation", "state"} <= set(
+                self._inputs
+            )
         if not self.recurrent and recurrent_layers(model):
             raise ValueError(
                 f"KerasPolicy: the model '{model.name}' has StatefulRNN layers but no input named "
@@ -147,7 +150,9 @@ class KerasPolicy(Policy):
         if isinstance(declared, dict):
             values = {}
             for key in declared:
-                if key == "observation":
+                if not self.recurrent and isinstance(observation, dict) and key in observation:
+                    values[key] = observation[key]  # a memoryless model of a Dict observation
+                elif key == "observation":
                     values[key] = observation
                 elif key == "episode_start":
                     values[key] = episode_start

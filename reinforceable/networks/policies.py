@@ -1,4 +1,4 @@
-"""Ready-made actor-critic Keras models for vector observations and any action space."""
+"""Ready-made actor-critic and SAC actor Keras models for any observation and action space."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import numpy as np
 from reinforceable.envs.base import Environment
 from reinforceable.envs.env_spec import EnvSpec
 from reinforceable.layers import DenseBernoulli, DenseCategorical, DenseNormal, StatefulRNN
+from reinforceable.layers.fold_time import FoldTime
+from reinforceable.networks.encoders import encode, needs_encoder, observation_inputs
 
 __all__ = ["action_heads", "actor_critic", "sac_actor"]
 
@@ -68,9 +70,16 @@ def actor_critic(
     hidden_after: Sequence[int] = (),
     activation: str = "tanh",
     hard_bounds: bool = False,
+    encoders=None,
     name: str = "actor_critic",
 ) -> keras.Model:
-    """An actor-critic model for `RecurrentPPOAgent`, for a flat `Box` observation.
+    """An actor-critic model for `RecurrentPPOAgent`, for any observation space.
+
+    A flat float `Box` observation goes to the torsos as it is; any other goes through
+    `observation_encoder`'s encoders first (one-hot for Discrete and MultiDiscrete, the Nature
+    CNN for images, flattening otherwise, an encoder per key of a Dict or Tuple, concatenated),
+    shared by the actor and the critic (SB3's `share_features_extractor`); `encoders` replaces
+    them where given.
 
     Each torso is an MLP (`hidden` units), followed, if `recurrent` is `"gru"` or `"lstm"`, by a
     `StatefulRNN` of `units` reset at episode starts, and by another MLP (`hidden_after`). The
@@ -78,9 +87,10 @@ def actor_critic(
     `{"action": heads, "value": [batch(, time)]}`.
 
     A recurrent model declares a time axis, `{"observation": [batch, time, obs],
-    "episode_start": [batch, time], "state": {rnn name: [hidden(, cell)]}}`, and returns its
-    final state as `"state"` (explicit state in and out, see `StatefulRNN`); a memoryless one
-    takes the observation `[batch, obs]`.
+    "episode_start": [batch, time], "state": {rnn name: [hidden(, cell)]}}` (the observation a
+    nest like the space's for Dict and Tuple spaces), and returns its final state as `"state"`
+    (explicit state in and out, see `StatefulRNN`); a memoryless one takes the observation
+    `[batch, obs]` (or its nest).
 
     Args:
         env: The `EnvSpec` or the environment (its observation and action spaces).
@@ -93,34 +103,31 @@ def actor_critic(
         activation: Activation of the dense layers.
         hard_bounds: Bounded Box actions get a `BoundedNormal` (hard bounds) instead of a Normal
             whose mean is squashed into the bounds.
+        encoders: A Keras layer for the whole observation, or a mapping from observation keys to
+            Keras layers (see `observation_encoder`); with `recurrent`, each is applied to every
+            step (`FoldTime`).
         name: The model's name.
 
     Raises:
-        TypeError: For an observation space that is not a flat `Box`, or an unsupported action
-            space.
+        TypeError: For an observation space without a default encoder (a `Text` space, a
+            MultiDiscrete with a nested `nvec`), or an unsupported action space.
+        ValueError: For a `recurrent` other than None, "gru" and "lstm", or an `encoders` key
+            that is not part of the observation.
     """
-    space = env.observation_space
-    if not isinstance(space, gym.spaces.Box) or len(space.shape) != 1:
-        raise TypeError(
-            "actor_critic: `env` must have a flat Box observation space; received "
-            f"{space}. Build a model of your own for other observations."
-        )
     if recurrent is not None and recurrent not in ("gru", "lstm"):
         raise ValueError(
             f"actor_critic: `recurrent` must be None, 'gru' or 'lstm'; received {recurrent!r}."
         )
-    features = space.shape[0]
+    observation, features = _observation(env.observation_space, encoders, bool(recurrent))
     if recurrent:
-        observation = keras.Input((None, features), name="observation")
         episode_start = keras.Input((None,), dtype="bool", name="episode_start")
         inputs = {"observation": observation, "episode_start": episode_start, "state": {}}
     else:
-        observation = keras.Input((features,), name="observation")
         inputs = observation
     final_states = {}
 
     def torso(prefix: str):
-        x = _mlp(observation, hidden, activation, prefix)
+        x = _mlp(features, hidden, activation, prefix)
         if recurrent:
             rnn = StatefulRNN(recurrent, units, name=f"{prefix}_rnn")
             state = inputs["state"][rnn.name] = rnn.state_inputs()
@@ -149,10 +156,13 @@ def sac_actor(
     recurrent: str | None = None,
     units: int = 128,
     embedding: int = 64,
+    encoders=None,
     name: str = "sac_actor",
 ) -> keras.Model:
-    """An actor for `SACAgent` (or, with `recurrent`, `RecurrentSACAgent`), for a flat `Box`
-    observation: an MLP and one head per action part.
+    """An actor for `SACAgent` (or, with `recurrent`, `RecurrentSACAgent`), for any observation
+    space: an MLP and one head per action part. Observations other than a flat float `Box` go
+    through `observation_encoder`'s encoders first (`encoders` replaces them where given), as in
+    `actor_critic`.
 
     Box parts get a `DenseNormal` with a state-dependent scale, tanh-squashed into the box
     (`hard_bounds=True`, a `BoundedNormal`); Discrete parts a `DenseCategorical`. The output is
@@ -166,36 +176,42 @@ def sac_actor(
     {"actor_rnn": [...]}}`, and outputs `{"action": heads, "state": ...}`.
 
     Raises:
-        TypeError: For an observation space that is not a flat `Box`, or an unsupported action
+        TypeError: For an observation space without a default encoder, or an unsupported action
             space.
-        ValueError: For a `recurrent` other than None, "gru" and "lstm".
+        ValueError: For a `recurrent` other than None, "gru" and "lstm", or an `encoders` key
+            that is not part of the observation.
     """
-    space = env.observation_space
-    if not isinstance(space, gym.spaces.Box) or len(space.shape) != 1:
-        raise TypeError(
-            f"sac_actor: `env` must have a flat Box observation space; received {space}."
-        )
-    if recurrent is None:
-        observation = keras.Input(space.shape, name="observation")
-        x = _mlp(observation, hidden, activation, "actor")
-        return keras.Model(observation, _sac_heads(env.action_space, x, "action"), name=name)
-    if recurrent not in ("gru", "lstm"):
+    if recurrent is not None and recurrent not in ("gru", "lstm"):
         raise ValueError(
             f"sac_actor: `recurrent` must be None, 'gru' or 'lstm'; received {recurrent!r}."
         )
-    observation = keras.Input((None, *space.shape), name="observation")
+    observation, features = _observation(env.observation_space, encoders, bool(recurrent))
+    if recurrent is None:
+        x = _mlp(features, hidden, activation, "actor")
+        return keras.Model(observation, _sac_heads(env.action_space, x, "action"), name=name)
     episode_start = keras.Input((None,), dtype="bool", name="episode_start")
     rnn = StatefulRNN(recurrent, units, name="actor_rnn")
     state = rnn.state_inputs()
-    x = keras.layers.Dense(embedding, activation="relu", name="actor_embedding")(observation)
+    x = keras.layers.Dense(embedding, activation="relu", name="actor_embedding")(features)
     x, final = rnn(x, reset_mask=episode_start, initial_state=state, return_state=True)
-    x = keras.layers.Concatenate(name="actor_memory_and_observation")([x, observation])
+    x = keras.layers.Concatenate(name="actor_memory_and_observation")([x, features])
     x = _mlp(x, hidden, activation, "actor")
     return keras.Model(
         {"observation": observation, "episode_start": episode_start, "state": {rnn.name: state}},
         {"action": _sac_heads(env.action_space, x, "action"), "state": {rnn.name: list(final)}},
         name=name,
     )
+
+
+def _observation(space: gym.Space, encoders, time_axis: bool):
+    """The observation inputs (`[batch(, time), ...]`) and the features the torsos see: a flat
+    float Box as it is (no encoder, the layout of earlier versions), any other encoded."""
+    if encoders is None and not needs_encoder(space):
+        shape = (None, *space.shape) if time_axis else space.shape
+        observation = keras.Input(shape, name="observation")
+        return observation, observation
+    observation = observation_inputs(space, time_axis)
+    return observation, encode(space, observation, encoders, FoldTime if time_axis else None)
 
 
 def _sac_heads(space: gym.Space, features, name: str):
