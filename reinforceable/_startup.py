@@ -42,7 +42,7 @@ HARMLESS = tuple(
         r"Unable to register cu(DNN|FFT|BLAS) factory",
         r"TF-TRT Warning: Could not find TensorRT",
         r"computation placer already registered",
-        r"oneDNN supports DT_INT32 only on platforms with AVX-512",
+        r"oneDNN supports DT_[A-Z0-9]+ only on platforms with AVX-512",
     )
 )
 
@@ -107,14 +107,17 @@ def start_runtime() -> None:
     """Starts TensorFlow's runtime without its harmless first-op lines.
 
     oneDNN logs "oneDNN supports DT_INT32 only on platforms with AVX-512" as an error, once per
-    process, at the first int32 op it rewrites (a categorical policy's first sample); one such
-    op runs here. `rf.training.configure_threads` calls this after setting the thread pools,
-    which the runtime fixes when it starts.
+    process and dtype, at the first op of that dtype it rewrites in a graph (a categorical
+    policy's first sample: int32; a mask: bool); one small graph with such an op for each
+    common dtype runs here. `rf.training.configure_threads` calls this after setting the thread
+    pools, which the runtime fixes when it starts.
     """
     import tensorflow as tf
 
-    with quiet():
-        tf.function(tf.transpose)(tf.zeros((1, 2), tf.int32))
+    dtypes = (tf.int32, tf.int64, tf.bool, tf.uint8, tf.int8, tf.int16, tf.float16, tf.float64)
+    inputs = [tf.zeros((1, 2), dtype) for dtype in dtypes]
+    with quiet():  # arguments, not constants: Grappler would fold constants away first
+        tf.function(lambda *xs: [tf.transpose(x) for x in xs])(*inputs)
 
 
 def _flush_stderr() -> None:

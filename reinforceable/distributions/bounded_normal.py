@@ -232,6 +232,10 @@ class BoundedNormal(tfd.Distribution):
     def _event_shape_tensor(self):
         return self._distribution.event_shape_tensor()
 
+    def squash(self, x: tf.Tensor) -> tf.Tensor:
+        """`x` (a value of the underlying Normal) mapped into the bounds (as samples are)."""
+        return self._squash(x)
+
     def _squash(self, x: tf.Tensor) -> tf.Tensor:
         mid, half = self._mid_and_half()
         return tf.clip_by_value(mid + half * tf.tanh(x), self.low, self.high)

@@ -17,6 +17,7 @@ from reinforceable.distributions.bounded_normal import BoundedNormal
 from reinforceable.distributions.joint import Joint
 from reinforceable.driver.policy import Policy, PolicyStep
 from reinforceable.envs.timestep import Timestep
+from reinforceable.layers.gsde import GSDE_KEY, gsde_act, gsde_initial_state, gsde_layers
 from reinforceable.layers.recurrent_state import recurrent_layers
 
 __all__ = ["KerasPolicy", "SequenceEvaluation"]
@@ -71,6 +72,11 @@ class KerasPolicy(Policy):
     from it. A subclassed recurrent model takes `state=` and returns `{"state": ...}` too, and
     has an `initial_state(batch_size)` method. The initial state is zeros.
 
+    **gSDE heads** (`DenseNormal(..., sde=True)`) explore with a noise matrix per environment
+    held fixed between resamples (see `reinforceable.layers.gsde`); it is part of the policy
+    state, under `"_gsde"` next to the model's own state (for a memoryless model too), which
+    the model never sees. Deterministic policies act with the mode and ignore it.
+
     Args:
         model: The Keras policy model.
         deterministic: Act with the mode of the action distribution instead of a sample.
@@ -113,6 +119,7 @@ class KerasPolicy(Policy):
                 "'state': {rnn.name: state} and the output 'state': {rnn.name: list(final)} "
                 "(rf.networks.actor_critic builds such models)."
             )
+        self._gsde = gsde_layers(model)
         self._time_axis = None
 
     def build(self, timestep: Timestep) -> None:
@@ -130,7 +137,13 @@ class KerasPolicy(Policy):
 
     def initial_state(self, batch_size: int) -> Any:
         """Zeros of the model's `"state"` input, `[batch_size, ...]` each (lists and dicts);
-        `{}` for a memoryless model."""
+        `{}` for a memoryless model; with gSDE heads, their noise state under `"_gsde"` too."""
+        state = self._model_initial_state(batch_size)
+        if self._gsde:
+            state = {**state, GSDE_KEY: gsde_initial_state(self._gsde, batch_size)}
+        return state
+
+    def _model_initial_state(self, batch_size: int) -> Any:
         if not self.recurrent:
             return {}
         if self._inputs is None:
@@ -237,6 +250,8 @@ class KerasPolicy(Policy):
 
     def _call(self, observation, episode_start, state=None):
         """Calls the model; returns its outputs and whether a time axis was added."""
+        if isinstance(state, dict) and GSDE_KEY in state:
+            state = {key: value for key, value in state.items() if key != GSDE_KEY}
         inputs, time_axis = self._model_inputs(observation, episode_start, state)
         if self._inputs is None:
             kwargs = {}
@@ -317,7 +332,7 @@ class KerasPolicy(Policy):
             unflat(joint.log_prob(flat_action)),
             unflat(joint.entropy()),
             tf.nest.map_structure(unflat, extras),
-            {},
+            state if isinstance(state, dict) and GSDE_KEY in state else {},
         )
 
     def sequence_distributions(self, observation, episode_start, state) -> tuple[Any, dict, Any]:
@@ -336,7 +351,10 @@ class KerasPolicy(Policy):
             )
         # Sequences match a declared time axis, so `_call` adds none.
         outputs, _ = self._call(observation, episode_start, state)
-        return self._split_outputs(outputs)
+        distributions, extras, final_state = self._split_outputs(outputs)
+        if isinstance(state, dict) and GSDE_KEY in state:  # carried through, as the learner
+            final_state = {**final_state, GSDE_KEY: state[GSDE_KEY]}  # never acts with it
+        return distributions, extras, final_state
 
     def step(self, timestep: Timestep, state: Any, seed: tf.Tensor) -> PolicyStep:
         outputs, time_axis = self._call(
@@ -345,10 +363,26 @@ class KerasPolicy(Policy):
         distributions, extras, new_state = self._split_outputs(outputs)
         distribution = Joint(distributions)
         action = distribution.mode() if self.deterministic else distribution.sample(seed=seed)
+        if self._gsde:
+            action, new_state = self._gsde_step(distributions, action, state, new_state, seed)
         extras = {**extras, "log_prob": distribution.log_prob(action)}
         if time_axis:
             action, extras = _drop_time_axis(action), _drop_time_axis(extras)
         return PolicyStep(action=action, state=new_state, extras=extras)
+
+    def _gsde_step(self, distributions, action, state, new_state, seed):
+        """The gSDE heads' actions in place of their samples, and their next noise state."""
+        noise_state = state[GSDE_KEY]
+        if not self.deterministic:
+            gsde_actions, noise_state = gsde_act(distributions, noise_state, seed)
+            flat = [
+                gsde_actions.get(getattr(getattr(d, "gsde", None), "name", None), a)
+                for d, a in zip(
+                    tf.nest.flatten(distributions), tf.nest.flatten(action), strict=True
+                )
+            ]
+            action = tf.nest.pack_sequence_as(action, flat)
+        return action, {**new_state, GSDE_KEY: noise_state}
 
 
 def distribution_support(distribution: tfd.Distribution):

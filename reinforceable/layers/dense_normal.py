@@ -9,6 +9,7 @@ import tensorflow_probability as tfp
 
 from reinforceable.distributions.bounded_normal import BoundedNormal
 from reinforceable.layers._base import DenseDistributionLayer, event_shape_arg, input_features
+from reinforceable.layers.gsde import GSDENoise
 
 tfd = tfp.distributions
 
@@ -72,6 +73,15 @@ class DenseNormal(DenseDistributionLayer):
         state_dependent_scale: Make the scale a function of the inputs.
         initial_scale: The scale at initialisation (before the tanh, with hard bounds).
         min_scale: A floor added to the scale, which keeps `log_prob` finite.
+        sde: Explore with generalised state-dependent exploration (gSDE, Raffin et al. 2021;
+            see `reinforceable.layers.gsde`): the scale is `sqrt(z(s)² σ²)` for the layer's
+            inputs `z(s)` (gradients stopped) and a learned `σ` `[features, actions]`, and a
+            `KerasPolicy` acting with it holds its noise matrix fixed between resamples.
+            Excludes `state_dependent_scale`.
+        sde_sample_freq: With `sde`, resample the noise every this many steps of an
+            environment, and at its episode starts; `-1` (the default, as in SB3) at episode
+            starts only.
+        sde_initial_std: With `sde`, the initial entries of `σ` (SB3's `exp(log_std_init)`).
         kernel_initializer: For the kernels. Defaults to orthogonal with gain 0.01, so the initial
             location is close to zero (the middle of the bounds).
         bias_initializer: For the location bias.
@@ -109,9 +119,27 @@ class DenseNormal(DenseDistributionLayer):
         kernel_regularizer=None,
         bias_regularizer=None,
         validate_args: bool = False,
+        sde: bool = False,
+        sde_sample_freq: int = -1,
+        sde_initial_std: float = 1.0,
         **kwargs,
     ):
         event_shape = event_shape_arg(output_shape, "output_shape", "DenseNormal")
+        if sde and state_dependent_scale:
+            raise ValueError(
+                "DenseNormal: `sde=True` makes the scale state-dependent itself; it excludes "
+                "`state_dependent_scale=True`."
+            )
+        bad_freq = isinstance(sde_sample_freq, bool) or not isinstance(sde_sample_freq, int)
+        if bad_freq or sde_sample_freq == 0 or sde_sample_freq < -1:
+            raise ValueError(
+                "DenseNormal: `sde_sample_freq` must be a positive int or -1 (episode starts "
+                f"only); received {sde_sample_freq!r}."
+            )
+        if not (sde_initial_std > 0.0):
+            raise ValueError(
+                f"DenseNormal: `sde_initial_std` must be > 0; received {sde_initial_std!r}."
+            )
         bounds = None if output_bounds is None else _bounds_arg(output_bounds, event_shape)
         if hard_bounds and bounds is None:
             raise ValueError(
@@ -139,10 +167,20 @@ class DenseNormal(DenseDistributionLayer):
         self.state_dependent_scale = bool(state_dependent_scale)
         self.initial_scale = float(initial_scale)
         self.min_scale = float(min_scale)
+        self.sde = bool(sde)
+        self.sde_sample_freq = int(sde_sample_freq)
+        self.sde_initial_std = float(sde_initial_std)
 
     def build(self, input_shape):
         features = input_features(input_shape, "DenseNormal")
         self.loc_kernel, self.loc_bias = self.add_projection("loc", features, self.event_shape)
+        if self.sde:
+            self.sde_log_std = self.add_weight(
+                name="sde_log_std",
+                shape=(features, int(np.prod(self.event_shape))),
+                initializer=keras.initializers.Constant(float(np.log(self.sde_initial_std))),
+            )
+            return
         # softplus(raw) + min_scale == initial_scale at initialisation.
         raw_scale = float(np.log(np.expm1(self.initial_scale - self.min_scale)))
         scale_bias_initializer = keras.initializers.Constant(raw_scale)
@@ -157,11 +195,15 @@ class DenseNormal(DenseDistributionLayer):
 
     def call(self, inputs):
         loc = self.project(inputs, self.loc_kernel, self.loc_bias, self.event_shape)
-        if self.state_dependent_scale:
-            raw_scale = self.project(inputs, self.scale_kernel, self.scale_bias, self.event_shape)
+        latent = std = None
+        if self.sde:
+            latent, std, scale = self._gsde_scale(inputs, loc)
         else:
-            raw_scale = self.scale_bias + tf.zeros_like(loc)
-        scale = tf.nn.softplus(raw_scale) + self.min_scale
+            if self.state_dependent_scale:
+                raw = self.project(inputs, self.scale_kernel, self.scale_bias, self.event_shape)
+            else:
+                raw = self.scale_bias + tf.zeros_like(loc)
+            scale = tf.nn.softplus(raw) + self.min_scale
         bounds = None
         if self.output_bounds is not None:
             bounds = tf.constant(self.output_bounds, dtype=loc.dtype)
@@ -172,7 +214,21 @@ class DenseNormal(DenseDistributionLayer):
         distribution = self.independent(tfd.Normal(loc, scale, validate_args=self.validate_args))
         if self.hard_bounds:
             distribution = BoundedNormal(distribution, bounds, validate_args=self.validate_args)
+        if self.sde:
+            squash = distribution.squash if self.hard_bounds else (lambda u: u)
+            distribution.gsde = GSDENoise(
+                self.name, latent, std, self.event_shape, squash, self.sde_sample_freq
+            )
         return distribution
+
+    def _gsde_scale(self, inputs, loc):
+        """gSDE's latent `z(s)` (gradients stopped), `σ` and the scale `sqrt(z² σ² + min²)`."""
+        latent = tf.stop_gradient(tf.convert_to_tensor(inputs))
+        std = tf.exp(self.sde_log_std)
+        scale = tf.sqrt(tf.matmul(tf.square(latent), tf.square(std)) + self.min_scale**2)
+        if len(self.event_shape) != 1:
+            scale = tf.reshape(scale, tf.shape(loc))
+        return latent, std, scale
 
     def get_config(self) -> dict:
         config = super().get_config()
@@ -184,4 +240,10 @@ class DenseNormal(DenseDistributionLayer):
             initial_scale=self.initial_scale,
             min_scale=self.min_scale,
         )
+        if self.sde:  # only then, so configs saved before gSDE existed stay as they were
+            config.update(
+                sde=True,
+                sde_sample_freq=self.sde_sample_freq,
+                sde_initial_std=self.sde_initial_std,
+            )
         return config

@@ -17,24 +17,27 @@ from reinforceable.networks.encoders import encode, needs_encoder, observation_i
 __all__ = ["action_heads", "actor_critic", "sac_actor"]
 
 
-def action_heads(space: gym.Space, features, hard_bounds: bool = False, name: str = "action"):
+def action_heads(
+    space: gym.Space, features, hard_bounds: bool = False, name: str = "action", sde=None
+):
     """The distribution heads for `space`, applied to `features`, in the space's structure.
 
     `Discrete` gets a `DenseCategorical`, `MultiBinary` a `DenseBernoulli`, `Box` a `DenseNormal`
     (bounded by the box where it is finite), `Dict` and `Tuple` a dict or tuple of heads: a
-    hybrid action space gets one head per part.
+    hybrid action space gets one head per part. `sde`, a dict of `DenseNormal`'s gSDE arguments
+    (`{"sde": True, "sde_sample_freq": 4}`), goes to every `DenseNormal`.
 
     Raises:
         TypeError: For a space with no head (`MultiDiscrete`, `Text`, ...).
     """
     if isinstance(space, gym.spaces.Dict):
         return {
-            key: action_heads(sub, features, hard_bounds, name=f"{name}_{key}")
+            key: action_heads(sub, features, hard_bounds, name=f"{name}_{key}", sde=sde)
             for key, sub in space.spaces.items()
         }
     if isinstance(space, gym.spaces.Tuple):
         return tuple(
-            action_heads(sub, features, hard_bounds, name=f"{name}_{i}")
+            action_heads(sub, features, hard_bounds, name=f"{name}_{i}", sde=sde)
             for i, sub in enumerate(space.spaces)
         )
     if isinstance(space, gym.spaces.Discrete):
@@ -45,7 +48,11 @@ def action_heads(space: gym.Space, features, hard_bounds: bool = False, name: st
         bounded = bool(np.all(np.isfinite(space.low)) and np.all(np.isfinite(space.high)))
         bounds = np.stack([space.low, space.high], -1).tolist() if bounded else None
         return DenseNormal(
-            space.shape, output_bounds=bounds, hard_bounds=hard_bounds and bounded, name=name
+            space.shape,
+            output_bounds=bounds,
+            hard_bounds=hard_bounds and bounded,
+            name=name,
+            **(sde or {}),
         )(features)
     raise TypeError(f"action_heads: no distribution head for a {type(space).__name__} space.")
 
@@ -71,6 +78,9 @@ def actor_critic(
     activation: str = "tanh",
     hard_bounds: bool = False,
     encoders=None,
+    sde: bool = False,
+    sde_sample_freq: int = -1,
+    sde_initial_std: float = 1.0,
     name: str = "actor_critic",
 ) -> keras.Model:
     """An actor-critic model for `RecurrentPPOAgent`, for any observation space.
@@ -106,6 +116,11 @@ def actor_critic(
         encoders: A Keras layer for the whole observation, or a mapping from observation keys to
             Keras layers (see `observation_encoder`); with `recurrent`, each is applied to every
             step (`FoldTime`).
+        sde: Box action heads explore with gSDE (`DenseNormal(sde=True)`, see
+            `reinforceable.layers.gsde`): noise that depends on the state and is held for
+            `sde_sample_freq` steps (`-1`: for whole episodes), initial `σ` `sde_initial_std`.
+        sde_sample_freq: See `sde`.
+        sde_initial_std: See `sde`.
         name: The model's name.
 
     Raises:
@@ -137,7 +152,8 @@ def actor_critic(
 
     actor = torso("torso" if shared_torso else "actor")
     critic = actor if shared_torso else torso("critic")
-    action = action_heads(env.action_space, actor, hard_bounds=hard_bounds)
+    gsde = _sde_options(sde, sde_sample_freq, sde_initial_std)
+    action = action_heads(env.action_space, actor, hard_bounds, sde=gsde)
     value = keras.layers.Dense(
         1, kernel_initializer=keras.initializers.Orthogonal(1.0), name="value"
     )(critic)
@@ -157,12 +173,16 @@ def sac_actor(
     units: int = 128,
     embedding: int = 64,
     encoders=None,
+    sde: bool = False,
+    sde_sample_freq: int = -1,
+    sde_initial_std: float = 1.0,
     name: str = "sac_actor",
 ) -> keras.Model:
     """An actor for `SACAgent` (or, with `recurrent`, `RecurrentSACAgent`), for any observation
     space: an MLP and one head per action part. Observations other than a flat float `Box` go
     through `observation_encoder`'s encoders first (`encoders` replaces them where given), as in
-    `actor_critic`.
+    `actor_critic`. With `sde`, Box parts explore with gSDE as in `actor_critic` (the RL Zoo's
+    SAC settings for MountainCarContinuous use it, with `sde_initial_std` about exp(-2)).
 
     Box parts get a `DenseNormal` with a state-dependent scale, tanh-squashed into the box
     (`hard_bounds=True`, a `BoundedNormal`); Discrete parts a `DenseCategorical`. The output is
@@ -186,9 +206,11 @@ def sac_actor(
             f"sac_actor: `recurrent` must be None, 'gru' or 'lstm'; received {recurrent!r}."
         )
     observation, features = _observation(env.observation_space, encoders, bool(recurrent))
+    gsde = _sde_options(sde, sde_sample_freq, sde_initial_std)
     if recurrent is None:
         x = _mlp(features, hidden, activation, "actor")
-        return keras.Model(observation, _sac_heads(env.action_space, x, "action"), name=name)
+        heads = _sac_heads(env.action_space, x, "action", gsde)
+        return keras.Model(observation, heads, name=name)
     episode_start = keras.Input((None,), dtype="bool", name="episode_start")
     rnn = StatefulRNN(recurrent, units, name="actor_rnn")
     state = rnn.state_inputs()
@@ -198,7 +220,10 @@ def sac_actor(
     x = _mlp(x, hidden, activation, "actor")
     return keras.Model(
         {"observation": observation, "episode_start": episode_start, "state": {rnn.name: state}},
-        {"action": _sac_heads(env.action_space, x, "action"), "state": {rnn.name: list(final)}},
+        {
+            "action": _sac_heads(env.action_space, x, "action", gsde),
+            "state": {rnn.name: list(final)},
+        },
         name=name,
     )
 
@@ -214,20 +239,30 @@ def _observation(space: gym.Space, encoders, time_axis: bool):
     return observation, encode(space, observation, encoders, FoldTime if time_axis else None)
 
 
-def _sac_heads(space: gym.Space, features, name: str):
+def _sde_options(sde: bool, sample_freq: int, initial_std: float) -> dict | None:
+    if not sde:
+        return None
+    return {"sde": True, "sde_sample_freq": sample_freq, "sde_initial_std": initial_std}
+
+
+def _sac_heads(space: gym.Space, features, name: str, sde: dict | None = None):
     if isinstance(space, gym.spaces.Dict):
         return {
-            key: _sac_heads(sub, features, f"{name}_{key}") for key, sub in space.spaces.items()
+            key: _sac_heads(sub, features, f"{name}_{key}", sde)
+            for key, sub in space.spaces.items()
         }
     if isinstance(space, gym.spaces.Tuple):
-        return tuple(_sac_heads(sub, features, f"{name}_{i}") for i, sub in enumerate(space.spaces))
+        return tuple(
+            _sac_heads(sub, features, f"{name}_{i}", sde) for i, sub in enumerate(space.spaces)
+        )
     if isinstance(space, gym.spaces.Box):
         bounded = bool(np.all(np.isfinite(space.low)) and np.all(np.isfinite(space.high)))
         return DenseNormal(
             space.shape,
             output_bounds=np.stack([space.low, space.high], -1).tolist() if bounded else None,
             hard_bounds=bounded,
-            state_dependent_scale=True,
+            state_dependent_scale=sde is None,
             name=name,
+            **(sde or {}),
         )(features)
     return action_heads(space, features, name=name)
