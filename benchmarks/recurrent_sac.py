@@ -80,8 +80,9 @@ def _ours_sac(env_id: str, steps: int, seed: int, extra: tuple[str, ...] = ()) -
     }
 
 
-def ppo_worker(steps: int, seed: int) -> dict:
-    """Our recurrent PPO on PendulumNoVel-v1 with the RL Zoo's ppo_lstm settings."""
+def ppo_worker(steps: int, seed: int, sde: bool = False) -> dict:
+    """Our recurrent PPO on PendulumNoVel-v1 with the RL Zoo's ppo_lstm settings (with `sde`,
+    their gSDE too: resampled every 4 steps, initial sigma 1)."""
     import keras
 
     import reinforceable as rf
@@ -91,7 +92,14 @@ def ppo_worker(steps: int, seed: int) -> dict:
     keras.utils.set_random_seed(seed)
     env = rf.GymEnv("reinforceable/PendulumNoVel-v1", num_envs=4, seed=seed)
     model = rf.networks.actor_critic(
-        env, hidden=(), recurrent="lstm", units=64, hidden_after=(64,), activation="relu"
+        env,
+        hidden=(),
+        recurrent="lstm",
+        units=64,
+        hidden_after=(64,),
+        activation="relu",
+        sde=sde,
+        sde_sample_freq=4,
     )
     config = PPOConfig(
         num_steps=1024,
@@ -266,7 +274,9 @@ def main(argv=None) -> None:
     if args.worker:
         kind, *rest = args.worker
         result = (
-            ppo_worker(int(rest[0]), int(rest[1])) if kind == "ppo" else timing_worker(int(rest[0]))
+            ppo_worker(int(rest[0]), int(rest[1]), sde=rest[2:] == ["sde"])
+            if kind == "ppo"
+            else timing_worker(int(rest[0]))
         )
         print(json.dumps(result))
         return
