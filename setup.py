@@ -1,7 +1,7 @@
 """Packaging for reinforceable.
 
 Core requirements are what `import reinforceable` needs. Everything else is an extra:
-`atari`, `mujoco`, `plot`, `distributed`, `test` and `all`.
+`atari`, `mujoco`, `plot`, `video`, `distributed`, `test` and `all`.
 """
 
 import pathlib
@@ -19,6 +19,9 @@ EXTRAS = {
     "atari": ["ale-py>=0.10", "opencv-python-headless>=4.8"],
     "mujoco": ["mujoco>=3.1", "imageio>=2.30"],
     "plot": ["matplotlib>=3.8"],
+    # Evaluation videos (gymnasium's RecordVideo writes MP4 with moviepy; classic control
+    # renders with pygame).
+    "video": ["moviepy>=1.0", "pygame>=2.1"],
     # Runners in Ray actors (reinforceable.distributed.RayRunners): plain Ray core, no RLlib.
     "distributed": ["ray>=2.50"],
     # The tests run every example: the Atari and MuJoCo ones and the learning-curve plots included.
@@ -32,6 +35,8 @@ EXTRAS = {
         "mujoco>=3.1",
         "imageio>=2.30",
         "ray>=2.50",
+        "moviepy>=1.0",
+        "pygame>=2.1",
     ],
 }
 EXTRAS["all"] = sorted({req for reqs in EXTRAS.values() for req in reqs})

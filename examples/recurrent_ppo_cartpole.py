@@ -4,7 +4,8 @@ The observation is the cart position and the pole angle only (`reinforceable/Car
 so a memoryless policy cannot tell which way the pole is moving; a GRU policy can. The agent uses
 the RL Zoo hyperparameters of sb3-contrib's RecurrentPPO for this task (8 environments, 32 steps
 each per rollout, 20 epochs, γ = 0.98, λ = 0.8, learning rate and clip range decayed linearly from
-1e-3 and 0.2). The script prints progress, evaluates the deterministic policy, saves the agent and
+1e-3 and 0.2): the preset `ppo-cartpole-novel` (`python -m reinforceable presets`). The script
+prints progress, evaluates the deterministic policy, saves the agent and
 a learning-curve PNG in `--run-dir`, and ends with the evaluation return (500 is the maximum).
 
     python examples/recurrent_ppo_cartpole.py --total-steps 100000
@@ -30,13 +31,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import reinforceable as rf  # noqa: I001 (first: TensorFlow then starts quietly)
 import keras
 
-from reinforceable.agents import PPOConfig, RecurrentPPOAgent
+from reinforceable.agents import RecurrentPPOAgent
+from reinforceable.commands.presets import get_preset
 from reinforceable.networks import actor_critic
-from reinforceable.ops import LinearSchedule
 from reinforceable.training import Evaluation, LearningCurve, ProgressBar, TensorBoard
 
 # Two-core machines run small models faster with one thread per op and one op at a time.
 rf.training.configure_threads(inter_op=1, intra_op=1)
+PRESET = get_preset("ppo-cartpole-novel")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,22 +79,10 @@ def main(args: Args) -> float:
     keras.utils.set_random_seed(args.seed)
     env = rf.GymEnv("reinforceable/CartPoleNoVel-v1", num_envs=args.num_envs, seed=args.seed)
     eval_env = rf.GymEnv("reinforceable/CartPoleNoVel-v1", num_envs=4, seed=args.seed + 10_000)
-    # sb3-contrib's layout: the recurrent layer first, then a dense layer, for actor and critic.
-    model = actor_critic(env, hidden=(), recurrent=args.cell, units=args.units, hidden_after=(64,))
-    config = PPOConfig(
-        num_steps=32,
-        batch_size=256,
-        num_epochs=20,
-        discount=0.98,
-        gae_lambda=0.8,
-        learning_rate=LinearSchedule(1e-3),
-        clip_range=LinearSchedule(0.2),
-        # Positions are metres and angles radians: normalising them helps the GRU (without it,
-        # 2 of 3 seeds stay below 350 at 100k steps).
-        normalize_observations=True,
-        seed=args.seed,
-    )
-    agent = RecurrentPPOAgent(model, env, config)
+    # The preset (`python -m reinforceable presets`): sb3-contrib's RL Zoo settings and layout
+    # (the recurrent layer first, then a dense layer, for actor and critic).
+    model = actor_critic(env, **{**PRESET.network, "recurrent": args.cell, "units": args.units})
+    agent = RecurrentPPOAgent(model, env, PRESET.make_config(args.seed))
     run_dir = pathlib.Path(args.run_dir)
     evaluation = Evaluation(eval_env, every=args.eval_every, episodes=args.eval_episodes)
     curve = LearningCurve(title="Recurrent PPO, CartPole without velocities")

@@ -21,12 +21,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import reinforceable as rf  # noqa: I001 (first: TensorFlow then starts quietly)
 import keras
 
-from reinforceable.agents import SACAgent, SACConfig
+from reinforceable.agents import SACAgent
+from reinforceable.commands.presets import get_preset
 from reinforceable.training import Evaluation, LearningCurve, ProgressBar
 
 # Two threads per pool: the updates (256x256 MLPs, batch 256) are compute-bound, and run
 # about 1.7x faster than with one thread on 2 cores.
 rf.training.configure_threads(inter_op=2, intra_op=2)
+PRESET = get_preset("sac-pendulum")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,8 +68,9 @@ def main(args: Args) -> float:
     keras.utils.set_random_seed(args.seed)
     env = rf.GymEnv("Pendulum-v1", num_envs=1, seed=args.seed)
     eval_env = rf.GymEnv("Pendulum-v1", num_envs=5, seed=args.seed + 10_000)
-    config = SACConfig(learning_rate=args.learning_rate, seed=args.seed)
-    agent = SACAgent(rf.networks.sac_actor(env), env, config)
+    # The preset `sac-pendulum` (`python -m reinforceable presets`), with --learning-rate.
+    config = PRESET.make_config(args.seed, {"learning_rate": args.learning_rate})
+    agent = SACAgent(PRESET.make_network(env.spec), env, config)
     evaluation = Evaluation(eval_env, every=args.eval_every, episodes=args.eval_episodes)
     curve = LearningCurve(title="SAC, Pendulum-v1")
     run_dir = pathlib.Path(args.run_dir)

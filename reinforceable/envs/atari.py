@@ -21,7 +21,7 @@ import numpy as np
 
 from reinforceable.envs.vector import GymEnv
 
-__all__ = ["ATARI_BACKENDS", "atari_env", "atari_game"]
+__all__ = ["ATARI_BACKENDS", "atari_env", "atari_game", "is_atari_id", "single_atari_env"]
 
 ATARI_BACKENDS = ("ale", "gymnasium")
 
@@ -171,12 +171,34 @@ def atari_env(
     )
 
 
-def _gymnasium_atari(gymnasium_id: str, settings: dict) -> gym.Env:
+def is_atari_id(env_id: str) -> bool:
+    """Whether `env_id` names an Atari game (`ALE/...` or `...NoFrameskip-v4`)."""
+    return env_id.startswith("ALE/") or bool(re.search(r"NoFrameskip-v\d+$", env_id))
+
+
+def single_atari_env(env_id: str, render_mode: str | None = None, **options) -> gym.Env:
+    """One game with `atari_env`'s preprocessing (its gymnasium backend), for evaluation and
+    video: `reward_clipping=False` there gives the game's score. `options` as `atari_env`'s
+    gymnasium options."""
+    rom, version = atari_game(env_id)
+    if unknown := sorted(set(options) - set(_GYMNASIUM_OPTIONS)):
+        raise ValueError(f"single_atari_env: unknown option(s) {unknown}; supported: "
+                         f"{sorted(_GYMNASIUM_OPTIONS)}.")  # fmt: skip
+    settings = {
+        "repeat_action_probability": 0.0 if version is not None and version < 5 else 0.25,
+        **options,
+    }
+    gym.register_envs(_installed_ale())
+    return _gymnasium_atari(_gymnasium_id(rom), settings, render_mode)
+
+
+def _gymnasium_atari(gymnasium_id: str, settings: dict, render_mode: str | None = None) -> gym.Env:
     """One game through gymnasium's wrappers, with the ALE backend's settings (checked by
     `atari_env`). Registers ale-py's ids here too: an asynchronous worker starts without them."""
     gym.register_envs(_installed_ale())
     env = gym.make(
         gymnasium_id,
+        render_mode=render_mode,
         frameskip=1,  # AtariPreprocessing skips frames
         repeat_action_probability=settings["repeat_action_probability"],
         full_action_space=settings.get("full_action_space", False),

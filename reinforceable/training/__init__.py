@@ -11,6 +11,7 @@ from reinforceable.training.callbacks import (
     TensorBoard,
 )
 from reinforceable.training.cli import configure_threads, parse_args
+from reinforceable.training.episodes import VideoError, VideoRecorder, run_episodes
 from reinforceable.training.logger import FileBackend, Logger, MemoryBackend, TensorBoardBackend
 from reinforceable.training.trainer import CheckpointError, Trainer, final_metric
 
@@ -28,7 +29,10 @@ __all__ = [
     "TensorBoard",
     "TensorBoardBackend",
     "Trainer",
+    "VideoError",
+    "VideoRecorder",
     "configure_threads",
     "final_metric",
     "parse_args",
+    "run_episodes",
 ]

@@ -1,0 +1,80 @@
+"""`python -m reinforceable`: train, evaluate (with video), presets, and bad input by name."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from reinforceable import _startup
+from reinforceable.commands.main import main, parse_set
+from reinforceable.commands.presets import PRESETS, get_preset
+
+
+def _run(*args, cwd):
+    env = {k: v for k, v in os.environ.items() if k != "REINFORCEABLE_TF_LOGS"}
+    return subprocess.run(
+        [sys.executable, "-m", "reinforceable", *args],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+
+
+def test_parse_set_reads_python_values_and_schedules():
+    assert parse_set(["a=1", "b=lin_3e-4", "c=true", "d=None", "e=(64, 64)", "f=relu"]) == {
+        "a": 1,
+        "b": {"linear": {"start": 3e-4}},
+        "c": True,
+        "d": None,
+        "e": (64, 64),
+        "f": "relu",
+    }
+    with pytest.raises(ValueError, match="field=value"):
+        parse_set(["learning_rate"])
+
+
+def test_train_then_evaluate_with_video(tmp_path):
+    """The issue's command from a clean process: a result line, no TF start-up noise, the best
+    and the final agent saved; then `evaluate` loads the run and records MP4s."""
+    run_dir = tmp_path / "run"
+    arguments = ["--steps", "2048", "--run-dir", str(run_dir), "--eval-every", "1"]
+    trained = _run("train", "ppo", "--env", "CartPole-v1", *arguments, cwd=tmp_path)
+    assert trained.returncode == 0, trained.stderr
+    assert "result: evaluation return" in trained.stdout.splitlines()[-1]
+    assert not any(_startup.is_harmless(line) for line in trained.stderr.splitlines())
+    assert (run_dir / "agent" / "agent.json").exists()
+    assert (run_dir / "best_agent" / "best.json").exists()
+    evaluated = _run("evaluate", str(run_dir), "--episodes", "2", "--video",
+                     str(tmp_path / "videos"), cwd=tmp_path)  # fmt: skip
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert "best_agent" in evaluated.stdout and "over 2 episodes" in evaluated.stdout
+    assert len(list((tmp_path / "videos").glob("*.mp4"))) == 2
+
+
+def test_bad_input_names_the_valid_choices(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "dqn", "--env", "CartPole-v1"])
+    assert "choose from 'ppo', 'sac'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["train", "ppo", "--preset", "nope"])
+    assert "ppo-cartpole-novel" in capsys.readouterr().err
+    assert main(["train", "ppo", "--env", "CartPol-v1", "--run-dir", str(tmp_path)]) == 2
+    assert "Did you mean: `CartPole`" in capsys.readouterr().err
+    assert main(["train", "ppo", "--env", "CartPole-v1", "--set", "learning_rat=1e-3",
+                 "--run-dir", str(tmp_path)]) == 2  # fmt: skip
+    assert "unknown fields ['learning_rat']; known fields: ['adam_epsilon'" in (
+        capsys.readouterr().err
+    )
+    assert main(["train", "sac", "--preset", "ppo-cartpole-novel"]) == 2
+    assert "is for ppo, not sac" in capsys.readouterr().err
+    assert main(["evaluate", str(tmp_path / "nothing")]) == 2
+    assert "holds no saved agent" in capsys.readouterr().err
+
+
+def test_presets_are_listed_with_their_figures_and_commands(capsys):
+    assert main(["presets"]) == 0
+    listing = capsys.readouterr().out
+    for preset in PRESETS.values():
+        assert preset.name in listing and preset.command in listing
+        assert preset.check_steps <= preset.steps
+    with pytest.raises(ValueError, match="presets: ppo-cartpole-novel, sac-pendulum"):
+        get_preset("ppo-pendulum")
