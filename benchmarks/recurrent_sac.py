@@ -98,6 +98,7 @@ def ppo_worker(steps: int, seed: int, sde: bool = False) -> dict:
         units=64,
         hidden_after=(64,),
         activation="relu",
+        hard_bounds=False,  # clipped samples, as sb3-contrib (and as measured before)
         sde=sde,
         sde_sample_freq=4,
     )

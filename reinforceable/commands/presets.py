@@ -137,6 +137,28 @@ PRESETS: dict[str, Preset] = {
             eval_episodes=20,
         ),
         Preset(
+            name="ppo-mixed-action",
+            algo="ppo",
+            env_id="reinforceable/MixedAction2D-v0",
+            steps=1_000_000,
+            num_envs=16,
+            config={
+                "num_steps": 64,
+                "batch_size": 256,
+                "num_epochs": 10,
+                "discount": 0.99,
+                "gae_lambda": 0.95,
+                "learning_rate": {"linear": {"start": 1e-3}},
+                "entropy_coef": 0.01,
+            },
+            network={},  # actor_critic's defaults (bounded heads: BoundedNormal)
+            figure=float("nan"),  # set from the benchmark below
+            measured="success, not return: see media/ppo_defaults.md",
+            command="python benchmarks/ppo_defaults.py",
+            check_steps=300_000,
+            check_return=0.0,
+        ),
+        Preset(
             name="sac-pendulum",
             algo="sac",
             env_id="Pendulum-v1",

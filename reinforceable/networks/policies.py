@@ -76,7 +76,7 @@ def actor_critic(
     shared_torso: bool = False,
     hidden_after: Sequence[int] = (),
     activation: str = "tanh",
-    hard_bounds: bool = False,
+    hard_bounds: bool = True,
     encoders=None,
     sde: bool = False,
     sde_sample_freq: int = -1,
@@ -111,8 +111,10 @@ def actor_critic(
         hidden_after: Units of dense layers after the recurrent layer (sb3-contrib's layout is
             `hidden=(), recurrent="lstm", units=256, hidden_after=(64, 64)`).
         activation: Activation of the dense layers.
-        hard_bounds: Bounded Box actions get a `BoundedNormal` (hard bounds) instead of a Normal
-            whose mean is squashed into the bounds.
+        hard_bounds: Bounded Box actions get a `BoundedNormal` (a Normal squashed into the
+            bounds by tanh; the default since it learned on every seed of MixedAction2D, see
+            `media/ppo_defaults.md`) instead of a Normal whose mean only is squashed into the
+            bounds and whose samples the environment clips (`False`, the earlier default).
         encoders: A Keras layer for the whole observation, or a mapping from observation keys to
             Keras layers (see `observation_encoder`); with `recurrent`, each is applied to every
             step (`FoldTime`).
