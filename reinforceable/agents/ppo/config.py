@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 from reinforceable._checks import check_bool, check_number, check_positive_int, check_seed
@@ -36,9 +37,11 @@ class PPOConfig:
     the rollout."""
     sequence_length: int | None = None
     """Length of the sequence chunks that minibatches are made of; it must divide `num_steps`.
-    `None` uses whole rollouts (`num_steps`) for a recurrent policy and single steps for a
-    memoryless one. Each chunk is replayed from the recurrent state that the policy had at its
-    first step during the rollout."""
+    `None` uses, for a recurrent policy, the longest chunks that fit both the rollout and a
+    minibatch, `gcd(num_steps, batch_size)` (whole rollouts when `batch_size` is a multiple of
+    `num_steps`; 128-step chunks for the RL Zoo's `n_steps=1024, batch_size=128`), and single
+    steps for a memoryless one. Each chunk is replayed from the recurrent state that the policy
+    had at its first step during the rollout."""
     num_epochs: int = 10
     """Passes over the rollout per `train` call."""
     learning_rate: float | LinearSchedule = 3e-4
@@ -121,11 +124,11 @@ class PPOConfig:
         return self
 
     def chunk_length(self, recurrent: bool) -> int:
-        """The sequence length used: `sequence_length`, or if unset `num_steps` for a recurrent
-        policy and 1 for a memoryless one."""
+        """The sequence length used: `sequence_length`, or if unset `gcd(num_steps,
+        batch_size)` for a recurrent policy and 1 for a memoryless one."""
         if self.sequence_length is not None:
             return self.sequence_length
-        return self.num_steps if recurrent else 1
+        return math.gcd(self.num_steps, self.batch_size) if recurrent else 1
 
     def check_sequences(self, recurrent: bool) -> None:
         """Raises a ValueError unless minibatches hold whole sequences."""

@@ -56,11 +56,23 @@ def test_batch_that_does_not_divide_the_rollout_is_rejected_at_construction():
     config = PPOConfig(num_steps=16, batch_size=32)  # rollout 48
     with pytest.raises(ValueError, match="`batch_size` must divide the rollout"):
         RecurrentPPOAgent(actor_critic(env), env, config)
-    # A recurrent policy needs whole rollouts (16 steps) per minibatch sequence.
+    # A recurrent policy needs whole sequences per minibatch: an explicit length must fit.
     env = rf.GymEnv("CartPole-v1", num_envs=4, seed=0)
-    config = PPOConfig(num_steps=16, batch_size=8)
     with pytest.raises(ValueError, match="`batch_size` must be a multiple of the sequence length"):
-        RecurrentPPOAgent(actor_critic(env, recurrent="gru"), env, config)
+        PPOConfig(num_steps=16, batch_size=8, sequence_length=16)
+
+
+def test_sequence_length_defaults_to_what_fits_rollout_and_minibatch():
+    """The RL Zoo's ppo_lstm settings (n_steps 1024, batch 128) need no sequence_length."""
+    assert PPOConfig(num_steps=1024, batch_size=128).chunk_length(recurrent=True) == 128
+    assert PPOConfig(num_steps=32, batch_size=256).chunk_length(recurrent=True) == 32
+    assert PPOConfig(num_steps=48, batch_size=32).chunk_length(recurrent=True) == 16
+    assert PPOConfig(num_steps=1024, batch_size=128).chunk_length(recurrent=False) == 1
+    env = rf.GymEnv("CartPole-v1", num_envs=4, seed=0)
+    model = actor_critic(env, recurrent="gru", units=4, hidden=(4,))
+    config = PPOConfig(num_steps=16, batch_size=8, num_epochs=1, seed=0)
+    agent = RecurrentPPOAgent(model, env, config)
+    assert np.isfinite(agent.fit(64)[-1]["losses/approx_kl"])
 
 
 def _first_update_kl(env, model, config):
