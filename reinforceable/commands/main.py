@@ -173,7 +173,9 @@ def _train(args) -> int:
     if args.stop_at is not None:
         callbacks.append(StopAtReturn(args.stop_at))
     start = time.perf_counter()
-    agent.fit(steps, callbacks=callbacks, run_dir=run_dir, resume=not args.no_resume)
+    agent.fit(
+        steps, callbacks=callbacks, run_dir=run_dir, resume=not args.no_resume, seed=args.seed
+    )
     wall = time.perf_counter() - start
     agent.save(run_dir / "agent")
     print(f"training: {wall:.1f} s; saved agent: {run_dir / 'agent'}")
