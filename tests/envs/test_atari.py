@@ -93,3 +93,23 @@ def test_bad_ids_backends_and_options_are_refused_naming_what_is_supported():
         atari_env("pong", 0)
     with pytest.raises(ValueError, match="`asynchronous` applies to the 'gymnasium' backend"):
         atari_env("pong", asynchronous=True)
+
+
+def test_a_single_game_for_evaluation_matches_the_vector_env():
+    """`single_atari_env` (evaluation and video) sees the frames the agents were trained on,
+    renders the screen, and can leave rewards unclipped (the game's score)."""
+    from reinforceable.envs.atari import is_atari_id, single_atari_env
+
+    assert is_atari_id("ALE/Pong-v5") and is_atari_id("BreakoutNoFrameskip-v4")
+    assert not is_atari_id("CartPole-v1") and not is_atari_id("reinforceable/MixedAction2D-v0")
+    vector = atari_env("ALE/Pong-v5", 1, seed=0, backend="gymnasium", repeat_action_probability=0.0)
+    single = single_atari_env("ALE/Pong-v5", render_mode="rgb_array", reward_clipping=False,
+                              repeat_action_probability=0.0)  # fmt: skip
+    assert single.observation_space == vector.observation_space
+    first, _ = single.reset(seed=0)
+    np.testing.assert_array_equal(first, vector.reset(seed=0).observation[0])
+    assert single.render().shape == (210, 160, 3)
+    with pytest.raises(ValueError, match="unknown option"):
+        single_atari_env("ALE/Pong-v5", num_threads=2)
+    single.close()
+    vector.close()
