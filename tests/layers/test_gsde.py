@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 import reinforceable as rf
-from reinforceable.layers.gsde import GSDE_KEY, gsde_noise
+from reinforceable.layers.gsde import GSDE_KEY, gsde_layers, gsde_noise
 
 
 def _policy(features=3, actions=2, deterministic=False, **sde):
@@ -111,3 +111,37 @@ def test_gsde_heads_are_saved_and_bad_arguments_refused(tmp_path):
         rf.DenseNormal(2, sde=True, sde_sample_freq=0)
     with pytest.raises(ValueError, match="sde_initial_std"):
         rf.DenseNormal(2, sde=True, sde_initial_std=0.0)
+
+
+@pytest.mark.parametrize("algo", ["ppo", "recurrent_ppo", "sac", "recurrent_sac"])
+def test_agents_learn_and_act_with_gsde_heads(algo):
+    from reinforceable.agents import (
+        PPOConfig,
+        RecurrentPPOAgent,
+        RecurrentSACAgent,
+        RecurrentSACConfig,
+        SACAgent,
+        SACConfig,
+    )
+
+    env = rf.GymEnv("Pendulum-v1", num_envs=2, seed=0)
+    small = {"units": 4, "hidden": (8,), "sde": True, "sde_sample_freq": 4}
+    if algo.endswith("ppo"):
+        recurrent = "gru" if algo == "recurrent_ppo" else None
+        model = rf.networks.actor_critic(env, recurrent=recurrent, **small)
+        agent = RecurrentPPOAgent(model, env, PPOConfig(num_steps=16, batch_size=16, seed=0))
+    elif algo == "sac":
+        small.pop("units")
+        config = SACConfig(hidden=(8,), warmup_steps=32, batch_size=16, seed=0)
+        agent = SACAgent(rf.networks.sac_actor(env, **small), env, config)
+    else:
+        model = rf.networks.sac_actor(env, recurrent="gru", embedding=4, **small)
+        config = RecurrentSACConfig(units=4, embedding=4, hidden=(8,), warmup_steps=32,
+                                    batch_size=4, seed=0)  # fmt: skip
+        agent = RecurrentSACAgent(model, env, config)
+    history = agent.fit(128)
+    assert all(np.isfinite(v) for k, v in history[-1].items() if k.startswith("losses/"))
+    assert GSDE_KEY in agent.policy.initial_state(2)
+    (model,) = agent.actor_models().values()
+    features = 4 if algo == "recurrent_ppo" else 8  # the head's inputs: GRU or MLP output
+    assert [layer.sde_log_std.shape for layer in gsde_layers(model)] == [(features, 1)]
