@@ -81,39 +81,20 @@ def _ours_sac(env_id: str, steps: int, seed: int, extra: tuple[str, ...] = ()) -
 
 
 def ppo_worker(steps: int, seed: int, sde: bool = False) -> dict:
-    """Our recurrent PPO on PendulumNoVel-v1 with the RL Zoo's ppo_lstm settings (with `sde`,
-    their gSDE too: resampled every 4 steps, initial sigma 1)."""
+    """Our recurrent PPO on PendulumNoVel-v1 with the RL Zoo's ppo_lstm settings (the preset
+    `ppo-pendulum-novel`; without `sde`, its network without gSDE)."""
     import keras
 
     import reinforceable as rf
-    from reinforceable.agents import PPOConfig, RecurrentPPOAgent
+    from reinforceable.agents import RecurrentPPOAgent
+    from reinforceable.commands.presets import get_preset
 
     rf.training.configure_threads(inter_op=1, intra_op=1)
     keras.utils.set_random_seed(seed)
-    env = rf.GymEnv("reinforceable/PendulumNoVel-v1", num_envs=4, seed=seed)
-    model = rf.networks.actor_critic(
-        env,
-        hidden=(),
-        recurrent="lstm",
-        units=64,
-        hidden_after=(64,),
-        activation="relu",
-        hard_bounds=False,  # clipped samples, as sb3-contrib (and as measured before)
-        sde=sde,
-        sde_sample_freq=4,
-    )
-    config = PPOConfig(
-        num_steps=1024,
-        batch_size=128,
-        sequence_length=32,
-        num_epochs=10,
-        discount=0.9,
-        gae_lambda=0.95,
-        learning_rate=1e-3,
-        clip_range=0.2,
-        normalize_observations=True,
-        seed=seed,
-    )
+    preset = get_preset("ppo-pendulum-novel")
+    env = rf.GymEnv(preset.env_id, num_envs=preset.num_envs, seed=seed)
+    model = rf.networks.actor_critic(env, **{**preset.network, "sde": sde})
+    config = preset.make_config(seed)
     agent = RecurrentPPOAgent(model, env, config)
     start = time.perf_counter()
     agent.fit(steps, seed=seed)

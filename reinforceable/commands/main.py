@@ -142,6 +142,8 @@ def _choose_preset(args):
 
 
 def _train(args) -> int:
+    import keras
+
     import reinforceable as rf
     from reinforceable.commands.presets import ALGOS
     from reinforceable.envs.atari import is_atari_id
@@ -153,6 +155,7 @@ def _train(args) -> int:
         raise ValueError("train needs --env (or a --preset).")
     algo = ALGOS[args.algo]
     rf.training.configure_threads(algo.threads, algo.threads)
+    keras.utils.set_random_seed(args.seed)  # the weights' initialisation, as the examples do
     steps = args.steps or (preset.steps if preset else 100_000)
     num_envs = args.num_envs or (preset.num_envs if preset else algo.num_envs)
     episodes = args.eval_episodes or (preset.eval_episodes if preset else 10)

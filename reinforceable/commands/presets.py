@@ -159,6 +159,41 @@ PRESETS: dict[str, Preset] = {
             check_return=0.0,
         ),
         Preset(
+            name="ppo-pendulum-novel",
+            algo="ppo",
+            env_id="reinforceable/PendulumNoVel-v1",
+            steps=100_000,
+            num_envs=4,
+            # sb3-contrib's RL Zoo settings for PendulumNoVel-v1 (ppo_lstm), gSDE included;
+            # sequences of 32 steps from recorded LSTM states.
+            config={
+                "num_steps": 1024,
+                "batch_size": 128,
+                "sequence_length": 32,
+                "num_epochs": 10,
+                "discount": 0.9,
+                "gae_lambda": 0.95,
+                "learning_rate": 1e-3,
+                "clip_range": 0.2,
+                "normalize_observations": True,
+            },
+            network={
+                "hidden": (),
+                "recurrent": "lstm",
+                "units": 64,
+                "hidden_after": (64,),
+                "activation": "relu",
+                "hard_bounds": False,  # clipped samples, as sb3-contrib
+                "sde": True,
+                "sde_sample_freq": 4,
+            },
+            figure=-209.8,
+            measured="seeds 0-2, 10 deterministic episodes each (media/ppo_pendulum_novel.md)",
+            command="python benchmarks/ppo_pendulum_novel.py",
+            check_steps=100_000,
+            check_return=-300.0,
+        ),
+        Preset(
             name="sac-pendulum",
             algo="sac",
             env_id="Pendulum-v1",
