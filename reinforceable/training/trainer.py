@@ -292,8 +292,15 @@ class Trainer:
                 f"Trainer.fit: `total_steps` must be a positive int; received {total_steps!r}."
             )
         self.total_steps = total_steps
-        if self.agent.schedule_steps is None:
+        # The schedules run over the budget of `fit` unless the config fixes it; a later `fit`
+        # to a larger total stretches them over that total (SB3's `learn` does the same), rather
+        # than leaving the learning rate at its end after the first budget.
+        from_fit = getattr(self.agent, "_schedule_from_fit", False)
+        if self.agent.schedule_steps is None or (
+            from_fit and total_steps > self.agent.schedule_steps
+        ):
             self.agent.schedule_steps = total_steps
+            self.agent._schedule_from_fit = True
         self._restore()
         try:
             if self.runners is not None:

@@ -195,6 +195,26 @@ def test_linear_schedule_needs_a_budget_outside_fit():
         agent.train(driver.run(agent.rollout_steps))
 
 
+def test_a_later_fit_to_a_larger_total_stretches_the_schedule():
+    """A first `fit` sets the schedules' budget; a second to a larger total stretches it (the
+    learning rate must not stay at its end), unless the config fixes the budget."""
+    env = rf.GymEnv("CartPole-v1", num_envs=2, seed=0)
+    lr = rf.ops.LinearSchedule(1e-3)
+    agent = RecurrentPPOAgent(actor_critic(env), env, PPOConfig(num_steps=16, batch_size=32,
+                                                                learning_rate=lr))  # fmt: skip
+    agent.fit(64)
+    assert agent.schedule_steps == 64
+    agent.fit(256)
+    assert agent.schedule_steps == 256
+    agent.fit(128)  # a smaller total trains no further and leaves the budget alone
+    assert agent.schedule_steps == 256
+    fixed = PPOConfig(num_steps=16, batch_size=32, learning_rate=lr, total_steps=1000)
+    agent = RecurrentPPOAgent(actor_critic(env), env, fixed)
+    agent.fit(64)
+    agent.fit(128)
+    assert agent.schedule_steps == 1000
+
+
 def test_saved_and_loaded_agent_acts_identically(tmp_path):
     env = rf.GymEnv("reinforceable/CartPoleNoVel-v1", num_envs=2, seed=0)
     config = PPOConfig(num_steps=16, batch_size=32, num_epochs=2, normalize_observations=True)
