@@ -22,7 +22,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import reinforceable as rf  # noqa: I001 (first: TensorFlow then starts quietly)
 import keras
 
-from reinforceable.agents import PPOConfig, RecurrentPPOAgent
+from reinforceable.agents import RecurrentPPOAgent
+from reinforceable.commands.presets import get_preset
 from reinforceable.training import LearningCurve, ProgressBar
 
 rf.training.configure_threads(inter_op=1, intra_op=1)
@@ -81,16 +82,9 @@ def evaluate(agent: RecurrentPPOAgent, episodes: int, seed: int) -> dict[str, fl
 def main(args: Args) -> float:
     keras.utils.set_random_seed(args.seed)
     env = rf.GymEnv(ENV_ID, num_envs=args.num_envs, seed=args.seed)
-    config = PPOConfig(
-        num_steps=64,
-        batch_size=256,
-        num_epochs=10,
-        discount=0.99,
-        gae_lambda=0.95,
-        learning_rate=rf.ops.LinearSchedule(1e-3),
-        entropy_coef=0.01,
-        seed=args.seed,
-    )
+    # The preset `ppo-mixed-action`'s settings (`python -m reinforceable presets`), with the
+    # model built by hand here; `rf.networks.actor_critic(env)` builds a similar one.
+    config = get_preset("ppo-mixed-action").make_config(args.seed)
     agent = RecurrentPPOAgent(make_policy(env), env, config)
     before = evaluate(agent, args.eval_episodes, args.seed + 1)["success_rate"]
     print(f"untrained policy: success {before:.1%}")

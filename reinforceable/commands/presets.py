@@ -152,11 +152,15 @@ PRESETS: dict[str, Preset] = {
                 "entropy_coef": 0.01,
             },
             network={},  # actor_critic's defaults (bounded heads: BoundedNormal)
-            figure=float("nan"),  # set from the benchmark below
-            measured="success, not return: see media/ppo_defaults.md",
+            figure=1.917,
+            measured=(
+                "seeds 0-4, 1000 deterministic episodes each; success 98.9-99.9% "
+                "(media/ppo_defaults.md)"
+            ),
             command="python benchmarks/ppo_defaults.py",
-            check_steps=300_000,
-            check_return=0.0,
+            check_steps=300_000,  # seed 0 there: success 77.4%, mean return 1.530
+            check_return=1.0,
+            eval_episodes=20,
         ),
         Preset(
             name="ppo-pendulum-novel",
