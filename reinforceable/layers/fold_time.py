@@ -38,7 +38,7 @@ class FoldTime(keras.layers.Layer):
         self.layer = layer
 
     def _check(self, shape) -> None:
-        if len(shape) < 2:
+        if len(shape) < 3:
             raise ValueError(
                 f"FoldTime '{self.name}': inputs must be [batch, time, ...]; received shape "
                 f"{tuple(shape)}."

@@ -128,6 +128,21 @@ def _encode(space, inputs, encoders: dict, path: str, used: set, wrap):
     return [wrap(_leaf_encoder(space, (path or "observation").replace("/", "_")))(inputs)]
 
 
+def per_step(layer: keras.layers.Layer):
+    """`layer` applied to every step of `[batch, time, ...]` inputs (`FoldTime`); a scalar
+    leaf's `[batch, time]` gets a trailing axis first, so the layer sees `[batch * time, 1]`."""
+    from reinforceable.layers.fold_time import FoldTime
+
+    folded = FoldTime(layer)
+
+    def apply(inputs):
+        if len(inputs.shape) == 2:
+            inputs = keras.layers.Reshape((-1, 1))(inputs)
+        return folded(inputs)
+
+    return apply
+
+
 def _join(path: str, key: str) -> str:
     return f"{path}/{key}" if path else key
 
@@ -135,7 +150,7 @@ def _join(path: str, key: str) -> str:
 def encode(space: gym.Space, inputs, encoders=None, wrap=None):
     """Features of the Keras tensors `inputs` (shaped like `space`'s spec): one encoder per leaf
     (or per supplied path), concatenated on the last axis. `wrap` turns each leaf's layer into
-    the layer applied (`FoldTime` for `[batch, time, ...]` inputs)."""
+    what is applied (`per_step` for `[batch, time, ...]` inputs)."""
     wrap = wrap or (lambda layer: layer)
     if isinstance(encoders, keras.layers.Layer):
         encoders = {"": encoders}

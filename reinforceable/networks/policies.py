@@ -11,8 +11,7 @@ import numpy as np
 from reinforceable.envs.base import Environment
 from reinforceable.envs.env_spec import EnvSpec
 from reinforceable.layers import DenseBernoulli, DenseCategorical, DenseNormal, StatefulRNN
-from reinforceable.layers.fold_time import FoldTime
-from reinforceable.networks.encoders import encode, needs_encoder, observation_inputs
+from reinforceable.networks.encoders import encode, needs_encoder, observation_inputs, per_step
 
 __all__ = ["action_heads", "actor_critic", "sac_actor"]
 
@@ -238,7 +237,7 @@ def _observation(space: gym.Space, encoders, time_axis: bool):
         observation = keras.Input(shape, name="observation")
         return observation, observation
     observation = observation_inputs(space, time_axis)
-    return observation, encode(space, observation, encoders, FoldTime if time_axis else None)
+    return observation, encode(space, observation, encoders, per_step if time_axis else None)
 
 
 def _sde_options(sde: bool, sample_freq: int, initial_std: float) -> dict | None:
