@@ -42,7 +42,8 @@ def make_env(env_id: str, render: bool = False) -> gym.Env:
     render_mode = "rgb_array" if render else None
     if is_atari_id(env_id):  # the game's score: rewards not clipped
         return single_atari_env(env_id, render_mode=render_mode, reward_clipping=False)
-    return gym.make(env_id, render_mode=render_mode)
+    # `render_mode` only when rendering: not every environment takes the argument.
+    return gym.make(env_id, **({"render_mode": render_mode} if render else {}))
 
 
 def _is_mujoco(env_id: str) -> bool:
@@ -71,9 +72,13 @@ class _LocalEpisodes:
     """Episodes in a gymnasium env in this process (recorded with `RecordVideo`)."""
 
     def __init__(self, env_id: str, video_dir, prefix: str):
-        self.env = make_env(env_id, render=video_dir is not None)
         if video_dir is None:
+            self.env = make_env(env_id)
             return
+        try:
+            self.env = make_env(env_id, render=True)
+        except TypeError as error:  # an env that takes no `render_mode`
+            raise VideoError(f"{env_id} cannot render off-screen here ({error}).") from None
         self.env.reset(seed=0)
         try:
             frame = self.env.render()

@@ -64,3 +64,15 @@ def test_video_recorder_callback_records_during_training(tmp_path):
     assert all(len(list((tmp_path / "videos" / f).glob("*.mp4"))) == 1 for f in folders)
     with pytest.raises(ValueError, match="video_dir"):
         _agent("Pendulum-v1").fit(32, callbacks=[VideoRecorder("Pendulum-v1")])
+
+
+def test_episodes_of_an_env_without_render_mode():
+    """Evaluation without video makes the env as gymnasium users do (no `render_mode`), so
+    environments that do not take one still run; with video they are refused by name."""
+    from reinforceable.agents import PPOConfig, RecurrentPPOAgent
+
+    env = rf.GymEnv("reinforceable/MixedAction2D-v0", num_envs=1, seed=0)
+    agent = RecurrentPPOAgent(rf.networks.actor_critic(env, hidden=(8,)), env, PPOConfig())
+    assert len(run_episodes(agent, "reinforceable/MixedAction2D-v0", 2)) == 2
+    with pytest.raises(VideoError, match="MixedAction2D-v0 cannot render"):
+        run_episodes(agent, "reinforceable/MixedAction2D-v0", 1, video_dir="unused")
