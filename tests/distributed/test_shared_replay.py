@@ -1,6 +1,8 @@
 """A replay of its own (Ape-X): runners store their experience in it, learners sample from it,
 checkpoints hold it, and two learners can share one on Ray."""
 
+import time
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -140,6 +142,15 @@ def test_a_ray_replay_that_died_is_named_in_the_error(local_ray):
     replay.start(sac_agent().replay_spec())
     try:
         local_ray.kill(replay.actor)
+        # `kill` is asynchronous: a call can still reach the actor for a moment (seen under
+        # load); wait until the actor is gone.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                local_ray.get(replay.actor.size.remote(), timeout=10)
+            except local_ray.exceptions.RayActorError:
+                break
+            time.sleep(0.1)
         with pytest.raises(RunnerError, match=r"the shared replay \(RayReplay 'doomed'\) is gone"):
             replay.sample(1, 4)
     finally:
