@@ -130,11 +130,7 @@ def actor_critic(
         ValueError: For a `recurrent` other than None, "gru" and "lstm", or an `encoders` key
             that is not part of the observation.
     """
-    if recurrent is not None and recurrent not in ("gru", "lstm"):
-        raise ValueError(
-            f"actor_critic: `recurrent` must be None, 'gru' or 'lstm'; received {recurrent!r}."
-        )
-    observation, features = _observation(env.observation_space, encoders, bool(recurrent))
+    observation, features = _observation("actor_critic", env.observation_space, encoders, recurrent)
     if recurrent:
         episode_start = keras.Input((None,), dtype="bool", name="episode_start")
         inputs = {"observation": observation, "episode_start": episode_start, "state": {}}
@@ -202,11 +198,7 @@ def sac_actor(
         ValueError: For a `recurrent` other than None, "gru" and "lstm", or an `encoders` key
             that is not part of the observation.
     """
-    if recurrent is not None and recurrent not in ("gru", "lstm"):
-        raise ValueError(
-            f"sac_actor: `recurrent` must be None, 'gru' or 'lstm'; received {recurrent!r}."
-        )
-    observation, features = _observation(env.observation_space, encoders, bool(recurrent))
+    observation, features = _observation("sac_actor", env.observation_space, encoders, recurrent)
     gsde = _sde_options(sde, sde_sample_freq, sde_initial_std)
     if recurrent is None:
         x = _mlp(features, hidden, activation, "actor")
@@ -229,9 +221,15 @@ def sac_actor(
     )
 
 
-def _observation(space: gym.Space, encoders, time_axis: bool):
-    """The observation inputs (`[batch(, time), ...]`) and the features the torsos see: a flat
-    float Box as it is (no encoder, the layout of earlier versions), any other encoded."""
+def _observation(owner: str, space: gym.Space, encoders, recurrent: str | None):
+    """The observation inputs (`[batch(, time), ...]`, a time axis for a `recurrent` cell) and
+    the features the torsos see: a flat float Box as it is (no encoder, the layout of earlier
+    versions), any other encoded. Checks `recurrent` first."""
+    if recurrent is not None and recurrent not in ("gru", "lstm"):
+        raise ValueError(
+            f"{owner}: `recurrent` must be None, 'gru' or 'lstm'; received {recurrent!r}."
+        )
+    time_axis = recurrent is not None
     if encoders is None and not needs_encoder(space):
         shape = (None, *space.shape) if time_axis else space.shape
         observation = keras.Input(shape, name="observation")
