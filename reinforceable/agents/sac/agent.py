@@ -155,9 +155,10 @@ class SACAgent(SharedReplayLearning, Agent):
         self._warmup = tf.Variable(config.warmup_steps > 0, trainable=False, name="warmup")
         self._new_steps = 0  # env steps observed since the last update
         self._add_graph = tf.function(self._add, autograph=False, reduce_retracing=True)
-        self._update_graph = tf.function(self._updates, autograph=False)
+        jit = config.jit_compile
+        self._update_graph = tf.function(self._updates, autograph=False, jit_compile=jit)
         self._shared_update_graph = tf.function(
-            self._updates, autograph=False, reduce_retracing=True
+            self._updates, autograph=False, reduce_retracing=True, jit_compile=jit
         )
         self._build_actor()
 

@@ -66,6 +66,10 @@ class SACConfig(Config):
     """Units of each critic's hidden layers."""
     seed: int | None = None
     """Seed of the replay sampling and the updates' action samples."""
+    jit_compile: bool = False
+    """Compile each burst of updates with XLA: about 1.2x more updates per second for the
+    standard 256x256 networks on a 2-core CPU (HalfCheetah), after a few seconds of compiling.
+    An actor with an op that XLA cannot compile fails at the first update."""
 
     def __post_init__(self):
         for name in ("buffer_capacity", "batch_size", "steps_per_iteration", "n_step"):
@@ -101,7 +105,7 @@ class SACConfig(Config):
             raise ValueError(
                 f"SACConfig: `discrete_target_entropy_ratio` must be in [0, 1); received {ratio!r}."
             )
-        for name in ("learn_temperature", "backup_entropy"):
+        for name in ("learn_temperature", "backup_entropy", "jit_compile"):
             check_bool(OWNER, name, getattr(self, name))
         object.__setattr__(self, "hidden", check_units(OWNER, "hidden", self.hidden))
         check_seed(OWNER, self.seed)

@@ -37,6 +37,11 @@ def test_invalid_config_names_the_field(kwargs, field):
         SACConfig(**kwargs)
 
 
+def test_jit_compile_must_be_a_bool():
+    with pytest.raises(TypeError, match="`jit_compile` must be a bool; received 'yes'"):
+        SACConfig(jit_compile="yes")
+
+
 def test_heads_must_cover_the_action_space():
     env = rf.GymEnv("CartPole-v1", num_envs=1, seed=0)
     observation = keras.Input((4,))
@@ -131,12 +136,16 @@ def test_hybrid_and_discrete_updates_move_actor_critics_and_temperatures(env_id)
     assert {f"losses/{m}_{h}" for m in ("alpha", "entropy") for h in names} <= set(metrics)
 
 
-def test_sac_learns_pendulum_quickly():
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_sac_learns_pendulum_quickly(jit_compile):
     """6.4k steps (about 25 s): the deterministic policy swings up and holds, a mean return of
-    -300 or better over 10 episodes (random: about -1200; SB3's RL Zoo: -157 at 20k)."""
+    -300 or better over 10 episodes (random: about -1200; SB3's RL Zoo: -157 at 20k), with the
+    updates in a graph or compiled by XLA (whose normal samples differ, so the two runs are not
+    identical)."""
     keras.utils.set_random_seed(0)
     env = rf.GymEnv("Pendulum-v1", num_envs=1, seed=0)
-    agent = SACAgent(sac_actor(env), env, SACConfig(learning_rate=1e-3, seed=0))
+    config = SACConfig(learning_rate=1e-3, seed=0, jit_compile=jit_compile)
+    agent = SACAgent(sac_actor(env), env, config)
     agent.fit(6400, seed=0)
     evaluation = rf.training.Evaluation(rf.GymEnv("Pendulum-v1", num_envs=5, seed=100), episodes=10)
     assert evaluation.evaluate_policy(agent.eval_policy)["eval/episode_return"] >= -300

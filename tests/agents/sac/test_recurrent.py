@@ -133,9 +133,16 @@ def test_two_step_soft_targets_by_hand():
     np.testing.assert_allclose(value.numpy(), [5.0 + 0.2 * 1.5])
 
 
-@pytest.mark.parametrize("env_id", ["reinforceable/MemoryMixedAction2D-v0", "CartPole-v1"])
-def test_hybrid_and_discrete_updates_move_actor_critics_and_temperatures(env_id):
-    agent = _agent(env_id)
+@pytest.mark.parametrize(
+    ("env_id", "jit_compile"),
+    [
+        ("reinforceable/MemoryMixedAction2D-v0", False),
+        ("reinforceable/MemoryMixedAction2D-v0", True),
+        ("CartPole-v1", False),
+    ],
+)
+def test_hybrid_and_discrete_updates_move_actor_critics_and_temperatures(env_id, jit_compile):
+    agent = _agent(env_id, RecurrentSACConfig(**{**SMALL.to_dict(), "jit_compile": jit_compile}))
     before = [v.numpy().copy() for v in agent.model.trainable_variables]
     torso = [v.numpy().copy() for v in agent.critic_torso.trainable_variables]
     alpha_d = agent.log_alpha_discrete.numpy().copy()
