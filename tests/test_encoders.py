@@ -118,3 +118,62 @@ def test_recurrent_sac_actor_with_tuple_observations():
     outputs = model({"observation": observation, "episode_start": tf.zeros([2, 3], tf.bool),
                      "state": {"actor_rnn": [tf.zeros([2, 4])]}})  # fmt: skip
     assert outputs["action"].sample(seed=[0, 0]).shape == (2, 3, 1)
+
+
+def test_sac_critic_splits_its_input_back_into_the_observation_and_encodes_it():
+    from reinforceable.agents.sac.networks import SplitFeatures, critic, features, features_dim
+    from reinforceable.envs.specs import space_to_spec
+
+    space = gym.spaces.Dict(
+        {
+            "camera": Box(0, 255, (36, 36, 3), np.uint8),
+            "mode": Discrete(3),
+            "x": Box(-1, 1, (2, 2), np.float32),
+        }
+    )
+    space.seed(0)
+    samples = [space.sample() for _ in range(2)]
+    observation = {key: np.stack([s[key] for s in samples]) for key in space.spaces}
+    action = np.array([[0.5], [-0.25]], np.float32)
+    inputs = tf.concat([features(observation), action], 1)
+    leaves = tf.nest.flatten(space_to_spec(space))
+    split = SplitFeatures([s.shape for s in leaves], [s.dtype.name for s in leaves])(inputs)
+    pairs = zip(split[:-1], tf.nest.flatten(observation), leaves, strict=True)
+    for leaf, expected, leaf_spec in pairs:  # in the spec's dtypes (Discrete: int32)
+        assert leaf.dtype == leaf_spec.dtype
+        np.testing.assert_array_equal(leaf.numpy(), expected)
+    np.testing.assert_array_equal(split[-1].numpy(), action)
+
+    model = critic(features_dim(space_to_spec(space)) + 1, (8,), observation_space=space)
+    encoder = model.get_layer("critic_encoder")
+    kinds = {type(layer).__name__ for layer in encoder._flatten_layers()}
+    assert {"Conv2D", "OneHot", "Flat"} <= kinds
+    one_hot = next(layer for layer in encoder._flatten_layers() if isinstance(layer, OneHot))
+    assert one_hot.depths == [3]
+    # The encoded observation and the action reach the MLP: the features before it are the
+    # encoder's output on the observation, followed by the action.
+    before_mlp = keras.Model(model.input, model.get_layer("encoded_and_action").output)
+    expected = tf.concat([encoder(observation), action], 1)
+    np.testing.assert_allclose(before_mlp(inputs).numpy(), expected.numpy(), rtol=1e-6)
+    assert model(inputs).shape == (2,)
+
+
+def test_sac_critics_encode_discrete_and_dict_observations_and_learn():
+    spec = EnvSpec(Discrete(5), Box(-1, 1, (1,), np.float32), num_envs=2)
+    sac = SACAgent(sac_actor(spec, hidden=(8,)), spec, SACConfig(hidden=(8,), seed=0))
+    for model in (*sac.critics, *sac.target_critics):
+        one_hot = [layer for layer in model._flatten_layers() if isinstance(layer, OneHot)]
+        assert [layer.depths for layer in one_hot] == [[5]]
+    # A flat float Box keeps the plain MLP.
+    spec = EnvSpec(Box(-1, 1, (3,), np.float32), Box(-1, 1, (1,), np.float32), num_envs=2)
+    plain = SACAgent(sac_actor(spec, hidden=(8,)), spec, SACConfig(hidden=(8,), seed=0))
+    assert all("split" not in [layer.name for layer in c.layers] for c in plain.critics)
+
+    env = rf.GymEnv([_DictCartPole] * 2, seed=0)
+    config = SACConfig(batch_size=16, hidden=(8,), steps_per_iteration=8, warmup_steps=16, seed=0)
+    agent = SACAgent(sac_actor(env, hidden=(8,)), env, config)
+    before = [w.numpy().copy() for w in agent.critics[0].trainable_weights]
+    history = agent.fit(64)
+    assert history[-1]["losses/updates"] > 0 and np.isfinite(history[-1]["losses/critic_loss"])
+    after = agent.critics[0].trainable_weights
+    assert all(not np.array_equal(a, b.numpy()) for a, b in zip(before, after, strict=True))

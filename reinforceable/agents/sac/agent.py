@@ -60,7 +60,9 @@ class SACAgent(SharedReplayLearning, Agent):
     `BoundedNormal`) for each `Box` part. `rf.networks.sac_actor(env)` builds one. The agent builds
     two critics and their Polyak-averaged targets that take the observation, the continuous
     action and a one-hot code of the discrete choice (`ActionCodec`): MLPs of `config.hidden`
-    units, or copies of a `critic` you supply.
+    units, or copies of a `critic` you supply. The default critics encode an observation that is
+    not a flat float `Box` as the ready-made actors do (one-hot, the Nature CNN for images, an
+    encoder per `Dict` key; `reinforceable.networks.observation_encoder`).
 
     Losses (see `losses.py`): the soft state value sums exactly over the discrete choices
     (Christodoulou, 2019) and samples the continuous part; each discrete head and the continuous
@@ -181,7 +183,9 @@ class SACAgent(SharedReplayLearning, Agent):
     def _build_critics(self, spec: EnvSpec, critic: keras.Model | None) -> None:
         """Sets `critics` and `target_critics` (the models whose weights `_polyak` follows)."""
         input_dim = features_dim(spec.observation_spec) + self.codec.action_dim
-        self.critics, self.target_critics = critics_from(critic, input_dim, self.config.hidden)
+        self.critics, self.target_critics = critics_from(
+            critic, input_dim, self.config.hidden, observation_space=spec.observation_space
+        )
 
     def _critic_models(self) -> list[keras.Model]:
         """Every model the critic loss trains."""

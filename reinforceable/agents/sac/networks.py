@@ -1,14 +1,19 @@
-"""SAC's critics: the default MLP, or copies of a critic the user supplies."""
+"""SAC's critics: the default MLP (observations encoded where they need it), or copies of a
+critic the user supplies."""
 
 from __future__ import annotations
 
+import gymnasium as gym
 import keras
 import numpy as np
 import tensorflow as tf
 
+from reinforceable.envs.specs import space_to_spec
 from reinforceable.layers.stateful_rnn import StatefulRNN
+from reinforceable.networks.encoders import needs_encoder, observation_encoder
 
 __all__ = [
+    "SplitFeatures",
     "critic",
     "critics_from",
     "features",
@@ -39,10 +44,61 @@ def features_dim(observation_spec) -> int:
     return sum(int(np.prod(spec.shape)) for spec in tf.nest.flatten(observation_spec))
 
 
-def critic(input_dim: int, hidden: tuple[int, ...], name: str = "critic") -> keras.Model:
-    """The default critic: an MLP (ReLU) from `[B, input_dim]` to `Q` `[B]`."""
+@keras.saving.register_keras_serializable(package="reinforceable")
+class SplitFeatures(keras.layers.Layer):
+    """The inverse of `features` on the first columns: `[B, D]` float32, the observation's leaves
+    flattened and concatenated and then any other columns, to the leaves `[B, *shape]` in their
+    dtypes, followed by the other columns `[B, D - sum(prod(shape))]`."""
+
+    def __init__(self, shapes, dtypes, **kwargs):
+        super().__init__(**kwargs)
+        self.shapes = [tuple(int(d) for d in shape) for shape in shapes]
+        self.dtypes = [str(dtype) for dtype in dtypes]
+
+    def call(self, inputs):
+        sizes = [int(np.prod(shape)) for shape in self.shapes]
+        parts = tf.split(inputs, [*sizes, -1], axis=1)
+        leaves = [
+            tf.cast(tf.reshape(part, [-1, *shape]), dtype)
+            for part, shape, dtype in zip(parts, self.shapes, self.dtypes, strict=False)
+        ]
+        return [*leaves, parts[-1]]
+
+    def compute_output_shape(self, input_shape):
+        sizes = sum(int(np.prod(shape)) for shape in self.shapes)
+        rest = None if input_shape[-1] is None else input_shape[-1] - sizes
+        return [(input_shape[0], *shape) for shape in self.shapes] + [(input_shape[0], rest)]
+
+    def get_config(self):
+        return {**super().get_config(), "shapes": self.shapes, "dtypes": self.dtypes}
+
+
+def critic(
+    input_dim: int,
+    hidden: tuple[int, ...],
+    name: str = "critic",
+    observation_space: gym.Space | None = None,
+) -> keras.Model:
+    """The default critic: an MLP (ReLU) from `[B, input_dim]` to `Q` `[B]`.
+
+    With an `observation_space` that is anything but a flat float `Box` (see
+    `reinforceable.networks.needs_encoder`), the observation's columns of the input (its leaves
+    flattened by `features`) are split back into the observation and encoded first, as the
+    actors of `reinforceable.networks` encode them (one-hot for `Discrete`, the Nature CNN for
+    images, an encoder per `Dict` key; fresh weights per critic); the rest of the input (the
+    action) is concatenated to the encoding.
+    """
     inputs = keras.Input((input_dim,))
     x = inputs
+    if observation_space is not None and needs_encoder(observation_space):
+        spec = space_to_spec(observation_space)
+        leaves = tf.nest.flatten(spec)
+        split = SplitFeatures(
+            [leaf.shape for leaf in leaves], [leaf.dtype.name for leaf in leaves], name="split"
+        )(inputs)
+        observation = tf.nest.pack_sequence_as(spec, split[:-1])
+        encoded = observation_encoder(observation_space, name=f"{name}_encoder")(observation)
+        x = keras.layers.Concatenate(name="encoded_and_action")([encoded, split[-1]])
     for units in hidden:
         x = keras.layers.Dense(units, activation="relu")(x)
     q = keras.layers.Reshape(())(keras.layers.Dense(1)(x))
@@ -50,7 +106,11 @@ def critic(input_dim: int, hidden: tuple[int, ...], name: str = "critic") -> ker
 
 
 def critics_from(
-    template: keras.Model | None, input_dim: int, hidden: tuple[int, ...], owner: str = "SACAgent"
+    template: keras.Model | None,
+    input_dim: int,
+    hidden: tuple[int, ...],
+    owner: str = "SACAgent",
+    observation_space: gym.Space | None = None,
 ) -> tuple[list[keras.Model], list[keras.Model]]:
     """Twin critics and their targets (initialised to the critics' weights).
 
@@ -60,12 +120,13 @@ def critics_from(
             copies are made (`keras.models.clone_model`); `None` for the default MLP.
         input_dim: The width of the critics' input.
         hidden: Units of the default MLP.
+        observation_space: Where the default critic encodes observations (see `critic`).
 
     Raises:
         ValueError: If the template does not map `[B, input_dim]` to `[B]`.
     """
     if template is None:
-        make = lambda name: critic(input_dim, hidden, name)  # noqa: E731
+        make = lambda name: critic(input_dim, hidden, name, observation_space)  # noqa: E731
     else:
         try:
             q = template(tf.zeros([2, input_dim]))
