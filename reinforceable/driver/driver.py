@@ -191,7 +191,8 @@ class Driver:
             ],
             axis=1,
         )
-        return timestep.observation, action, extras, next_timestep.reward, flags
+        info = next_timestep.info  # {} unless the env carries info entries
+        return timestep.observation, action, extras, next_timestep.reward, flags, info
 
     def _row_spec(self):
         timestep_spec = self.env.timestep_spec
@@ -203,6 +204,7 @@ class Driver:
             self._extras_spec,
             timestep_spec.reward,
             tf.TensorSpec([self.num_envs, 4], tf.bool),
+            tf.nest.map_structure(lambda v: tf.TensorSpec(v.shape, v.dtype), self._timestep.info),
         )
 
     def _loop(self, timestep, state, run_seed, num_steps, num_episodes, episodes_per_env,
@@ -305,7 +307,7 @@ class Driver:
                 observer.end()
         tf.nest.map_structure(lambda v, t: v.assign(t), self._timestep, last_timestep)
         tf.nest.map_structure(lambda v, t: v.assign(t), self._state, last_state)
-        observation, action, extras, reward, flags = tf.nest.pack_sequence_as(
+        observation, action, extras, reward, flags, info = tf.nest.pack_sequence_as(
             self._row_spec(), rows
         )
         episode_start, terminated, truncated, valid = tf.unstack(flags, 4, axis=2)
@@ -323,6 +325,7 @@ class Driver:
             next_policy_state=last_state,
             sequence_states=tf.nest.pack_sequence_as(state, states) if states else (),
             policy_version=version,
+            info=info,
         )
 
     def run(

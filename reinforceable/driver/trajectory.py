@@ -66,6 +66,9 @@ class Trajectory(NamedTuple):
     policy_version: Any = ()
     """int64 `[B]`: the version of the acting state that produced the rows (`Policy.version`),
     to measure how far behind the learner the data are; `()` in a hand-made trajectory."""
+    info: Any = {}  # noqa: RUF012 (never mutated: replace it with `_replace`)
+    """dict of `[T, B, ...]`: the `info` entries the environment carries (`GymEnv(infos=...)`)
+    that came with each row's reward, e.g. `is_success` or a safety `cost`; empty by default."""
 
 
 _BATCH_MAJOR = ("policy_state", "next_timestep", "next_policy_state", "policy_version")
@@ -102,7 +105,7 @@ def pad_rows(trajectory: Trajectory, length: int) -> Trajectory:
 
     time_major = {
         name: tf.nest.map_structure(pad, getattr(trajectory, name))
-        for name in ("observation", "action", "extras", "reward", "terminated", "truncated")
+        for name in ("observation", "action", "extras", "reward", "terminated", "truncated", "info")
     }
     return trajectory._replace(
         **time_major,

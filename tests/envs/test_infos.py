@@ -8,6 +8,7 @@ import tensorflow as tf
 
 import reinforceable as rf
 from reinforceable.driver import SuccessRate
+from reinforceable.driver.trajectory import concatenate, pad_rows
 from reinforceable.envs import EnvError
 from reinforceable.envs.sync_vector import LeanSyncVectorEnv
 
@@ -96,6 +97,30 @@ def test_success_rate_reads_is_success_in_the_driver():
     without = SuccessRate()
     rf.Driver(Always(), rf.GymEnv(_envs(), seed=0), [without]).run(24)
     assert float(without.result()) == 0.0  # from the reward, which says nothing here
+
+
+def test_trajectories_carry_the_infos_that_came_with_each_reward():
+    """Row t's info is the one returned with row t's reward: `cost` counts the steps of each
+    episode, `is_success` is set on its last step; an env without infos gives `{}`."""
+    env = rf.GymEnv(_envs(2), infos=INFOS, seed=0)
+    driver = rf.Driver(rf.RandomPolicy(env.spec.action_space), env)
+    trajectory = driver.run(16)  # env steps: 8 rows of 2
+    assert set(trajectory.info) == {"is_success", "cost"}
+    assert trajectory.info["cost"].shape == (8, 2)
+    assert trajectory.info["is_success"].dtype == tf.bool
+    # Rows: steps 1, 2, 3 of an episode, then the reset row (its action ignored, no infos).
+    np.testing.assert_array_equal(trajectory.info["cost"][:, 0], [1, 2, 3, 0, 1, 2, 3, 0])
+    actions = trajectory.action.numpy()
+    last = np.array([False, False, True, False] * 2)
+    np.testing.assert_array_equal(
+        trajectory.info["is_success"].numpy(), last[:, None] & (actions == 1)
+    )
+    # Trajectories of the same chunk go side by side and pad with their infos.
+    joined = concatenate([trajectory, trajectory])
+    assert joined.info["cost"].shape == (8, 4)
+    assert pad_rows(trajectory, 10).info["cost"].shape == (10, 2)
+    plain = rf.Driver(rf.RandomPolicy(env.spec.action_space), rf.GymEnv(_envs(2), seed=0)).run(8)
+    assert plain.info == {}
 
 
 def test_malformed_or_undeclarable_infos_are_refused():
