@@ -10,8 +10,16 @@ import pytest
 import tensorflow as tf
 
 import reinforceable as rf
-from reinforceable.agents import PPOConfig, RecurrentPPOAgent, SACAgent, SACConfig
+from reinforceable.agents import (
+    PPOConfig,
+    RecurrentPPOAgent,
+    RecurrentSACAgent,
+    RecurrentSACConfig,
+    SACAgent,
+    SACConfig,
+)
 from reinforceable.envs import EnvSpec
+from reinforceable.layers.fold_time import FoldTime
 from reinforceable.networks import (
     OneHot,
     actor_critic,
@@ -153,7 +161,8 @@ def test_sac_critic_splits_its_input_back_into_the_observation_and_encodes_it():
     # The encoded observation and the action reach the MLP: the features before it are the
     # encoder's output on the observation, followed by the action.
     before_mlp = keras.Model(model.input, model.get_layer("encoded_and_action").output)
-    expected = tf.concat([encoder(observation), action], 1)
+    observation_encoder = encoder.get_layer("critic_encoder_observation")  # takes the nest
+    expected = tf.concat([observation_encoder(observation), action], 1)
     np.testing.assert_allclose(before_mlp(inputs).numpy(), expected.numpy(), rtol=1e-6)
     assert model(inputs).shape == (2,)
 
@@ -177,3 +186,53 @@ def test_sac_critics_encode_discrete_and_dict_observations_and_learn():
     assert history[-1]["losses/updates"] > 0 and np.isfinite(history[-1]["losses/critic_loss"])
     after = agent.critics[0].trainable_weights
     assert all(not np.array_equal(a, b.numpy()) for a, b in zip(before, after, strict=True))
+
+
+def test_recurrent_sac_critics_encode_observations_in_their_torso():
+    space = gym.spaces.Tuple((Discrete(3), Box(-1, 1, (2,))))
+    spec = EnvSpec(space, Box(-1, 1, (1,), np.float32), num_envs=2)
+    actor = sac_actor(spec, hidden=(8,), recurrent="gru", units=4, embedding=4)
+    config = RecurrentSACConfig(
+        batch_size=4, hidden=(8,), units=4, embedding=4, sequence_length=4, burn_in=1, overlap=2,
+        steps_per_iteration=8, warmup_steps=8, seed=0,
+    )  # fmt: skip
+    agent = RecurrentSACAgent(actor, spec, config)
+    for torso in (agent.critic_torso, agent.target_critic_torso):
+        one_hot = [layer for layer in torso._flatten_layers() if isinstance(layer, OneHot)]
+        assert [layer.depths for layer in one_hot] == [[3]]
+        assert torso.output["encoded"].shape[-1] == 3 + 2
+    assert agent.critics[0].input.shape[-1] == 4 + 5 + 1  # torso, encoded observation, action
+    # A flat float Box: the torso passes the features through as they are.
+    spec = EnvSpec(Box(-1, 1, (3,), np.float32), Box(-1, 1, (1,), np.float32), num_envs=2)
+    actor = sac_actor(spec, hidden=(8,), recurrent="gru", units=4, embedding=4)
+    plain = RecurrentSACAgent(actor, spec, config)
+    assert plain.critic_torso.output["encoded"].shape[-1] == 3
+    assert not any(isinstance(layer, FoldTime) for layer in plain.critic_torso.layers)
+
+
+def test_recurrent_sac_learns_with_dict_observations():
+    env = rf.GymEnv([_DictCartPole] * 2, seed=0)
+    config = RecurrentSACConfig(
+        batch_size=4, hidden=(8,), units=4, embedding=4, sequence_length=4, burn_in=1, overlap=2,
+        steps_per_iteration=8, warmup_steps=16, seed=0,
+    )  # fmt: skip
+    actor = sac_actor(env, hidden=(8,), recurrent="gru", units=4, embedding=4)
+    agent = RecurrentSACAgent(actor, env, config)
+    before = [w.numpy().copy() for w in agent.critic_torso.trainable_weights]
+    history = agent.fit(64)
+    assert history[-1]["losses/updates"] > 0 and np.isfinite(history[-1]["losses/critic_loss"])
+    after = agent.critic_torso.trainable_weights
+    assert all(not np.array_equal(a, b.numpy()) for a, b in zip(before, after, strict=True))
+
+
+def test_tuple_observations_act_through_keras_policy():
+    """Keras keeps a Tuple observation's inputs as a list; the policy feeds the tuple to it."""
+    space = gym.spaces.Tuple((Discrete(3), Box(-1, 1, (2,))))
+    spec = EnvSpec(space, Box(-1, 1, (1,), np.float32), num_envs=2)
+    sac = SACAgent(sac_actor(spec, hidden=(8,)), spec, SACConfig(hidden=(8,), seed=0))
+    observation = (np.array([0, 2]), np.zeros([2, 2], np.float32))
+    action, _ = sac.predict(observation)
+    assert action.shape == (2, 1)
+    other, _ = sac.predict((np.array([1, 2]), np.zeros([2, 2], np.float32)), deterministic=True)
+    first, _ = sac.predict(observation, deterministic=True)
+    assert not np.allclose(first[0], other[0]) and np.allclose(first[1], other[1])

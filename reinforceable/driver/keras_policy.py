@@ -166,7 +166,7 @@ class KerasPolicy(Policy):
                 if not self.recurrent and isinstance(observation, dict) and key in observation:
                     values[key] = observation[key]  # a memoryless model of a Dict observation
                 elif key == "observation":
-                    values[key] = observation
+                    values[key] = _as_declared(declared[key], observation)
                 elif key == "episode_start":
                     values[key] = episode_start
                 elif key == "state":
@@ -184,7 +184,7 @@ class KerasPolicy(Policy):
                         f"environment does not provide; available inputs: {available}."
                     )
         elif tf.nest.is_nested(declared):
-            values = observation
+            values = _as_declared(declared, observation)
         else:
             if tf.nest.is_nested(observation):
                 raise ValueError(
@@ -398,6 +398,16 @@ def distribution_support(distribution: tfd.Distribution):
     if isinstance(distribution, tfd.Bernoulli):
         return np.zeros((), np.int64), np.ones((), np.int64)
     return None
+
+
+def _as_declared(declared, value):
+    """`value` in the nest types of the model's `declared` inputs where only the types differ
+    (Keras keeps a `Tuple` observation's inputs as a list)."""
+    try:
+        tf.nest.assert_same_structure(declared, value, check_types=False)
+    except (ValueError, TypeError):
+        return value  # reported with both structures by the caller
+    return tf.nest.pack_sequence_as(declared, tf.nest.flatten(value))
 
 
 def _canonical(nest):

@@ -9,6 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from reinforceable.envs.specs import space_to_spec
+from reinforceable.layers.fold_time import FoldTime
 from reinforceable.layers.stateful_rnn import StatefulRNN
 from reinforceable.networks.encoders import needs_encoder, observation_encoder
 
@@ -16,6 +17,7 @@ __all__ = [
     "SplitFeatures",
     "critic",
     "critics_from",
+    "encoded_features",
     "features",
     "features_dim",
     "recurrent_torso",
@@ -73,6 +75,24 @@ class SplitFeatures(keras.layers.Layer):
         return {**super().get_config(), "shapes": self.shapes, "dtypes": self.dtypes}
 
 
+def encoded_features(observation_space: gym.Space | None, name: str) -> keras.Model | None:
+    """The observation's `features` `[B, D]` split back into the observation and encoded as the
+    ready-made actors encode it (`reinforceable.networks.observation_encoder`: one-hot for
+    `Discrete`, the Nature CNN for images, an encoder per `Dict` key): a model to `[B, F]`;
+    `None` for a flat float `Box` (or no space), whose features are used as they are."""
+    if observation_space is None or not needs_encoder(observation_space):
+        return None
+    spec = space_to_spec(observation_space)
+    leaves = tf.nest.flatten(spec)
+    inputs = keras.Input((features_dim(spec),))
+    split = SplitFeatures(
+        [leaf.shape for leaf in leaves], [leaf.dtype.name for leaf in leaves], name="split"
+    )(inputs)
+    observation = tf.nest.pack_sequence_as(spec, split[:-1])
+    encoded = observation_encoder(observation_space, name=f"{name}_observation")(observation)
+    return keras.Model(inputs, encoded, name=name)
+
+
 def critic(
     input_dim: int,
     hidden: tuple[int, ...],
@@ -81,24 +101,17 @@ def critic(
 ) -> keras.Model:
     """The default critic: an MLP (ReLU) from `[B, input_dim]` to `Q` `[B]`.
 
-    With an `observation_space` that is anything but a flat float `Box` (see
-    `reinforceable.networks.needs_encoder`), the observation's columns of the input (its leaves
-    flattened by `features`) are split back into the observation and encoded first, as the
-    actors of `reinforceable.networks` encode them (one-hot for `Discrete`, the Nature CNN for
-    images, an encoder per `Dict` key; fresh weights per critic); the rest of the input (the
-    action) is concatenated to the encoding.
+    With an `observation_space` that is anything but a flat float `Box`, the observation's
+    columns of the input (the first `features_dim` ones) go through `encoded_features` (fresh
+    weights per critic) and the rest of the input (the action) is concatenated to the encoding.
     """
     inputs = keras.Input((input_dim,))
     x = inputs
-    if observation_space is not None and needs_encoder(observation_space):
-        spec = space_to_spec(observation_space)
-        leaves = tf.nest.flatten(spec)
-        split = SplitFeatures(
-            [leaf.shape for leaf in leaves], [leaf.dtype.name for leaf in leaves], name="split"
-        )(inputs)
-        observation = tf.nest.pack_sequence_as(spec, split[:-1])
-        encoded = observation_encoder(observation_space, name=f"{name}_encoder")(observation)
-        x = keras.layers.Concatenate(name="encoded_and_action")([encoded, split[-1]])
+    encoder = encoded_features(observation_space, f"{name}_encoder")
+    if encoder is not None:
+        size = encoder.input.shape[-1]
+        parts = SplitFeatures([(size,)], ["float32"], name="observation_and_action")(inputs)
+        x = keras.layers.Concatenate(name="encoded_and_action")([encoder(parts[0]), parts[1]])
     for units in hidden:
         x = keras.layers.Dense(units, activation="relu")(x)
     q = keras.layers.Reshape(())(keras.layers.Dense(1)(x))
@@ -154,23 +167,33 @@ def critics_from(
 
 
 def recurrent_torso(
-    input_dim: int, cell: str, units: int, embedding: int, name: str = "critic_torso"
+    input_dim: int,
+    cell: str,
+    units: int,
+    embedding: int,
+    name: str = "critic_torso",
+    observation_space: gym.Space | None = None,
 ) -> keras.Model:
-    """The recurrent critics' torso: a dense embedding (ReLU) of the observation features and a
-    `StatefulRNN`, reset where episodes start, with its state in and out explicitly.
+    """The recurrent critics' torso: the observation features encoded per step where the space
+    needs it (`encoded_features`), a dense embedding (ReLU) and a `StatefulRNN`, reset where
+    episodes start, with its state in and out explicitly.
 
     Inputs `{"features": [N, T, input_dim], "episode_start": [N, T], "state": {"rnn": [...]}}`;
-    outputs `{"features": [N, T, units], "state": {"rnn": [...]}}`.
+    outputs `{"features": [N, T, units], "encoded": [N, T, F], "state": {"rnn": [...]}}`, where
+    `encoded` is what the heads see of the observation (the input features themselves, `F =
+    input_dim`, for a flat float `Box`).
     """
     observation = keras.Input((None, input_dim), name="features")
     episode_start = keras.Input((None,), dtype="bool", name="episode_start")
+    encoder = encoded_features(observation_space, f"{name}_encoder")
+    encoded = observation if encoder is None else FoldTime(encoder, name="encoder")(observation)
     rnn = StatefulRNN(cell, units, name="rnn")
     state = rnn.state_inputs()
-    x = keras.layers.Dense(embedding, activation="relu", name="embedding")(observation)
+    x = keras.layers.Dense(embedding, activation="relu", name="embedding")(encoded)
     h, final = rnn(x, reset_mask=episode_start, initial_state=state, return_state=True)
     return keras.Model(
         {"features": observation, "episode_start": episode_start, "state": {"rnn": state}},
-        {"features": h, "state": {"rnn": list(final)}},
+        {"features": h, "encoded": encoded, "state": {"rnn": list(final)}},
         name=name,
     )
 

@@ -63,7 +63,9 @@ class RecurrentSACAgent(SACAgent):
 
     * Separate recurrent torsos for the actor and the critics (Ni et al. found a shared one
       unstable); the twin critics share one torso with two heads, as in their code, and so do
-      the target critics. Each head sees `[torso output, observation features, action]`.
+      the target critics. Each head sees `[torso output, observation features, action]`; an
+      observation that is not a flat float `Box` is encoded first, in the torso, as the
+      ready-made actors encode it (one-hot, the Nature CNN, an encoder per `Dict` key).
     * The actor's loss back-propagates into the actor (its recurrent layer included, through
       the trained steps) but not into the critics' torso, whose features it treats as fixed.
     * Only the actor's state is stored: the critics' states are not known when acting (the
@@ -136,13 +138,14 @@ class RecurrentSACAgent(SACAgent):
 
     def _build_critics(self, spec: EnvSpec, critic: keras.Model | None) -> None:
         config = self.config
-        dim = features_dim(spec.observation_spec)
+        dim, space = features_dim(spec.observation_spec), spec.observation_space
         self.critic_torso, self.target_critic_torso = (
-            recurrent_torso(dim, config.cell, config.units, config.embedding, name=name)
+            recurrent_torso(dim, config.cell, config.units, config.embedding, name, space)
             for name in ("critic_torso", "target_critic_torso")
         )
         self.target_critic_torso.set_weights(self.critic_torso.get_weights())
-        head_dim = config.units + dim + self.codec.action_dim
+        encoded_dim = self.critic_torso.output["encoded"].shape[-1]
+        head_dim = config.units + encoded_dim + self.codec.action_dim
         self.critics, self.target_critics = critics_from(None, head_dim, config.hidden)
 
     def _critic_models(self) -> list[keras.Model]:
@@ -213,8 +216,9 @@ class RecurrentSACAgent(SACAgent):
         super()._observe(trajectory)
 
     def _torso(self, torso, features, episode_start, state):
+        """The torso's recurrent features, its encoding of the observation and its final state."""
         outputs = torso({"features": features, "episode_start": episode_start, "state": state})
-        return outputs["features"], outputs["state"]
+        return outputs["features"], outputs["encoded"], outputs["state"]
 
     def _gradients(self, seed, batch=None) -> Gradients:
         """One update's gradients on `batch_size` replayed sequences (see the class docstring);
@@ -254,7 +258,7 @@ class RecurrentSACAgent(SACAgent):
             _, _, actor_state = policy.sequence_distributions(
                 tf.nest.map_structure(head, observation), head(starts), actor_state
             )
-            _, critic_state = self._torso(
+            _, _, critic_state = self._torso(
                 self.critic_torso, head(obs_features), head(starts), critic_state
             )
             actor_state = tf.nest.map_structure(tf.stop_gradient, actor_state)
@@ -264,21 +268,21 @@ class RecurrentSACAgent(SACAgent):
         rows = trained + 1
 
         # The target torso runs the whole sequence from zeros (it carries no gradient anyway).
-        target_h, _ = self._torso(
+        target_h, target_encoded, _ = self._torso(
             self.target_critic_torso, obs_features, starts, zero_state(self.target_critic_torso, n)
         )
-        target_in = flat(tf.concat([tail(target_h), tail(obs_features)], 2))  # [N·(L-B+1), .]
+        target_in = flat(tf.concat([tail(target_h), tail(target_encoded)], 2))  # [N·(L-B+1), .]
 
         with tf.GradientTape(persistent=True) as tape:
             distributions, _, _ = policy.sequence_distributions(
                 tf.nest.map_structure(tail, observation), tail(starts), actor_state
             )
             c, log_pc, pd, entropy_d = codec.sample(distributions, n * rows, actor_seed)
-            online_h, _ = self._torso(
+            online_h, online_encoded, _ = self._torso(
                 self.critic_torso, tail(obs_features), tail(starts), critic_state
             )
-            online_in = tf.concat([online_h, tail(obs_features)], 2)[:, :trained]
-            online_in = flat(online_in)  # [N·(L-B), U + D]
+            online_in = tf.concat([online_h, online_encoded], 2)[:, :trained]
+            online_in = flat(online_in)  # [N·(L-B), U + F]
 
             # Targets: soft values of the next rows from the target critics, n-step returns.
             backup = float(config.backup_entropy)
