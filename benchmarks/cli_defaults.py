@@ -1,12 +1,17 @@
-"""The algorithms' defaults from the command line, over 5 seeds: does `python -m reinforceable
-train ALGO --env ID` (with `--preset default`, no tuned settings) learn on every seed?
+"""The algorithms' defaults and the presets from the command line, over 5 seeds: does `python -m
+reinforceable train ALGO --env ID [--preset NAME]` learn on every seed?
 
-Each run is `python -m reinforceable train ALGO --env ID --preset default --seed S --steps N` in
-a run directory of its own; its final line gives the mean return of 10 deterministic evaluation
-episodes. Tasks: `ppo` on CartPole-v1 (100k steps; solved at 475) and `sac` on Pendulum-v1 (20k
-steps; -200 is the usual bar). Runs go `--jobs` (2) at a time; writes `media/cli_defaults.md`.
+Each run is `python -m reinforceable train ALGO --env ID --preset P --seed S --steps N` in a run
+directory of its own; its final line gives the mean deterministic evaluation return (10
+episodes, or the preset's number). A task is `algo:env:steps:bar[:preset]` (preset `default`,
+the algorithm's untuned defaults, when left out). Default tasks (`--suite defaults`): `ppo` on
+CartPole-v1 (100k steps; solved at 475) and `sac` on Pendulum-v1 (20k; -200 is the usual bar).
+`--suite masked`: the velocity-masked tasks with their presets (the examples' settings):
+recurrent PPO on CartPoleNoVel (100k, 475) and on PendulumNoVel (100k, -300). Runs go `--jobs`
+(2) at a time; writes `media/cli_defaults.md` (or `media/cli_masked.md`).
 
     python benchmarks/cli_defaults.py
+    python benchmarks/cli_defaults.py --suite masked
     python benchmarks/cli_defaults.py --tasks ppo:CartPole-v1:100000:475 --seeds 0 1
 """
 
@@ -21,13 +26,29 @@ import tempfile
 
 from _examples import write_report
 
-TASKS = ("ppo:CartPole-v1:100000:475", "sac:Pendulum-v1:20000:-200")
+SUITES = {
+    "defaults": ("ppo:CartPole-v1:100000:475", "sac:Pendulum-v1:20000:-200"),
+    "masked": (
+        "ppo:reinforceable/CartPoleNoVel-v1:100000:475:ppo-cartpole-novel",
+        "ppo:reinforceable/PendulumNoVel-v1:100000:-300:ppo-pendulum-novel",
+    ),
+}
+MEDIA = {"defaults": "cli_defaults.md", "masked": "cli_masked.md"}
 
 
-def run(algo: str, env_id: str, steps: int, seed: int) -> float:
+def parse_task(text: str) -> tuple[str, str, int, float, str]:
+    """`algo:env:steps:bar[:preset]` (an env id may hold a `/`, never a `:`)."""
+    parts = text.split(":")
+    if len(parts) not in (4, 5):
+        raise SystemExit(f"--tasks: expected algo:env:steps:bar[:preset]; received {text!r}")
+    algo, env_id, steps, bar = parts[:4]
+    return algo, env_id, int(steps), float(bar), parts[4] if len(parts) == 5 else "default"
+
+
+def run(algo: str, env_id: str, steps: int, seed: int, preset: str = "default") -> float:
     with tempfile.TemporaryDirectory() as run_dir:
         command = [sys.executable, "-m", "reinforceable", "train", algo, "--env", env_id,
-                   "--preset", "default", "--seed", str(seed), "--steps", str(steps),
+                   "--preset", preset, "--seed", str(seed), "--steps", str(steps),
                    "--run-dir", run_dir]  # fmt: skip
         output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     return float(re.search(r"result: evaluation return ([-\d.]+)", output).group(1))
@@ -35,16 +56,17 @@ def run(algo: str, env_id: str, steps: int, seed: int) -> float:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--tasks", nargs="+", default=list(TASKS), help="algo:env:steps:bar")
+    parser.add_argument("--suite", choices=sorted(SUITES), default="defaults")
+    parser.add_argument("--tasks", nargs="+", help="algo:env:steps:bar[:preset] (not the suite's)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args(argv)
-    tasks = [(a, e, int(n), float(bar)) for a, e, n, bar in (t.split(":") for t in args.tasks)]
+    tasks = [parse_task(t) for t in (args.tasks or SUITES[args.suite])]
     results = {}
     with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
         futures = {
-            pool.submit(run, algo, env_id, steps, seed): (algo, env_id, seed)
-            for algo, env_id, steps, _ in tasks
+            pool.submit(run, algo, env_id, steps, seed, preset): (algo, env_id, seed)
+            for algo, env_id, steps, _, preset in tasks
             for seed in args.seeds
         }
         for future in concurrent.futures.as_completed(futures):
@@ -54,21 +76,22 @@ def main(argv=None) -> None:
         f"| command (seeds {args.seeds}) | steps | return per seed | seeds at the bar |",
         "|---|---|---|---|",
     ]
-    for algo, env_id, steps, bar in tasks:
+    for algo, env_id, steps, bar, preset in tasks:
         returns = [results[algo, env_id, s] for s in args.seeds]
         rows.append(
-            f"| `train {algo} --env {env_id} --preset default` | {steps:,} | "
+            f"| `train {algo} --env {env_id} --preset {preset}` | {steps:,} | "
             f"{', '.join(f'{r:.1f}' for r in returns)} | "
             f"{sum(r >= bar for r in returns)} of {len(returns)} (>= {bar:g}) |"
         )
     table = "\n".join(rows)
-    print(table)
+    name = MEDIA[args.suite] if not args.tasks else "cli_tasks.md"
+    what = "defaults" if args.suite == "defaults" and not args.tasks else "presets"
     write_report(
-        "cli_defaults.md",
-        "The algorithms' defaults from the command line, every seed",
-        "cli_defaults.py",
-        "Each run: `python -m reinforceable train ALGO --env ID --preset default --seed S "
-        "--steps N`, the mean return of its final 10 deterministic episodes; runs two at a time.",
+        name,
+        f"The algorithms' {what} from the command line, every seed",
+        "cli_defaults.py" + ("" if args.suite == "defaults" else f" --suite {args.suite}"),
+        "Each run: `python -m reinforceable train ALGO --env ID --preset P --seed S --steps N`, "
+        "the mean return of its final deterministic evaluation; runs two at a time.",
         table,
     )
 
