@@ -91,7 +91,7 @@ def main(argv=None) -> None:
         f"The algorithms' {what} from the command line, every seed",
         "cli_defaults.py" + ("" if args.suite == "defaults" else f" --suite {args.suite}"),
         "Each run: `python -m reinforceable train ALGO --env ID --preset P --seed S --steps N`, "
-        "the mean return of its final deterministic evaluation; runs two at a time.",
+        f"the mean return of its final deterministic evaluation; runs {args.jobs} at a time.",
         table,
     )
 

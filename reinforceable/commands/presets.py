@@ -192,7 +192,13 @@ PRESETS: dict[str, Preset] = {
                 "sde_sample_freq": 4,
             },
             figure=-209.8,
-            measured="seeds 0-2, 10 deterministic episodes each (media/ppo_pendulum_novel.md)",
+            # Seed-sensitive: from the command line (its evaluations consume other draws than
+            # the benchmark's bare `fit`), seeds 0-4 reached -841.5, -229.5, -419.4, -344.6,
+            # -230.6 (media/cli_masked.md), so its slow test (seed 0, >= -300) fails.
+            measured=(
+                "seeds 0-2, 10 deterministic episodes each (media/ppo_pendulum_novel.md); from "
+                "the command line, seeds 0-4: mean -413.1, 2 of 5 above -300 (media/cli_masked.md)"
+            ),
             command="python benchmarks/ppo_pendulum_novel.py",
             check_steps=100_000,
             check_return=-300.0,
