@@ -81,19 +81,20 @@ def _ours_sac(env_id: str, steps: int, seed: int, extra: tuple[str, ...] = ()) -
 
 
 def ppo_worker(steps: int, seed: int, sde: bool = False) -> dict:
-    """Our recurrent PPO on PendulumNoVel-v1 with the RL Zoo's ppo_lstm settings (the preset
-    `ppo-pendulum-novel`; without `sde`, its network without gSDE)."""
+    """Our recurrent PPO on PendulumNoVel-v1 with the RL Zoo's ppo_lstm settings: the config of
+    the preset `ppo-pendulum-novel` and the RL Zoo's network (`RL_ZOO_PENDULUM_NOVEL_NETWORK`;
+    without `sde`, that network without gSDE)."""
     import keras
 
     import reinforceable as rf
     from reinforceable.agents import RecurrentPPOAgent
-    from reinforceable.commands.presets import get_preset
+    from reinforceable.commands.presets import RL_ZOO_PENDULUM_NOVEL_NETWORK, get_preset
 
     rf.training.configure_threads(inter_op=1, intra_op=1)
     keras.utils.set_random_seed(seed)
     preset = get_preset("ppo-pendulum-novel")
     env = rf.GymEnv(preset.env_id, num_envs=preset.num_envs, seed=seed)
-    model = rf.networks.actor_critic(env, **{**preset.network, "sde": sde})
+    model = rf.networks.actor_critic(env, **{**RL_ZOO_PENDULUM_NOVEL_NETWORK, "sde": sde})
     config = preset.make_config(seed)
     agent = RecurrentPPOAgent(model, env, config)
     start = time.perf_counter()
