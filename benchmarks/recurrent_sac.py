@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import dataclasses
 import json
 import pathlib
 import statistics
@@ -81,21 +82,23 @@ def _ours_sac(env_id: str, steps: int, seed: int, extra: tuple[str, ...] = ()) -
 
 
 def ppo_worker(steps: int, seed: int, sde: bool = False) -> dict:
-    """Our recurrent PPO on PendulumNoVel-v1 with the RL Zoo's ppo_lstm settings: the config of
-    the preset `ppo-pendulum-novel` and the RL Zoo's network (`RL_ZOO_PENDULUM_NOVEL_NETWORK`;
-    without `sde`, that network without gSDE)."""
+    """Our recurrent PPO on PendulumNoVel-v1 with the RL Zoo's ppo_lstm settings
+    (`RL_ZOO_PENDULUM_NOVEL_CONFIG` and `_NETWORK`; without `sde`, that network without gSDE),
+    on the preset `ppo-pendulum-novel`'s environment count."""
     import keras
 
     import reinforceable as rf
     from reinforceable.agents import RecurrentPPOAgent
-    from reinforceable.commands.presets import RL_ZOO_PENDULUM_NOVEL_NETWORK, get_preset
+    from reinforceable.commands import presets
 
     rf.training.configure_threads(inter_op=1, intra_op=1)
     keras.utils.set_random_seed(seed)
-    preset = get_preset("ppo-pendulum-novel")
+    preset = presets.get_preset("ppo-pendulum-novel")
     env = rf.GymEnv(preset.env_id, num_envs=preset.num_envs, seed=seed)
-    model = rf.networks.actor_critic(env, **{**RL_ZOO_PENDULUM_NOVEL_NETWORK, "sde": sde})
-    config = preset.make_config(seed)
+    model = rf.networks.actor_critic(env, **{**presets.RL_ZOO_PENDULUM_NOVEL_NETWORK, "sde": sde})
+    config = dataclasses.replace(preset, config=presets.RL_ZOO_PENDULUM_NOVEL_CONFIG).make_config(
+        seed
+    )
     agent = RecurrentPPOAgent(model, env, config)
     start = time.perf_counter()
     agent.fit(steps, seed=seed)

@@ -16,6 +16,7 @@ from typing import Any
 __all__ = [
     "ALGOS",
     "PRESETS",
+    "RL_ZOO_PENDULUM_NOVEL_CONFIG",
     "RL_ZOO_PENDULUM_NOVEL_NETWORK",
     "Algorithm",
     "Preset",
@@ -114,18 +115,34 @@ class Preset:
         return ALGOS[self.algo].network(spec, **self.network)
 
 
-RL_ZOO_PENDULUM_NOVEL_NETWORK: dict[str, Any] = {
+_PENDULUM_NOVEL_TORSO: dict[str, Any] = {
     "hidden": (),
     "recurrent": "lstm",
     "units": 64,
     "hidden_after": (64,),
     "activation": "relu",
+}
+RL_ZOO_PENDULUM_NOVEL_CONFIG: dict[str, Any] = {
+    "num_steps": 1024,
+    "batch_size": 128,
+    "sequence_length": 32,  # ours: chunks replayed from recorded LSTM states
+    "num_epochs": 10,
+    "discount": 0.9,
+    "gae_lambda": 0.95,
+    "learning_rate": 1e-3,
+    "clip_range": 0.2,
+    "normalize_observations": True,
+}
+"""The RL Zoo's sb3-contrib ppo_lstm settings for PendulumNoVel-v1 (4 envs, 100k steps)."""
+RL_ZOO_PENDULUM_NOVEL_NETWORK: dict[str, Any] = {
+    **_PENDULUM_NOVEL_TORSO,
     "hard_bounds": False,  # clipped samples, as sb3-contrib
     "sde": True,
     "sde_sample_freq": 4,
 }
 """The RL Zoo's sb3-contrib network for PendulumNoVel-v1 (LSTM 64 then 64 ReLU, gSDE resampled
-every 4 steps): what `benchmarks/ppo_pendulum_novel.py` puts next to sb3-contrib at 100k steps."""
+every 4 steps). With `RL_ZOO_PENDULUM_NOVEL_CONFIG`, what `benchmarks/ppo_pendulum_novel.py` puts
+next to sb3-contrib at 100k steps."""
 
 PRESETS: dict[str, Preset] = {
     preset.name: preset
@@ -196,26 +213,9 @@ PRESETS: dict[str, Preset] = {
             # command line that takes 3 of 5 seeds above -300 (mean -295.4), against 2 of 5
             # (mean -413.1) for the RL Zoo's settings at 100k; 400k steps did no better (3 of 5,
             # mean -289.5). Settings that learn on every seed are still open (media/cli_masked.md
-            # lists what was tried). The RL Zoo's network is `RL_ZOO_PENDULUM_NOVEL_NETWORK`.
-            config={
-                "num_steps": 1024,
-                "batch_size": 128,
-                "sequence_length": 32,
-                "num_epochs": 10,
-                "discount": 0.9,
-                "gae_lambda": 0.95,
-                "learning_rate": {"linear": {"start": 1e-3}},
-                "clip_range": 0.2,
-                "normalize_observations": True,
-            },
-            network={
-                "hidden": (),
-                "recurrent": "lstm",
-                "units": 64,
-                "hidden_after": (64,),
-                "activation": "relu",
-                "hard_bounds": True,
-            },
+            # lists what was tried). The RL Zoo's settings are kept below the presets' class.
+            config={**RL_ZOO_PENDULUM_NOVEL_CONFIG, "learning_rate": {"linear": {"start": 1e-3}}},
+            network={**_PENDULUM_NOVEL_TORSO, "hard_bounds": True},
             figure=-295.4,
             measured=(
                 "seeds 0-4 from the command line, 10 deterministic episodes each; 3 of 5 above "
