@@ -3,6 +3,7 @@
     python -m reinforceable train ppo --env CartPole-v1
     python -m reinforceable train ppo --env reinforceable/CartPoleNoVel-v1   # its preset
     python -m reinforceable train sac --env Pendulum-v1 --steps 20000 --set learning_rate=1e-3
+    python -m reinforceable train ppo --env CartPole-v1 --set "network.hidden=(32, 32)"
     python -m reinforceable evaluate runs/ppo-CartPole-v1 --episodes 20 --video videos/
     python -m reinforceable presets
 
@@ -10,9 +11,10 @@
 default` for the algorithm's defaults instead), prints progress, keeps the best agent
 (`<run-dir>/best_agent`), saves the final one (`<run-dir>/agent`), resumes from the last
 checkpoint when run again with the same `--run-dir`, and ends with a `result:` line.
-`--set field=value` changes a field of the agent's config (`lin_1e-3` is a linear schedule
-from 1e-3 to 0; `true`, `false`, `none`, numbers and tuples as in Python). TensorFlow starts
-quietly (`REINFORCEABLE_TF_LOGS=1` shows its start-up lines).
+`--set field=value` changes a field of the agent's config and `--set network.field=value` a
+keyword of the network builder (`actor_critic` for ppo, `sac_actor` for sac); `lin_1e-3` is a
+linear schedule from 1e-3 to 0; `true`, `false`, `none`, numbers and tuples are as in Python.
+TensorFlow starts quietly (`REINFORCEABLE_TF_LOGS=1` shows its start-up lines).
 """
 
 from __future__ import annotations
@@ -159,7 +161,13 @@ def _train(args) -> int:
     steps = args.steps or (preset.steps if preset else 100_000)
     num_envs = args.num_envs or (preset.num_envs if preset else algo.num_envs)
     episodes = args.eval_episodes or (preset.eval_episodes if preset else 10)
-    changes = parse_set(args.set)
+    changes, network_changes = {}, {}
+    for field, value in parse_set(args.set).items():
+        if field.startswith("network."):
+            network_changes[field.removeprefix("network.")] = value
+        else:
+            changes[field] = value
+    algo.check_network_fields(network_changes)
     if preset is not None:
         config = preset.make_config(args.seed, changes)
         print(f"preset {preset.name}: {preset.figure} ({preset.measured})")
@@ -168,7 +176,10 @@ def _train(args) -> int:
     make = rf.envs.atari_env if is_atari_id(env_id) else rf.GymEnv  # Atari: preprocessed
     env = make(env_id, num_envs, seed=args.seed)
     eval_env = make(env_id, min(episodes, 5), seed=args.seed + 10_000)
-    model = preset.make_network(env.spec) if preset else algo.network(env.spec)
+    if preset is not None:
+        model = preset.make_network(env.spec, network_changes)
+    else:
+        model = algo.network(env.spec, **network_changes)
     agent = algo.agent()(model, env, config)
     run_dir = pathlib.Path(args.run_dir or f"runs/{args.algo}-{env_id.replace('/', '-')}")
     evaluation = Evaluation(eval_env, every=args.eval_every, episodes=episodes, save_best=True)

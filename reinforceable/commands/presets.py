@@ -10,6 +10,7 @@ trains one (`--set field=value` changes a config field).
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -27,15 +28,32 @@ __all__ = [
 
 @dataclasses.dataclass(frozen=True)
 class Algorithm:
-    """How `train` makes an agent of one algorithm: its class, its config class, a default
-    network for an environment spec, and its default number of environments."""
+    """How `train` makes an agent of one algorithm: its class, its config class, its network
+    builder (called with an environment spec and keyword arguments), and its default number of
+    environments."""
 
     agent: Callable[[], type]
     config: Callable[[], type]
-    network: Callable[[Any], Any]
+    builder: Callable[[], Callable[..., Any]]
     num_envs: int
     threads: int
     """TF threads per pool (1 for small on-policy models; 2 where updates dominate)."""
+
+    def check_network_fields(self, fields) -> None:
+        """Raises a ValueError naming the fields that the network builder does not take, with
+        those it takes."""
+        builder = self.builder()
+        known = sorted(set(inspect.signature(builder).parameters) - {"env", "name"})
+        unknown = sorted(set(fields) - set(known))
+        if unknown:
+            raise ValueError(
+                f"{builder.__name__}: unknown network fields {unknown}; known fields: {known}."
+            )
+
+    def network(self, spec, **kwargs):
+        """The builder's network for `spec` (a ValueError for keywords it does not take)."""
+        self.check_network_fields(kwargs)
+        return self.builder()(spec, **kwargs)
 
 
 def _ppo():
@@ -62,16 +80,16 @@ def _sac_config():
     return SACConfig
 
 
-def _actor_critic(spec, **kwargs):
+def _actor_critic():
     from reinforceable.networks import actor_critic
 
-    return actor_critic(spec, **kwargs)
+    return actor_critic
 
 
-def _sac_actor(spec, **kwargs):
+def _sac_actor():
     from reinforceable.networks import sac_actor
 
-    return sac_actor(spec, **kwargs)
+    return sac_actor
 
 
 ALGOS: dict[str, Algorithm] = {
@@ -111,8 +129,9 @@ class Preset:
         values = {**self.config, **(changes or {}), "seed": seed}
         return ALGOS[self.algo].config().from_dict(values)
 
-    def make_network(self, spec):
-        return ALGOS[self.algo].network(spec, **self.network)
+    def make_network(self, spec, changes: dict[str, Any] | None = None):
+        """The network builder's model for `spec` with this preset's fields and `changes`."""
+        return ALGOS[self.algo].network(spec, **{**self.network, **(changes or {})})
 
 
 _PENDULUM_NOVEL_TORSO: dict[str, Any] = {

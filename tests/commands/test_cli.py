@@ -1,5 +1,7 @@
 """`python -m reinforceable`: train, evaluate (with video), presets, and bad input by name."""
 
+import dataclasses
+import inspect
 import os
 import subprocess
 import sys
@@ -64,10 +66,39 @@ def test_bad_input_names_the_valid_choices(tmp_path, capsys):
     assert "unknown fields ['learning_rat']; known fields: ['adam_epsilon'" in (
         capsys.readouterr().err
     )
+    assert main(["train", "ppo", "--env", "CartPole-v1", "--set", "network.hiden=(32,)",
+                 "--run-dir", str(tmp_path)]) == 2  # fmt: skip
+    assert "actor_critic: unknown network fields ['hiden']; known fields: ['activation'" in (
+        capsys.readouterr().err
+    )
     assert main(["train", "sac", "--preset", "ppo-cartpole-novel"]) == 2
     assert "is for ppo, not sac" in capsys.readouterr().err
     assert main(["evaluate", str(tmp_path / "nothing")]) == 2
     assert "holds no saved agent" in capsys.readouterr().err
+
+
+def test_set_reaches_the_network_builder(tmp_path, monkeypatch):
+    """`--set network.FIELD=value` is a keyword of the network builder, over the preset's."""
+    from reinforceable.commands import presets
+
+    built = {}
+    ppo = presets.ALGOS["ppo"]
+
+    def builder():
+        def record(spec, **kwargs):
+            built.update(kwargs)
+            return ppo.builder()(spec, **kwargs)
+
+        record.__signature__ = inspect.signature(ppo.builder())
+        return record
+
+    monkeypatch.setitem(presets.ALGOS, "ppo", dataclasses.replace(ppo, builder=builder))
+    arguments = ["--steps", "256", "--num-envs", "2", "--eval-episodes", "1", "--no-resume"]
+    assert main(["train", "ppo", "--env", "reinforceable/CartPoleNoVel-v1", *arguments,
+                 "--set", "num_steps=128", "batch_size=64", "network.units=16",
+                 "network.hard_bounds=false", "--run-dir", str(tmp_path)]) == 0  # fmt: skip
+    preset = get_preset("ppo-cartpole-novel")
+    assert built == {**preset.network, "units": 16, "hard_bounds": False}
 
 
 def test_presets_are_listed_with_their_figures_and_commands(capsys):
