@@ -7,14 +7,18 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import keras
-import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
 from reinforceable._checks import check_instance
-from reinforceable._nest import leaf_paths
-from reinforceable.distributions.bounded_normal import BoundedNormal
 from reinforceable.distributions.joint import Joint
+from reinforceable.driver.model_io import (
+    as_declared,
+    canonical,
+    distribution_support,
+    drop_time_axis,
+    is_distribution,
+)
 from reinforceable.driver.policy import Policy, PolicyStep
 from reinforceable.envs.timestep import Timestep
 from reinforceable.layers.gsde import GSDE_KEY, gsde_act, gsde_initial_state, gsde_layers
@@ -36,10 +40,6 @@ class SequenceEvaluation(NamedTuple):
     """The model's tensor outputs next to the action (`value`, ...), `[B, T, ...]`."""
     final_state: Any
     """The policy state after the last step."""
-
-
-def _is_distribution(value) -> bool:
-    return isinstance(value, tfd.Distribution)
 
 
 class KerasPolicy(Policy):
@@ -147,10 +147,10 @@ class KerasPolicy(Policy):
         if not self.recurrent:
             return {}
         if self._inputs is None:
-            return _canonical(self.model.initial_state(batch_size))
+            return canonical(self.model.initial_state(batch_size))
         return tf.nest.map_structure(
             lambda t: tf.zeros(tf.concat([[batch_size], t.shape[1:]], 0), t.dtype),
-            _canonical(self._inputs["state"]),
+            canonical(self._inputs["state"]),
         )
 
     def _model_inputs(self, observation, episode_start, state) -> tuple[Any, bool]:
@@ -166,7 +166,7 @@ class KerasPolicy(Policy):
                 if not self.recurrent and isinstance(observation, dict) and key in observation:
                     values[key] = observation[key]  # a memoryless model of a Dict observation
                 elif key == "observation":
-                    values[key] = _as_declared(declared[key], observation)
+                    values[key] = as_declared(declared[key], observation)
                 elif key == "episode_start":
                     values[key] = episode_start
                 elif key == "state":
@@ -184,7 +184,7 @@ class KerasPolicy(Policy):
                         f"environment does not provide; available inputs: {available}."
                     )
         elif tf.nest.is_nested(declared):
-            values = _as_declared(declared, observation)
+            values = as_declared(declared, observation)
         else:
             if tf.nest.is_nested(observation):
                 raise ValueError(
@@ -226,7 +226,7 @@ class KerasPolicy(Policy):
                         "KerasPolicy: a recurrent model must return its final state as the "
                         "output 'state' (next to 'action')."
                     )
-                state = _canonical(outputs["state"])
+                state = canonical(outputs["state"])
         else:
             distributions, extras = outputs, {}
             if self.recurrent:
@@ -234,14 +234,14 @@ class KerasPolicy(Policy):
                     "KerasPolicy: a recurrent model must output a dict {'action': ..., "
                     "'state': <its final state>}."
                 )
-        if not all(_is_distribution(d) for d in tf.nest.flatten(distributions)):
+        if not all(is_distribution(d) for d in tf.nest.flatten(distributions)):
             raise TypeError(
                 "KerasPolicy: the model must output distributions (reinforceable.layers), or a "
                 "dict whose 'action' entry holds them; received "
                 f"{tf.nest.map_structure(lambda x: type(x).__name__, distributions)}."
             )
         for key, value in extras.items():
-            if _is_distribution(value) or not tf.is_tensor(value):
+            if is_distribution(value) or not tf.is_tensor(value):
                 raise TypeError(
                     f"KerasPolicy: the model output {key!r} next to 'action' must be a tensor; "
                     f"received {type(value).__name__}."
@@ -367,7 +367,7 @@ class KerasPolicy(Policy):
             action, new_state = self._gsde_step(distributions, action, state, new_state, seed)
         extras = {**extras, "log_prob": distribution.log_prob(action)}
         if time_axis:
-            action, extras = _drop_time_axis(action), _drop_time_axis(extras)
+            action, extras = drop_time_axis(action), drop_time_axis(extras)
         return PolicyStep(action=action, state=new_state, extras=extras)
 
     def _gsde_step(self, distributions, action, state, new_state, seed):
@@ -383,53 +383,3 @@ class KerasPolicy(Policy):
             ]
             action = tf.nest.pack_sequence_as(action, flat)
         return action, {**new_state, GSDE_KEY: noise_state}
-
-
-def distribution_support(distribution: tfd.Distribution):
-    """`(low, high)` NumPy arrays of the values `distribution` can emit, `None` if unbounded."""
-    while isinstance(distribution, tfd.Independent):
-        distribution = distribution.distribution
-    if isinstance(distribution, BoundedNormal):
-        low, high = tf.get_static_value(distribution.low), tf.get_static_value(distribution.high)
-        return None if low is None or high is None else (low, high)
-    if isinstance(distribution, tfd.Categorical):
-        classes = int(distribution.logits_parameter().shape[-1])
-        return np.zeros((), np.int64), np.asarray(classes - 1)
-    if isinstance(distribution, tfd.Bernoulli):
-        return np.zeros((), np.int64), np.ones((), np.int64)
-    return None
-
-
-def _as_declared(declared, value):
-    """`value` in the nest types of the model's `declared` inputs where only the types differ
-    (Keras keeps a `Tuple` observation's inputs as a list)."""
-    try:
-        tf.nest.assert_same_structure(declared, value, check_types=False)
-    except (ValueError, TypeError):
-        return value  # reported with both structures by the caller
-    return tf.nest.pack_sequence_as(declared, tf.nest.flatten(value))
-
-
-def _canonical(nest):
-    """A state nest with lists for its sequences (NamedTuples, tuples): one structure whether
-    a model was built in Python or loaded from its configuration."""
-    if isinstance(nest, dict):
-        return {key: _canonical(value) for key, value in nest.items()}
-    if isinstance(nest, list | tuple):
-        return [_canonical(value) for value in nest]
-    return nest
-
-
-def _drop_time_axis(nest):
-    """Removes the length-1 time axis that `KerasPolicy` added, checking every output has it."""
-
-    def drop(path, value):
-        if value.shape.rank is None or value.shape.rank < 2 or value.shape[1] not in (1, None):
-            raise ValueError(
-                f"KerasPolicy: the model takes a time axis ([batch, time, ...]), so every output "
-                f"must keep it, but the output at {path or 'the root'} has shape {value.shape}."
-            )
-        return tf.squeeze(value, 1)
-
-    flat = [drop(p, v) for p, v in zip(leaf_paths(nest), tf.nest.flatten(nest), strict=True)]
-    return tf.nest.pack_sequence_as(nest, flat)

@@ -12,12 +12,13 @@ import gymnasium as gym
 from reinforceable.envs.atari import atari_env
 from reinforceable.envs.base import Environment
 from reinforceable.envs.env_spec import EnvSpec
+from reinforceable.envs.errors import EnvError, NonFiniteError
 from reinforceable.envs.masked import MASKED_TASKS, ObservationSubset
 from reinforceable.envs.mixed_action import MemoryMixedAction2D, MixedAction2D
 from reinforceable.envs.specs import SpaceConverter, batch_spec, space_to_spec
 from reinforceable.envs.tf_env import TFEnv
 from reinforceable.envs.timestep import Timestep
-from reinforceable.envs.vector import EnvError, GymEnv, NonFiniteError
+from reinforceable.envs.vector import GymEnv
 
 __all__ = [
     "EnvError",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import multiprocessing.connection
-import traceback
 from collections.abc import Callable, Sequence
 
 import gymnasium as gym
@@ -11,9 +10,10 @@ import numpy as np
 import tensorflow as tf
 
 from reinforceable._nest import leaf_paths
-from reinforceable.envs._outputs import mismatch, reset_mismatch, step_mismatch
+from reinforceable.envs._outputs import mismatch
 from reinforceable.envs.base import Environment
 from reinforceable.envs.env_spec import EnvSpec
+from reinforceable.envs.errors import EnvError, NonFiniteError, report_errors
 from reinforceable.envs.infos import gather_infos, info_specs
 from reinforceable.envs.specs import SpaceConverter, batch_spec
 from reinforceable.envs.sync_vector import LeanSyncVectorEnv
@@ -22,72 +22,7 @@ from reinforceable.envs.timestep import Timestep
 __all__ = ["EnvError", "GymEnv", "NonFiniteError"]
 
 
-class EnvError(RuntimeError):
-    """An environment raised inside `reset` or `step`.
-
-    The message names the environment's index in the vector and carries the original exception's
-    type, message and traceback (also across the process boundary of asynchronous environments).
-    """
-
-
 _NON_FINITE = "GymEnv: a NaN or infinite observation or reward (see the NonFiniteError)"
-
-
-class NonFiniteError(EnvError, FloatingPointError):
-    """An environment returned a NaN or infinite observation or reward (names the env and step)."""
-
-
-class _ReportErrors(gym.Wrapper):
-    """Re-raises a sub-environment's exceptions as `EnvError`s that name its index, and checks
-    its outputs against the spaces: on its first reset and first step, or on every call with
-    `check_always` (inside asynchronous workers, where the check is cheap next to the pipe).
-    After the first checks, a step costs one attribute test more than the bare env's: in the
-    Driver's loop every Python operation of the step competes with TF's threads."""
-
-    def __init__(self, env: gym.Env, index: int, check_always: bool = False):
-        super().__init__(env)
-        self.index = index
-        self.check_always = check_always
-        self.check_step = self.check_reset = True
-        self.steps = 0  # steps of the episode, counted while checking
-
-    def _error(self, method: str, error: BaseException) -> EnvError:
-        trace = "".join(traceback.format_exception(error)).rstrip()
-        return EnvError(
-            f"environment {self.index} raised {type(error).__name__} in {method}(): {error}\n\n"
-            f"Original traceback:\n{trace}"
-        )
-
-    def _checked(self, method: str, result):
-        check = reset_mismatch if method == "reset" else step_mismatch
-        if problem := check(self.observation_space, result):
-            raise EnvError(
-                f"environment {self.index} returned a malformed {method}() at step "
-                f"{self.steps} of its episode: {problem}"
-            )
-        return result
-
-    def step(self, action):
-        checking = self.check_step
-        if checking:
-            self.check_step = self.check_always
-            self.steps += 1
-        try:
-            result = self.env.step(action)
-        except Exception as error:
-            raise self._error("step", error) from error
-        return self._checked("step", result) if checking else result
-
-    def reset(self, **kwargs):
-        self.steps = 0
-        try:
-            result = self.env.reset(**kwargs)
-        except Exception as error:
-            raise self._error("reset", error) from error
-        if self.check_reset:
-            self.check_reset = self.check_always
-            return self._checked("reset", result)
-        return result
 
 
 def _check_env_id(env_id: str) -> None:
@@ -95,10 +30,6 @@ def _check_env_id(env_id: str) -> None:
         gym.spec(env_id)
     except gym.error.Error as error:
         raise ValueError(f"GymEnv: unknown environment id `env` = {env_id!r}: {error}") from None
-
-
-def _factory(make: Callable[[], gym.Env], index: int, check_always: bool):
-    return lambda: _ReportErrors(make(), index, check_always)
 
 
 class GymEnv(Environment):
@@ -242,7 +173,7 @@ class GymEnv(Environment):
                 "GymEnv: `env` must be a gymnasium id, a non-empty sequence of env factories or a "
                 f"gymnasium VectorEnv; received {env!r}."
             )
-        return [_factory(make, index, asynchronous) for index, make in enumerate(makes)]
+        return [report_errors(make, index, asynchronous) for index, make in enumerate(makes)]
 
     @property
     def spec(self) -> EnvSpec:
