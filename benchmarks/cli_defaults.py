@@ -2,8 +2,9 @@
 reinforceable train ALGO --env ID [--preset NAME]` learn on every seed?
 
 Each run is `python -m reinforceable train ALGO --env ID --preset P --seed S --steps N` in a run
-directory of its own; its final line gives the mean deterministic evaluation return (10
-episodes, or the preset's number). A task is `algo:env:steps:bar[:preset]` (preset `default`,
+directory of its own; its final line gives the final agent's mean deterministic evaluation
+return (10 episodes, or the preset's number), the line before it the best agent's on the same
+episodes. A task is `algo:env:steps:bar[:preset]` (preset `default`,
 the algorithm's untuned defaults, when left out). Default tasks (`--suite defaults`): `ppo` on
 CartPole-v1 (100k steps; solved at 475) and `sac` on Pendulum-v1 (20k; -200 is the usual bar).
 `--suite masked`: the velocity-masked tasks with their presets (the examples' settings):
@@ -45,13 +46,16 @@ def parse_task(text: str) -> tuple[str, str, int, float, str]:
     return algo, env_id, int(steps), float(bar), parts[4] if len(parts) == 5 else "default"
 
 
-def run(algo: str, env_id: str, steps: int, seed: int, preset: str = "default") -> float:
+def run(algo: str, env_id: str, steps: int, seed: int, preset: str = "default"):
+    """The final agent's evaluation return and the best agent's on the same episodes."""
     with tempfile.TemporaryDirectory() as run_dir:
         command = [sys.executable, "-m", "reinforceable", "train", algo, "--env", env_id,
                    "--preset", preset, "--seed", str(seed), "--steps", str(steps),
                    "--run-dir", run_dir]  # fmt: skip
         output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    return float(re.search(r"result: evaluation return ([-\d.]+)", output).group(1))
+    final = float(re.search(r"result: evaluation return ([-\d.]+)", output).group(1))
+    best = re.search(r"best agent: .*; ([-\d.]+) \+- [\d.]+ on the final", output)
+    return final, float(best.group(1)) if best else float("nan")
 
 
 def main(argv=None) -> None:
@@ -73,15 +77,18 @@ def main(argv=None) -> None:
             results[futures[future]] = future.result()
             print(futures[future], results[futures[future]], flush=True)
     rows = [
-        f"| command (seeds {args.seeds}) | steps | return per seed | seeds at the bar |",
-        "|---|---|---|---|",
+        f"| command (seeds {args.seeds}) | steps | return per seed | seeds at the bar "
+        "| best agent per seed | best agents at the bar |",
+        "|---|---|---|---|---|---|",
     ]
     for algo, env_id, steps, bar, preset in tasks:
-        returns = [results[algo, env_id, s] for s in args.seeds]
+        returns, bests = zip(*(results[algo, env_id, s] for s in args.seeds), strict=True)
         rows.append(
             f"| `train {algo} --env {env_id} --preset {preset}` | {steps:,} | "
             f"{', '.join(f'{r:.1f}' for r in returns)} | "
-            f"{sum(r >= bar for r in returns)} of {len(returns)} (>= {bar:g}) |"
+            f"{sum(r >= bar for r in returns)} of {len(returns)} (>= {bar:g}) | "
+            f"{', '.join(f'{r:.1f}' for r in bests)} | {sum(r >= bar for r in bests)} of "
+            f"{len(bests)} |"
         )
     table = "\n".join(rows)
     name = MEDIA[args.suite] if not args.tasks else "cli_tasks.md"
@@ -91,7 +98,9 @@ def main(argv=None) -> None:
         f"The algorithms' {what} from the command line, every seed",
         "cli_defaults.py" + ("" if args.suite == "defaults" else f" --suite {args.suite}"),
         "Each run: `python -m reinforceable train ALGO --env ID --preset P --seed S --steps N`, "
-        f"the mean return of its final deterministic evaluation; runs {args.jobs} at a time.",
+        "the mean return of its final deterministic evaluation, and that of its best agent "
+        "(kept by the evaluations during training) on the same episodes; runs "
+        f"{args.jobs} at a time.",
         table,
     )
 

@@ -10,7 +10,9 @@
 `train` uses the preset for the algorithm and environment when there is one (`--preset
 default` for the algorithm's defaults instead), prints progress, keeps the best agent
 (`<run-dir>/best_agent`), saves the final one (`<run-dir>/agent`), resumes from the last
-checkpoint when run again with the same `--run-dir`, and ends with a `result:` line.
+checkpoint when run again with the same `--run-dir`, evaluates the best agent on the final
+evaluation's episodes (its score when kept was the best of several noisy evaluations, so it
+is optimistic), and ends with the final agent's `result:` line.
 `--set field=value` changes a field of the agent's config and `--set network.field=value` a
 keyword of the network builder (`actor_critic` for ppo, `sac_actor` for sac); `lin_1e-3` is a
 linear schedule from 1e-3 to 0; `true`, `false`, `none`, numbers and tuples are as in Python.
@@ -193,9 +195,18 @@ def _train(args) -> int:
     wall = time.perf_counter() - start
     agent.save(run_dir / "agent")
     print(f"training: {wall:.1f} s; saved agent: {run_dir / 'agent'}")
-    print(f"best agent: {run_dir / 'best_agent'} (return {evaluation.best.score:.1f})")
+    seed = args.seed + 20_000  # the final evaluation's episodes, for both agents
+    if (evaluation.best.path / "agent.json").exists():
+        from reinforceable.agents import Agent
+
+        best = Agent.load(evaluation.best.path)
+        mean, spread = _returns(best, env_id, episodes, seed, None, deterministic=True)
+        print(
+            f"best agent: {evaluation.best.path} (return {evaluation.best.score:.1f} when kept; "
+            f"{mean:.1f} +- {spread:.1f} on the final evaluation's {episodes} episodes)"
+        )
     video = run_dir / "videos" if args.video else None
-    _report(agent, env_id, episodes, args.seed + 20_000, video, deterministic=True)
+    _report(agent, env_id, episodes, seed, video, deterministic=True)
     return 0
 
 
@@ -219,14 +230,19 @@ def _evaluate(args) -> int:
     return 0
 
 
-def _report(agent, env_id, episodes, seed, video_dir, deterministic) -> None:
+def _returns(agent, env_id, episodes, seed, video_dir, deterministic) -> tuple[float, float]:
+    """The mean and standard deviation of `agent`'s returns over `episodes` episodes."""
     from reinforceable.training.episodes import run_episodes
 
     returns = run_episodes(agent, env_id, episodes, seed, video_dir, deterministic)
-    spread = statistics.pstdev(returns) if len(returns) > 1 else 0.0
+    return statistics.mean(returns), statistics.pstdev(returns) if len(returns) > 1 else 0.0
+
+
+def _report(agent, env_id, episodes, seed, video_dir, deterministic) -> None:
+    mean, spread = _returns(agent, env_id, episodes, seed, video_dir, deterministic)
     if video_dir is not None:
         print(f"videos: {video_dir}")
     print(
-        f"result: evaluation return {statistics.mean(returns):.1f} +- {spread:.1f} over "
+        f"result: evaluation return {mean:.1f} +- {spread:.1f} over "
         f"{episodes} episodes ({'deterministic' if deterministic else 'stochastic'} policy)"
     )

@@ -42,6 +42,8 @@ def test_train_then_evaluate_with_video(tmp_path):
     trained = _run("train", "ppo", "--env", "CartPole-v1", *arguments, cwd=tmp_path)
     assert trained.returncode == 0, trained.stderr
     assert "result: evaluation return" in trained.stdout.splitlines()[-1]
+    best = [line for line in trained.stdout.splitlines() if line.startswith("best agent:")]
+    assert len(best) == 1 and "on the final evaluation's 10 episodes" in best[0], best
     assert not any(_startup.is_harmless(line) for line in trained.stderr.splitlines())
     assert (run_dir / "agent" / "agent.json").exists()
     assert (run_dir / "best_agent" / "best.json").exists()
