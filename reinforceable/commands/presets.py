@@ -4,7 +4,8 @@ A `Preset` names an algorithm, an environment, a budget, the agent's config and 
 with the figure it reaches and the command that measured it; the examples build their agents
 from the same presets, so the figure in `media/` is the preset's figure. `python -m
 reinforceable presets` lists them; `python -m reinforceable train ALGO --env ID --preset NAME`
-trains one (`--set field=value` changes a config field).
+trains one (`--set field=value` changes a config field, `--set network.field=value` a keyword
+of the network builder).
 """
 
 from __future__ import annotations
