@@ -12,12 +12,20 @@ __all__ = [
     "check_bounds",
     "check_covariance",
     "check_instance",
+    "check_known_names",
     "check_number",
     "check_positive_int",
     "check_seed",
     "check_units",
     "config_or_default",
 ]
+
+
+def check_known_names(owner: str, given, known, what: str = "fields") -> None:
+    """Raises a ValueError naming the names in `given` that are not in `known`, with `known`."""
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        raise ValueError(f"{owner}: unknown {what} {unknown}; known fields: {sorted(known)}.")
 
 
 def check_instance(owner: str, name: str, value, expected, what: str | None = None) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from reinforceable._checks import check_known_names
+
 __all__ = ["Config", "check_known_fields"]
 
 
@@ -23,9 +25,4 @@ class Config:
 
 
 def check_known_fields(cls, values: dict[str, Any]) -> None:
-    names = {field.name for field in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - names)
-    if unknown:
-        raise ValueError(
-            f"{cls.__name__}: unknown fields {unknown}; known fields: {sorted(names)}."
-        )
+    check_known_names(cls.__name__, values, {field.name for field in dataclasses.fields(cls)})

@@ -15,6 +15,8 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
+from reinforceable._checks import check_known_names
+
 __all__ = [
     "ALGOS",
     "PRESETS",
@@ -44,12 +46,8 @@ class Algorithm:
         """Raises a ValueError naming the fields that the network builder does not take, with
         those it takes."""
         builder = self.builder()
-        known = sorted(set(inspect.signature(builder).parameters) - {"env", "name"})
-        unknown = sorted(set(fields) - set(known))
-        if unknown:
-            raise ValueError(
-                f"{builder.__name__}: unknown network fields {unknown}; known fields: {known}."
-            )
+        known = set(inspect.signature(builder).parameters) - {"env", "name"}
+        check_known_names(builder.__name__, fields, known, what="network fields")
 
     def network(self, spec, **kwargs):
         """The builder's network for `spec` (a ValueError for keywords it does not take)."""
