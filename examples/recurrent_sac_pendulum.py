@@ -7,7 +7,8 @@ torso, two heads), their targets and a learned temperature, and learns from repl
 16 steps whose first 8 only refresh the recurrent states (stored state and burn-in, R2D2). The
 script prints progress, evaluates the deterministic policy on 10 episodes, saves the agent and a
 learning curve in `--run-dir`, and ends with the evaluation return (about -150 is solved; a
-random policy gets about -1200).
+random policy gets about -1200). Its settings are the preset `rsac-pendulum-novel`, so `python
+-m reinforceable train rsac --env reinforceable/PendulumNoVel-v1` trains the same agent.
 
     python examples/recurrent_sac_pendulum.py --total-steps 50000
 """
@@ -24,11 +25,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import reinforceable as rf  # noqa: I001 (first: TensorFlow then starts quietly)
 import keras
 
-from reinforceable.agents import RecurrentSACAgent, RecurrentSACConfig
+from reinforceable.agents import RecurrentSACAgent
+from reinforceable.commands.presets import get_preset
 from reinforceable.training import Evaluation, LearningCurve, ProgressBar
 
 # Two threads per pool: the updates (32 sequences of 16 steps) are compute-bound.
 rf.training.configure_threads(inter_op=2, intra_op=2)
+PRESET = get_preset("rsac-pendulum-novel")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,13 +66,10 @@ def main(args: Args) -> float:
     keras.utils.set_random_seed(args.seed)
     env = rf.GymEnv(args.env_id, num_envs=1, seed=args.seed)
     eval_env = rf.GymEnv(args.env_id, num_envs=5, seed=args.seed + 10_000)
-    config = RecurrentSACConfig(
-        learning_rate=args.learning_rate,
-        sequence_length=args.sequence_length,
-        burn_in=args.burn_in,
-        seed=args.seed,
-    )
-    agent = RecurrentSACAgent(rf.networks.sac_actor(env, recurrent="gru"), env, config)
+    # The preset `rsac-pendulum-novel` (`python -m reinforceable presets`), with the arguments.
+    changes = {"learning_rate": args.learning_rate, "sequence_length": args.sequence_length}
+    config = PRESET.make_config(args.seed, {**changes, "burn_in": args.burn_in})
+    agent = RecurrentSACAgent(PRESET.make_network(env.spec), env, config)
     evaluation = Evaluation(eval_env, every=args.eval_every, episodes=args.eval_episodes)
     curve = LearningCurve(title=f"Recurrent SAC, {args.env_id}")
     run_dir = pathlib.Path(args.run_dir)

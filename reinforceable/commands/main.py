@@ -3,6 +3,7 @@
     python -m reinforceable train ppo --env CartPole-v1
     python -m reinforceable train ppo --env reinforceable/CartPoleNoVel-v1   # its preset
     python -m reinforceable train sac --env Pendulum-v1 --steps 20000 --set learning_rate=1e-3
+    python -m reinforceable train rsac --env reinforceable/PendulumNoVel-v1   # recurrent SAC
     python -m reinforceable train ppo --env CartPole-v1 --set "network.hidden=(32, 32)"
     python -m reinforceable evaluate runs/ppo-CartPole-v1 --episodes 20 --video videos/
     python -m reinforceable presets
@@ -14,8 +15,9 @@ checkpoint when run again with the same `--run-dir`, evaluates the best agent on
 evaluation's episodes (its score when kept was the best of several noisy evaluations, so it
 is optimistic), and ends with the final agent's `result:` line.
 `--set field=value` changes a field of the agent's config and `--set network.field=value` a
-keyword of the network builder (`actor_critic` for ppo, `sac_actor` for sac); `lin_1e-3` is a
-linear schedule from 1e-3 to 0; `true`, `false`, `none`, numbers and tuples are as in Python.
+keyword of the network builder (`actor_critic` for ppo, `sac_actor` for sac and rsac);
+`lin_1e-3` is a linear schedule from 1e-3 to 0; `true`, `false`, `none`, numbers and tuples
+are as in Python.
 TensorFlow starts quietly (`REINFORCEABLE_TF_LOGS=1` shows its start-up lines).
 """
 
@@ -69,7 +71,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     train = commands.add_parser("train", help="train an agent")
-    train.add_argument("algo", choices=sorted(ALGOS), help="the algorithm")
+    train.add_argument(
+        "algo", choices=sorted(ALGOS), help="ppo (recurrent PPO), sac, or rsac (recurrent SAC)"
+    )
     train.add_argument("--env", help="a gymnasium id (the preset's, by default)")
     train.add_argument(
         "--preset",

@@ -57,7 +57,7 @@ def test_train_then_evaluate_with_video(tmp_path):
 def test_bad_input_names_the_valid_choices(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["train", "dqn", "--env", "CartPole-v1"])
-    assert "choose from 'ppo', 'sac'" in capsys.readouterr().err
+    assert "choose from 'ppo', 'rsac', 'sac'" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["train", "ppo", "--preset", "nope"])
     assert "ppo-cartpole-novel" in capsys.readouterr().err
@@ -101,6 +101,28 @@ def test_set_reaches_the_network_builder(tmp_path, monkeypatch):
                  "network.hard_bounds=false", "--run-dir", str(tmp_path)]) == 0  # fmt: skip
     preset = get_preset("ppo-cartpole-novel")
     assert built == {**preset.network, "units": 16, "hard_bounds": False}
+
+
+def test_recurrent_sac_gets_a_recurrent_actor_whatever_the_preset(tmp_path, capsys):
+    """`rsac` without a preset still builds `sac_actor(recurrent="gru")` (its agent refuses a
+    memoryless actor); `--set network.recurrent=...` wins, and a memoryless actor is refused
+    with the agent's message, not a stack trace."""
+    from reinforceable.agents import Agent
+    from reinforceable.commands import presets
+    from reinforceable.layers.recurrent_state import recurrent_layers
+
+    arguments = ["--steps", "64", "--eval-episodes", "1", "--no-resume", "--preset", "default"]
+    assert main(["train", "rsac", "--env", "Pendulum-v1", *arguments,
+                 "--set", "warmup_steps=32", "network.recurrent=lstm",
+                 "--run-dir", str(tmp_path / "lstm")]) == 0  # fmt: skip
+    agent = Agent.load(tmp_path / "lstm" / "agent")
+    assert type(agent).__name__ == "RecurrentSACAgent"
+    assert [layer.cell_type for layer in recurrent_layers(agent.model)] == ["lstm"]
+    default = presets.ALGOS["rsac"].network(agent.spec)
+    assert [layer.cell_type for layer in recurrent_layers(default)] == ["gru"]
+    memoryless = ["--set", "network.recurrent=none", "--run-dir", str(tmp_path / "none")]
+    assert main(["train", "rsac", "--env", "Pendulum-v1", *arguments, *memoryless]) == 2
+    assert "use SACAgent for a memoryless actor" in capsys.readouterr().err
 
 
 def test_presets_are_listed_with_their_figures_and_commands(capsys):
