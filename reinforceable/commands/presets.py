@@ -255,8 +255,10 @@ PRESETS: dict[str, Preset] = {
             # learning rate decaying linearly to zero, and 300k steps in place of 100k. From the
             # command line that takes 3 of 5 seeds above -300 (mean -295.4), against 2 of 5
             # (mean -413.1) for the RL Zoo's settings at 100k; 400k steps did no better (3 of 5,
-            # mean -289.5). Settings that learn on every seed are still open (media/cli_masked.md
-            # lists what was tried). The RL Zoo's settings are kept below the presets' class.
+            # mean -289.5). PPO settings that learn on every seed are still open
+            # (media/cli_masked.md lists what was tried); `rsac-pendulum-novel` (recurrent SAC)
+            # learns this task on 5 of 5 seeds. The RL Zoo's settings are kept below the
+            # presets' class.
             config={**RL_ZOO_PENDULUM_NOVEL_CONFIG, "learning_rate": {"linear": {"start": 1e-3}}},
             network={**_PENDULUM_NOVEL_TORSO, "hard_bounds": True},
             figure=-295.4,
@@ -279,12 +281,15 @@ PRESETS: dict[str, Preset] = {
             # the observation beside the memory. examples/recurrent_sac_pendulum.py uses it.
             config={"learning_rate": 1e-3},
             network={"recurrent": "gru"},
-            figure=-217.2,
+            figure=-204.2,
             measured=(
-                "seeds 0-4 of the example (the same training), 10 deterministic episodes each; "
-                "5 of 5 above -300 (media/recurrent_sac_pendulum.md)"
+                "seeds 0-4 from the command line, 10 deterministic episodes each; 5 of 5 above "
+                "-300 (media/cli_masked.md)"
             ),
-            command="python examples/recurrent_sac_pendulum.py --seed S --total-steps 50000",
+            command=(
+                "python benchmarks/cli_defaults.py "
+                "--tasks rsac:reinforceable/PendulumNoVel-v1:50000:-300:rsac-pendulum-novel"
+            ),
             check_steps=20_000,
             check_return=-300.0,
         ),
