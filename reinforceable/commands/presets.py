@@ -294,44 +294,6 @@ PRESETS: dict[str, Preset] = {
             check_return=-300.0,
         ),
         Preset(
-            name="rsac-mountaincar-novel",
-            algo="rsac",
-            env_id="reinforceable/MountainCarContinuousNoVel-v0",
-            steps=50_000,
-            num_envs=1,
-            # The RL Zoo's SAC settings for MountainCarContinuous-v0 (fixed temperature 0.1,
-            # discount 0.9999, tau 0.01, 32 steps then 32 updates, no warm-up, buffer 50k,
-            # gSDE with a small initial scale, 64x64), on the recurrent actor and critics.
-            # gSDE's noise, held for 32 steps, is what drives the car up the hill: without it
-            # recurrent SAC learned to stand still (-0.0 at 100k, media/recurrent_sac_other.md).
-            config={
-                "learning_rate": 3e-4,
-                "buffer_capacity": 50_000,
-                "learn_temperature": False,
-                "initial_temperature": 0.1,
-                "discount": 0.9999,
-                "tau": 0.01,
-                "warmup_steps": 0,
-                "steps_per_iteration": 32,
-            },
-            network={
-                "recurrent": "gru",
-                "hidden": (64, 64),
-                "sde": True,
-                "sde_initial_std": 0.0255,  # the RL Zoo's log_std_init=-3.67
-            },
-            figure=90.6,
-            measured=(
-                "seed 0 from the command line, 10 deterministic episodes (media/cli_masked.md)"
-            ),
-            command=(
-                "python benchmarks/cli_defaults.py --tasks "
-                "rsac:reinforceable/MountainCarContinuousNoVel-v0:50000:90:rsac-mountaincar-novel"
-            ),
-            check_steps=50_000,
-            check_return=80.0,
-        ),
-        Preset(
             name="sac-pendulum",
             algo="sac",
             env_id="Pendulum-v1",
