@@ -67,8 +67,9 @@ def main(args: Args) -> float:
     env = rf.GymEnv(args.env_id, num_envs=1, seed=args.seed)
     eval_env = rf.GymEnv(args.env_id, num_envs=5, seed=args.seed + 10_000)
     # The preset `rsac-pendulum-novel` (`python -m reinforceable presets`), with the arguments.
-    changes = {"learning_rate": args.learning_rate, "sequence_length": args.sequence_length}
-    config = PRESET.make_config(args.seed, {**changes, "burn_in": args.burn_in})
+    changes = {"learning_rate": args.learning_rate, "sequence_length": args.sequence_length,
+               "burn_in": args.burn_in}  # fmt: skip
+    config = PRESET.make_config(args.seed, changes)
     agent = RecurrentSACAgent(PRESET.make_network(env.spec), env, config)
     evaluation = Evaluation(eval_env, every=args.eval_every, episodes=args.eval_episodes)
     curve = LearningCurve(title=f"Recurrent SAC, {args.env_id}")

@@ -11,6 +11,7 @@ of the network builder).
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import inspect
 from collections.abc import Callable
 from typing import Any
@@ -58,60 +59,30 @@ class Algorithm:
         return self.builder()(spec, **{**self.network_defaults, **kwargs})
 
 
-def _ppo():
-    from reinforceable.agents import RecurrentPPOAgent
-
-    return RecurrentPPOAgent
-
-
-def _ppo_config():
-    from reinforceable.agents import PPOConfig
-
-    return PPOConfig
+def _lazy(module: str, name: str) -> Callable[[], Any]:
+    """A zero-argument callable returning `module.name`, imported on first call (so importing
+    the presets, as the examples do, does not import the agents and networks)."""
+    return lambda: getattr(importlib.import_module(module), name)
 
 
-def _sac():
-    from reinforceable.agents import SACAgent
-
-    return SACAgent
-
-
-def _sac_config():
-    from reinforceable.agents import SACConfig
-
-    return SACConfig
-
-
-def _rsac():
-    from reinforceable.agents import RecurrentSACAgent
-
-    return RecurrentSACAgent
-
-
-def _rsac_config():
-    from reinforceable.agents import RecurrentSACConfig
-
-    return RecurrentSACConfig
-
-
-def _actor_critic():
-    from reinforceable.networks import actor_critic
-
-    return actor_critic
-
-
-def _sac_actor():
-    from reinforceable.networks import sac_actor
-
-    return sac_actor
-
+_AGENTS, _NETWORKS = "reinforceable.agents", "reinforceable.networks"
+_actor_critic = _lazy(_NETWORKS, "actor_critic")
+_sac_actor = _lazy(_NETWORKS, "sac_actor")
 
 ALGOS: dict[str, Algorithm] = {
-    "ppo": Algorithm(_ppo, _ppo_config, _actor_critic, num_envs=8, threads=1),
-    "sac": Algorithm(_sac, _sac_config, _sac_actor, num_envs=1, threads=2),
+    "ppo": Algorithm(
+        _lazy(_AGENTS, "RecurrentPPOAgent"),
+        _lazy(_AGENTS, "PPOConfig"),
+        _actor_critic,
+        num_envs=8,
+        threads=1,
+    ),
+    "sac": Algorithm(
+        _lazy(_AGENTS, "SACAgent"), _lazy(_AGENTS, "SACConfig"), _sac_actor, num_envs=1, threads=2
+    ),
     "rsac": Algorithm(
-        _rsac,
-        _rsac_config,
+        _lazy(_AGENTS, "RecurrentSACAgent"),
+        _lazy(_AGENTS, "RecurrentSACConfig"),
         _sac_actor,
         num_envs=1,
         threads=2,
