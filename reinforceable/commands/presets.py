@@ -192,7 +192,7 @@ PRESETS: dict[str, Preset] = {
             name="ppo-mountaincar-novel",
             algo="ppo",
             env_id="reinforceable/MountainCarContinuousNoVel-v0",
-            steps=300_000,
+            steps=500_000,
             num_envs=8,
             # sb3-contrib's RL Zoo settings for MountainCarContinuousNoVel-v0 (ppo_lstm): gSDE
             # on clipped samples, resampled every 8 steps, whose noise held over several steps
@@ -225,9 +225,9 @@ PRESETS: dict[str, Preset] = {
             measured="seeds 0-4 from the command line, 10 deterministic episodes each",
             command=(
                 "python benchmarks/cli_defaults.py --tasks "
-                "ppo:reinforceable/MountainCarContinuousNoVel-v0:300000:90:ppo-mountaincar-novel"
+                "ppo:reinforceable/MountainCarContinuousNoVel-v0:500000:90:ppo-mountaincar-novel"
             ),
-            check_steps=300_000,
+            check_steps=500_000,
             check_return=90.0,
         ),
         Preset(
