@@ -7,10 +7,10 @@ return (10 episodes, or the preset's number), the line before it the best agent'
 episodes. A task is `algo:env:steps:bar[:preset]` (preset `default`,
 the algorithm's untuned defaults, when left out). Default tasks (`--suite defaults`): `ppo` on
 CartPole-v1 (100k steps; solved at 475) and `sac` on Pendulum-v1 (20k; -200 is the usual bar).
-`--suite masked`: the velocity-masked tasks with their presets (the examples' settings):
-recurrent PPO on CartPoleNoVel (100k, 475) and on PendulumNoVel (300k, -300), and recurrent
-SAC on PendulumNoVel (50k, -300). Runs go `--jobs`
-(2) at a time; writes `media/cli_defaults.md` (or `media/cli_masked.md`).
+`--suite masked`: the velocity-masked tasks with their presets:
+recurrent PPO on CartPoleNoVel (100k, 475), on PendulumNoVel (300k, -300) and on
+MountainCarContinuousNoVel (500k, 90), and recurrent SAC on PendulumNoVel (50k, -300). Runs go
+`--jobs` (2) at a time; writes `media/cli_defaults.md` (or `media/cli_masked.md`).
 
     python benchmarks/cli_defaults.py
     python benchmarks/cli_defaults.py --suite masked
@@ -34,6 +34,7 @@ SUITES = {
         "ppo:reinforceable/CartPoleNoVel-v1:100000:475:ppo-cartpole-novel",
         "ppo:reinforceable/PendulumNoVel-v1:300000:-300:ppo-pendulum-novel",
         "rsac:reinforceable/PendulumNoVel-v1:50000:-300:rsac-pendulum-novel",
+        "ppo:reinforceable/MountainCarContinuousNoVel-v0:500000:90:ppo-mountaincar-novel",
     ),
 }
 MEDIA = {"defaults": "cli_defaults.md", "masked": "cli_masked.md"}

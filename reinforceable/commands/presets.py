@@ -197,8 +197,9 @@ PRESETS: dict[str, Preset] = {
             # sb3-contrib's RL Zoo settings for MountainCarContinuousNoVel-v0 (ppo_lstm): gSDE
             # on clipped samples, resampled every 8 steps, whose noise held over several steps
             # gets the car up the hill (recurrent SAC without gSDE stands still); a small
-            # learning rate and a long horizon (discount 0.9999). The policy settles late (seed
-            # 0's evaluation at 164k steps: -90.6).
+            # learning rate and a long horizon (discount 0.9999). 500k steps in place of the RL
+            # Zoo's 300k: the stochastic policy reaches the flag early, the deterministic one
+            # late (at 300k, seed 3's scored -97.9 and the other four 91.4-95.5).
             config={
                 "num_steps": 1024,
                 "batch_size": 256,
@@ -221,8 +222,11 @@ PRESETS: dict[str, Preset] = {
                 "sde": True,
                 "sde_sample_freq": 8,
             },
-            figure=float("nan"),  # being measured
-            measured="seeds 0-4 from the command line, 10 deterministic episodes each",
+            figure=91.3,
+            measured=(
+                "seeds 0-4 from the command line, 10 deterministic episodes each; 5 of 5 at or "
+                "above 90, the lowest 90.0 (media/cli_masked.md)"
+            ),
             command=(
                 "python benchmarks/cli_defaults.py --tasks "
                 "ppo:reinforceable/MountainCarContinuousNoVel-v0:500000:90:ppo-mountaincar-novel"
