@@ -215,8 +215,12 @@ def _train(args) -> int:
 
 
 def _evaluate(args) -> int:
+    import reinforceable as rf
     from reinforceable.agents import Agent
 
+    # One thread each, as for acting in training (TF's idle threads compete with the env step);
+    # it also starts TF's runtime without oneDNN's harmless first-op error line.
+    rf.training.configure_threads(1, 1)
     path = pathlib.Path(args.path)
     if not (path / "agent.json").exists():
         found = [path / name for name in ("best_agent", "agent") if (path / name).exists()]

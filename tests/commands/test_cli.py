@@ -36,7 +36,7 @@ def test_parse_set_reads_python_values_and_schedules():
 
 def test_train_then_evaluate_with_video(tmp_path):
     """The issue's command from a clean process: a result line, no TF start-up noise, the best
-    and the final agent saved; then `evaluate` loads the run and records MP4s."""
+    and the final agent saved; then `evaluate` loads the run and records MP4s, as quietly."""
     run_dir = tmp_path / "run"
     arguments = ["--steps", "2048", "--run-dir", str(run_dir), "--eval-every", "1"]
     trained = _run("train", "ppo", "--env", "CartPole-v1", *arguments, cwd=tmp_path)
@@ -51,6 +51,7 @@ def test_train_then_evaluate_with_video(tmp_path):
                      str(tmp_path / "videos"), cwd=tmp_path)  # fmt: skip
     assert evaluated.returncode == 0, evaluated.stderr
     assert "best_agent" in evaluated.stdout and "over 2 episodes" in evaluated.stdout
+    assert not any(_startup.is_harmless(line) for line in evaluated.stderr.splitlines())
     assert len(list((tmp_path / "videos").glob("*.mp4"))) == 2
 
 
