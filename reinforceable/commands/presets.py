@@ -65,25 +65,22 @@ def _lazy(module: str, name: str) -> Callable[[], Any]:
     return lambda: getattr(importlib.import_module(module), name)
 
 
-_AGENTS, _NETWORKS = "reinforceable.agents", "reinforceable.networks"
-_actor_critic = _lazy(_NETWORKS, "actor_critic")
-_sac_actor = _lazy(_NETWORKS, "sac_actor")
+def _algorithm(agent: str, config: str, builder: str, **options) -> Algorithm:
+    """An `Algorithm` of the agent and config classes named in `reinforceable.agents` and the
+    network builder named in `reinforceable.networks`, each imported on first use."""
+    agents, networks = "reinforceable.agents", "reinforceable.networks"
+    return Algorithm(
+        _lazy(agents, agent), _lazy(agents, config), _lazy(networks, builder), **options
+    )
+
 
 ALGOS: dict[str, Algorithm] = {
-    "ppo": Algorithm(
-        _lazy(_AGENTS, "RecurrentPPOAgent"),
-        _lazy(_AGENTS, "PPOConfig"),
-        _actor_critic,
-        num_envs=8,
-        threads=1,
-    ),
-    "sac": Algorithm(
-        _lazy(_AGENTS, "SACAgent"), _lazy(_AGENTS, "SACConfig"), _sac_actor, num_envs=1, threads=2
-    ),
-    "rsac": Algorithm(
-        _lazy(_AGENTS, "RecurrentSACAgent"),
-        _lazy(_AGENTS, "RecurrentSACConfig"),
-        _sac_actor,
+    "ppo": _algorithm("RecurrentPPOAgent", "PPOConfig", "actor_critic", num_envs=8, threads=1),
+    "sac": _algorithm("SACAgent", "SACConfig", "sac_actor", num_envs=1, threads=2),
+    "rsac": _algorithm(
+        "RecurrentSACAgent",
+        "RecurrentSACConfig",
+        "sac_actor",
         num_envs=1,
         threads=2,
         network_defaults={"recurrent": "gru"},
