@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import collections.abc
 import functools
 import operator
 
+import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from reinforceable._nest import leaf_paths
+from reinforceable._nest import conform, leaf_paths, structure_difference
 
 tfd = tfp.distributions
 
@@ -76,8 +78,11 @@ class Joint(tfd.Distribution):
                     f"does not broadcast with {batch_shape}."
                 ) from error
         with tf.name_scope(name) as name:
-            self._distributions = distributions
-            self._parts = parts
+            # Untracked: tf.Module would store a tuple as a `_TupleWrapper` (a list as a
+            # `ListWrapper`), and `sample()`/`mode()` would return that type, which
+            # `tf.nest.assert_same_structure` tells apart from the action space's tuple.
+            self._distributions = self._no_dependency(distributions)
+            self._parts = self._no_dependency(parts)
             self._static_batch_shape = batch_shape
             fully = all(p.reparameterization_type == tfd.FULLY_REPARAMETERIZED for p in parts)
             super().__init__(
@@ -135,6 +140,50 @@ class Joint(tfd.Distribution):
             log_probs.append(log_prob)
         return self._pack(samples), _sum(log_probs)
 
+    def log_prob(self, value, name="log_prob", **kwargs):
+        """The sum of the parts' log-probabilities of `value`, a nest with the structure of
+        `distributions` (sequences of either type: a list for a tuple is fine).
+
+        Raises:
+            ValueError: If `value` lacks a part, has one too many, or a component whose shape
+                does not fit its part (`[sample..., batch..., event...]`), naming the part.
+        """
+        return super().log_prob(self._checked(value, "log_prob"), name=name, **kwargs)
+
+    def prob(self, value, name="prob", **kwargs):
+        """`exp(log_prob(value))`, with `log_prob`'s checks."""
+        return super().prob(self._checked(value, "prob"), name=name, **kwargs)
+
+    def _checked(self, value, method: str):
+        """`value` in the parts' containers, after checking its structure and static shapes."""
+        value = _tensor_leaves(self._distributions, value)
+        difference = structure_difference(self._distributions, conform(self._distributions, value))
+        if difference:
+            raise ValueError(
+                f"Joint.{method}: `value` must have the structure of the distributions "
+                f"({difference})."
+            )
+        value = conform(self._distributions, value)
+        paths = leaf_paths(self._distributions)
+        for path, part, leaf in zip(paths, self._parts, tf.nest.flatten(value), strict=True):
+            shape = tf.TensorShape(leaf.shape if hasattr(leaf, "shape") else np.shape(leaf))
+            event = part.event_shape
+            if shape.rank is None or event.rank is None:
+                continue
+            batch = shape[: shape.rank - event.rank] if shape.rank >= event.rank else None
+            fits = (
+                batch is not None
+                and shape[batch.rank :].is_compatible_with(event)
+                and _broadcasts(batch, part.batch_shape)
+            )
+            if not fits:
+                raise ValueError(
+                    f"Joint.{method}: `value`{path} must have shape [sample..., "
+                    f"*{part.batch_shape.as_list()} (batch), *{event.as_list()} (event)] for its "
+                    f"{type(part).__name__} part; received {shape.as_list()}."
+                )
+        return value
+
     def _log_prob(self, value):
         values = tf.nest.flatten(value)
         return _sum(p.log_prob(v) for p, v in zip(self._parts, values, strict=True))
@@ -147,6 +196,37 @@ class Joint(tfd.Distribution):
 
     def _mean(self):
         return self._map(lambda p: p.mean())
+
+
+def _tensor_leaves(distributions, value):
+    """`value` with Python sequences of numbers where `distributions` has a part turned into
+    tensors of the part's dtype (as TFP converts them), so that they count as leaves."""
+    if isinstance(distributions, tfd.Distribution):
+        if isinstance(value, list | tuple):
+            try:
+                return tf.convert_to_tensor(value, dtype_hint=distributions.dtype)
+            except (ValueError, TypeError):
+                return value
+        return value
+    if isinstance(distributions, collections.abc.Mapping):
+        if not isinstance(value, collections.abc.Mapping):
+            return value
+        return {
+            key: _tensor_leaves(distributions[key], item) if key in distributions else item
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple) and len(value) == len(distributions):
+        items = [_tensor_leaves(d, item) for d, item in zip(distributions, value, strict=True)]
+        return tuple(items) if isinstance(value, tuple) else items
+    return value
+
+
+def _broadcasts(shape: tf.TensorShape, batch_shape: tf.TensorShape) -> bool:
+    try:
+        tf.broadcast_static_shape(shape, batch_shape)
+    except ValueError:
+        return False
+    return True
 
 
 @tfd.RegisterKL(Joint, Joint)

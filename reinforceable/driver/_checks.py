@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from reinforceable._nest import describe, leaf_paths
+from reinforceable._nest import conform, describe, leaf_paths, structure_difference
 from reinforceable.driver.keras_policy import KerasPolicy
 from reinforceable.driver.policy import Policy
 from reinforceable.envs.specs import space_leaves, space_to_spec
@@ -45,7 +45,10 @@ def _kind(dtype: tf.DType) -> str:
 
 
 def check_action(action, spec, num_envs: int) -> None:
-    """Raises a ValueError if the policy's action does not fit the action spec."""
+    """Raises a ValueError if the policy's action does not fit the action spec.
+
+    Container types alone may differ (a list for a Tuple space's tuple): the Driver repacks the
+    action in the spec's types (`conform`)."""
     expected = tf.nest.map_structure(lambda s: tf.TensorSpec([num_envs, *s.shape], s.dtype), spec)
 
     def mismatch(reason: str) -> ValueError:
@@ -55,10 +58,10 @@ def check_action(action, spec, num_envs: int) -> None:
             f"Received:\n{describe(action)}"
         )
 
-    try:
-        tf.nest.assert_same_structure(expected, action)
-    except (ValueError, TypeError):
-        raise mismatch("different structure") from None
+    difference = structure_difference(expected, conform(expected, action))
+    if difference:
+        raise mismatch(f"different structure {difference}")
+    action = conform(expected, action)
     for path, want, got in zip(
         leaf_paths(expected), tf.nest.flatten(expected), tf.nest.flatten(action), strict=True
     ):

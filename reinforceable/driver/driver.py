@@ -238,8 +238,9 @@ class Driver:
                 ]
             state = self._reset_where_started(timestep.episode_start, state, initial)
             step = self._policy_step(timestep, state, tf.stack([run_seed, t]))
+            # In the spec's containers (a Tuple space's tuple where a model returned a list).
             action = tf.nest.map_structure(
-                lambda a, s: tf.cast(a, s.dtype), step.action, action_spec
+                lambda s, a: tf.cast(a, s.dtype), action_spec, step.action, check_types=False
             )
             next_timestep = self.env.tf_step(action)
             transition = Transition(timestep, action, step.extras, next_timestep)

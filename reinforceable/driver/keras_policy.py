@@ -11,9 +11,9 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from reinforceable._checks import check_instance
+from reinforceable._nest import conform
 from reinforceable.distributions.joint import Joint
 from reinforceable.driver.model_io import (
-    as_declared,
     canonical,
     distribution_support,
     drop_time_axis,
@@ -166,7 +166,7 @@ class KerasPolicy(Policy):
                 if not self.recurrent and isinstance(observation, dict) and key in observation:
                     values[key] = observation[key]  # a memoryless model of a Dict observation
                 elif key == "observation":
-                    values[key] = as_declared(declared[key], observation)
+                    values[key] = conform(declared[key], observation)
                 elif key == "episode_start":
                     values[key] = episode_start
                 elif key == "state":
@@ -184,7 +184,7 @@ class KerasPolicy(Policy):
                         f"environment does not provide; available inputs: {available}."
                     )
         elif tf.nest.is_nested(declared):
-            values = as_declared(declared, observation)
+            values = conform(declared, observation)
         else:
             if tf.nest.is_nested(observation):
                 raise ValueError(

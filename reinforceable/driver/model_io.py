@@ -10,7 +10,7 @@ import tensorflow_probability as tfp
 from reinforceable._nest import leaf_paths
 from reinforceable.distributions.bounded_normal import BoundedNormal
 
-__all__ = ["as_declared", "canonical", "distribution_support", "drop_time_axis", "is_distribution"]
+__all__ = ["canonical", "distribution_support", "drop_time_axis", "is_distribution"]
 
 tfd = tfp.distributions
 
@@ -32,16 +32,6 @@ def distribution_support(distribution: tfd.Distribution):
     if isinstance(distribution, tfd.Bernoulli):
         return np.zeros((), np.int64), np.ones((), np.int64)
     return None
-
-
-def as_declared(declared, value):
-    """`value` in the nest types of the model's `declared` inputs where only the types differ
-    (Keras keeps a `Tuple` observation's inputs as a list)."""
-    try:
-        tf.nest.assert_same_structure(declared, value, check_types=False)
-    except (ValueError, TypeError):
-        return value  # reported with both structures by the caller
-    return tf.nest.pack_sequence_as(declared, tf.nest.flatten(value))
 
 
 def canonical(nest):

@@ -112,3 +112,37 @@ def test_rejects_incompatible_batch_shapes_and_empty_structures():
         Joint({"a": tfd.Normal(tf.zeros([4]), 1.0), "b": tfd.Normal(tf.zeros([3]), 1.0)})
     with pytest.raises(ValueError, match="at least one distribution"):
         Joint({})
+
+
+def test_log_prob_refuses_a_missing_part_or_a_component_of_the_wrong_shape_naming_it():
+    move, axis, done = parts()
+    joint = Joint({"move": move, "discrete": (axis, {"done": done})})
+    action = joint.sample(seed=(1, 2))
+    missing = {"move": action["move"], "discrete": (action["discrete"][0], {})}
+    with pytest.raises(ValueError, match=r"at \['discrete'\]\[1\]: expected dict with keys "
+                       r"\['done'\], received dict with keys \[\]"):  # fmt: skip
+        joint.log_prob(missing)
+    wrong = {"move": action["move"][:, :1], "discrete": action["discrete"]}
+    with pytest.raises(ValueError, match=r"`value`\['move'\] must have shape \[sample\.\.\., "
+                       r"\*\[4\] \(batch\), \*\[2\] \(event\)\].*received \[4, 1\]"):  # fmt: skip
+        joint.log_prob(wrong)
+    with pytest.raises(ValueError, match=r"`value`\['discrete'\]\[0\] .* received \[3\]"):
+        joint.prob({"move": action["move"], "discrete": (action["discrete"][0][:3],
+                                                          action["discrete"][1])})  # fmt: skip
+    # Sample dimensions in front, lists for tuples and Python lists of numbers are fine.
+    sampled = joint.sample(5, seed=(3, 4))
+    assert joint.log_prob(sampled).shape == (5, 4)
+    as_list = {"move": action["move"], "discrete": list(action["discrete"])}
+    np.testing.assert_allclose(joint.log_prob(as_list), joint.log_prob(action))
+    np.testing.assert_allclose(Joint(tfd.Normal(0.0, 1.0)).log_prob([0.0, 1.0]),
+                               tfd.Normal(0.0, 1.0).log_prob([0.0, 1.0]))  # fmt: skip
+
+
+def test_a_tuple_of_parts_samples_plain_tuples_not_tf_wrappers():
+    """`Joint` is a `tf.Module`; tracked, its tuple became a `_TupleWrapper`, which
+    `tf.nest.assert_same_structure` tells apart from the action space's tuple."""
+    move, axis, _ = parts()
+    joint = Joint((axis, [move]))
+    for value in (joint.sample(seed=(1, 2)), joint.mode(), joint.distributions):
+        assert type(value) is tuple and type(value[1]) is list
+    tf.nest.assert_same_structure(joint.sample(seed=(1, 2)), (0, [0]))

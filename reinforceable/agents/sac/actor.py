@@ -40,9 +40,12 @@ class WarmupPolicy(Policy):
         step = self.actor.step(timestep, state, seed)
         random = self.random.step(timestep, state, tf.random.split(seed, 1)[0]).action
         warm = self.warmup.read_value()
+        # In the random action's containers, the action space's (a model may give a list
+        # where a Tuple space has a tuple).
         action = tf.nest.map_structure(
-            lambda a, r: tf.where(warm, tf.cast(r, a.dtype), a), step.action, random
-        )
+            lambda r, a: tf.where(warm, tf.cast(r, a.dtype), a), random, step.action,
+            check_types=False,
+        )  # fmt: skip
         return PolicyStep(action=action, state=step.state, extras=step.extras)
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from reinforceable._nest import leaf_paths
+from reinforceable._nest import conform, leaf_paths, structure_difference
 from reinforceable.envs.specs import space_leaves
 
 __all__ = ["ActionCodec"]
@@ -38,14 +38,14 @@ class ActionCodec:
     """
 
     def __init__(self, space: gym.Space, spec, distributions, owner: str = "SACAgent"):
-        try:
-            tf.nest.assert_same_structure(spec, distributions)
-        except (ValueError, TypeError):
+        difference = structure_difference(spec, conform(spec, distributions))
+        if difference:
             raise ValueError(
                 f"{owner}: the actor's distributions must have the structure of the action space "
-                f"{space}; received "
+                f"{space} ({difference}); received "
                 f"{tf.nest.map_structure(lambda d: type(d).__name__, distributions)}."
-            ) from None
+            )
+        distributions = conform(spec, distributions)
         self.kinds: list[str] = []
         self.classes: list[int] = []
         self.dims: list[int] = []
