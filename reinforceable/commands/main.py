@@ -13,7 +13,12 @@ default` for the algorithm's defaults instead), prints progress, keeps the best 
 (`<run-dir>/best_agent`), saves the final one (`<run-dir>/agent`), resumes from the last
 checkpoint when run again with the same `--run-dir`, evaluates the best agent on the final
 evaluation's episodes (its score when kept was the best of several noisy evaluations, so it
-is optimistic), and ends with the final agent's `result:` line.
+is optimistic), and ends with the final agent's `result:` line. `evaluate RUN_DIR` evaluates
+the run's final agent (the one that line reports) and the best agent beside it, by name;
+`evaluate RUN_DIR/best_agent` the best agent alone. Counts (`--steps`, `--num-envs`,
+`--episodes`, ...) are used as given or refused with the valid range, never replaced.
+`--env` takes gymnasium ids and gymnasium's `module:id` form (`popgym:popgym-...`), which
+imports the module that registers the id.
 `--set field=value` changes a field of the agent's config and `--set network.field=value` a
 keyword of the network builder (`actor_critic` for ppo, `sac_actor` for sac and rsac);
 `lin_1e-3` is a linear schedule from 1e-3 to 0; `true`, `false`, `none`, numbers and tuples
@@ -63,6 +68,23 @@ def _value(text: str):
         return text
 
 
+def _at_least(minimum: int):
+    """An argparse type: an int >= `minimum`, or argparse's error naming the valid range (a value
+    the user gives is used or refused, never replaced by a default)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            raise argparse.ArgumentTypeError(f"expected an int >= {minimum}; received {text!r}")
+        return value
+
+    parse.__name__ = f"int >= {minimum}"
+    return parse
+
+
 def _parser() -> argparse.ArgumentParser:
     from reinforceable.commands.presets import ALGOS, PRESETS
 
@@ -80,20 +102,29 @@ def _parser() -> argparse.ArgumentParser:
         choices=[*sorted(PRESETS), "default"],
         help="tuned settings (the one for --env, if any); 'default': the algorithm's defaults",
     )
-    train.add_argument("--steps", type=int, help="environment steps (the preset's, or 100000)")
-    train.add_argument("--num-envs", type=int, help="training environments")
+    positive = _at_least(1)
+    train.add_argument(
+        "--steps", type=positive, help="environment steps, >= 1 (the preset's, or 100000)"
+    )
+    train.add_argument("--num-envs", type=positive, help="training environments, >= 1")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--run-dir", help="checkpoints, logs and agents (runs/ALGO-ENV)")
     train.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE")
-    train.add_argument("--eval-every", type=int, default=20, help="iterations between evaluations")
-    train.add_argument("--eval-episodes", type=int, help="episodes per evaluation (10)")
+    train.add_argument(
+        "--eval-every", type=positive, default=20, help="iterations between evaluations"
+    )
+    train.add_argument("--eval-episodes", type=positive, help="episodes per evaluation (10)")
+    train.add_argument(
+        "--threads", type=positive, help="TF threads per pool (the algorithm's: 1 ppo, 2 sac)"
+    )
     train.add_argument("--stop-at", type=float, help="stop once the evaluation return reaches it")
     train.add_argument("--video", action="store_true", help="record the final evaluation")
     train.add_argument("--no-resume", action="store_true", help="start afresh in --run-dir")
     evaluate = commands.add_parser("evaluate", help="evaluate a saved agent")
     evaluate.add_argument("path", help="a saved agent, or a run directory holding one")
     evaluate.add_argument("--env", help="the environment id (the agent's, by default)")
-    evaluate.add_argument("--episodes", type=int, default=10)
+    evaluate.add_argument("--episodes", type=positive, default=10, help="episodes, >= 1")
+    evaluate.add_argument("--threads", type=positive, default=1, help="TF threads per pool")
     evaluate.add_argument("--seed", type=int, default=0)
     evaluate.add_argument("--video", metavar="DIR", help="record the episodes to MP4 in DIR")
     evaluate.add_argument("--stochastic", action="store_true", help="sample actions")
@@ -149,24 +180,29 @@ def _choose_preset(args):
     return preset
 
 
+def _given(value, default):
+    """The user's value where given (0 and "" included), else the default."""
+    return default if value is None else value
+
+
 def _train(args) -> int:
     import keras
 
     import reinforceable as rf
     from reinforceable.commands.presets import ALGOS
-    from reinforceable.envs.atari import is_atari_id
     from reinforceable.training import Evaluation, ProgressBar, StopAtReturn
 
     preset = _choose_preset(args)
-    env_id = args.env or (preset.env_id if preset else None)
+    env_id = _given(args.env, preset.env_id if preset else None)
     if env_id is None:
         raise ValueError("train needs --env (or a --preset).")
     algo = ALGOS[args.algo]
-    rf.training.configure_threads(algo.threads, algo.threads)
+    threads = _given(args.threads, algo.threads)
+    rf.training.configure_threads(threads, threads)
     keras.utils.set_random_seed(args.seed)  # the weights' initialisation, as the examples do
-    steps = args.steps or (preset.steps if preset else 100_000)
-    num_envs = args.num_envs or (preset.num_envs if preset else algo.num_envs)
-    episodes = args.eval_episodes or (preset.eval_episodes if preset else 10)
+    steps = _given(args.steps, preset.steps if preset else 100_000)
+    num_envs = _given(args.num_envs, preset.num_envs if preset else algo.num_envs)
+    episodes = _given(args.eval_episodes, preset.eval_episodes if preset else 10)
     changes, network_changes = {}, {}
     for field, value in parse_set(args.set).items():
         if field.startswith("network."):
@@ -179,15 +215,15 @@ def _train(args) -> int:
         print(f"preset {preset.name}: {preset.figure} ({preset.measured})")
     else:
         config = algo.config().from_dict({**changes, "seed": args.seed})
-    make = rf.envs.atari_env if is_atari_id(env_id) else rf.GymEnv  # Atari: preprocessed
-    env = make(env_id, num_envs, seed=args.seed)
-    eval_env = make(env_id, min(episodes, 5), seed=args.seed + 10_000)
+    env = _make_env(env_id, num_envs, args.seed)
+    eval_env = _make_env(env_id, min(episodes, 5), args.seed + 10_000)
     if preset is not None:
         model = preset.make_network(env.spec, network_changes)
     else:
         model = algo.network(env.spec, **network_changes)
     agent = algo.agent()(model, env, config)
-    run_dir = pathlib.Path(args.run_dir or f"runs/{args.algo}-{env_id.replace('/', '-')}")
+    name = env_id.replace("/", "-").replace(":", "-")
+    run_dir = pathlib.Path(_given(args.run_dir, f"runs/{args.algo}-{name}"))
     evaluation = Evaluation(eval_env, every=args.eval_every, episodes=episodes, save_best=True)
     callbacks = [ProgressBar(), evaluation]
     if args.stop_at is not None:
@@ -214,27 +250,62 @@ def _train(args) -> int:
     return 0
 
 
+def _make_env(env_id: str, num_envs: int, seed: int):
+    """`num_envs` environments of `env_id` as `train` makes them (Atari ids preprocessed)."""
+    import reinforceable as rf
+    from reinforceable.envs.atari import is_atari_id
+
+    make = rf.envs.atari_env if is_atari_id(env_id) else rf.GymEnv
+    return make(env_id, num_envs, seed=seed)
+
+
+def _saved_agents(path: pathlib.Path) -> tuple[pathlib.Path, pathlib.Path | None]:
+    """(the agent to evaluate, the run's best agent to report beside it or None). A saved
+    agent is itself; a run directory gives its final agent (what `train`'s result line
+    reports) and its best agent, or its best agent alone when training did not finish."""
+    if (path / "agent.json").exists():
+        return path, None
+    final, best = path / "agent", path / "best_agent"
+    has_best = (best / "agent.json").exists()
+    if (final / "agent.json").exists():
+        return final, best if has_best else None
+    if has_best:
+        print(f"{path} has no final agent (training did not finish); evaluating its best agent.")
+        return best, None
+    raise FileNotFoundError(
+        f"{path} holds no saved agent (agent.json), nor a run's agent or best_agent."
+    )
+
+
 def _evaluate(args) -> int:
     import reinforceable as rf
     from reinforceable.agents import Agent
 
-    # One thread each, as for acting in training (TF's idle threads compete with the env step);
-    # it also starts TF's runtime without oneDNN's harmless first-op error line.
-    rf.training.configure_threads(1, 1)
-    path = pathlib.Path(args.path)
-    if not (path / "agent.json").exists():
-        found = [path / name for name in ("best_agent", "agent") if (path / name).exists()]
-        if not found:
-            raise FileNotFoundError(
-                f"{path} holds no saved agent (agent.json), nor a run's best_agent or agent."
-            )
-        path = found[0]
-    agent = Agent.load(path)
-    env_id = args.env or agent.spec.env_id
+    # One thread each by default, as for acting in training (TF's idle threads compete with the
+    # env step); it also starts TF's runtime without oneDNN's harmless first-op error line.
+    rf.training.configure_threads(args.threads, args.threads)
+    path, best_path = _saved_agents(pathlib.Path(args.path))
+    if args.env is None:
+        agent = Agent.load(path)
+    else:  # refused here, listing the differences, if its spaces are not the agent's
+        env = _make_env(args.env, 1, args.seed)
+        try:
+            agent = Agent.load(path, env)
+        finally:
+            env.close()
+    env_id = _given(args.env, agent.spec.env_id)
     if not env_id:
         raise ValueError(f"the agent in {path} names no environment id; give --env.")
     print(f"agent: {path} ({type(agent).__name__}, {env_id})")
-    _report(agent, env_id, args.episodes, args.seed, args.video, not args.stochastic)
+    deterministic = not args.stochastic
+    if best_path is not None:
+        best = Agent.load(best_path)
+        mean, spread = _returns(best, env_id, args.episodes, args.seed, None, deterministic)
+        print(
+            f"best agent: {best_path} (evaluation return {mean:.1f} +- {spread:.1f} over the same "
+            f"{args.episodes} episodes)"
+        )
+    _report(agent, env_id, args.episodes, args.seed, args.video, deterministic)
     return 0
 
 

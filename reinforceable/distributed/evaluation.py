@@ -7,7 +7,7 @@ import traceback
 
 from reinforceable._checks import check_positive_int
 from reinforceable.distributed.ray_runners import import_ray, init_ray, resource_options
-from reinforceable.distributed.runner import RunnerError, make_env
+from reinforceable.distributed.runner import RunnerError, check_env, make_env
 from reinforceable.training.callbacks import Callback
 
 __all__ = ["Evaluator", "RunnerEvaluation"]
@@ -114,11 +114,7 @@ class RunnerEvaluation(Callback):
             raise ValueError(
                 f"RunnerEvaluation: `backend` must be one of {_BACKENDS}; received {backend!r}."
             )
-        if not (isinstance(env, str) or callable(env)):
-            raise TypeError(
-                "RunnerEvaluation: `env` must be a gymnasium id or a factory "
-                f"`env(num_envs, seed)`; received {type(env).__name__}."
-            )
+        check_env("RunnerEvaluation", env)
         if backend == "ray":
             import_ray()
         self.env, self.every, self.episodes, self.num_envs = env, every, episodes, num_envs

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Chunk", "EnvFactory", "Runner", "RunnerError", "runner_seeds"]
+__all__ = ["Chunk", "EnvFactory", "Runner", "RunnerError", "check_env", "runner_seeds"]
 
 EnvFactory = Callable[[int, int], Any]
 """`factory(num_envs, seed) -> Environment`; or a gymnasium id (a synchronous `GymEnv`)."""
@@ -54,6 +54,21 @@ def runner_seeds(seed: int | None, index: int, restarts: int = 0) -> tuple[int |
         return None, None
     env_seed, driver_seed = np.random.SeedSequence([seed, index, restarts]).generate_state(2)
     return int(env_seed % 2**31), int(driver_seed % 2**31)
+
+
+def check_env(owner: str, env) -> None:
+    """TypeError for an `env` that is neither a gymnasium id nor a factory; ValueError for an id
+    that gymnasium does not know (`module:id` imports the module first, as `gym.make` does), so
+    that a wrong id fails here rather than inside every runner."""
+    if not (isinstance(env, str) or callable(env)):
+        raise TypeError(
+            f"{owner}: `env` must be a gymnasium id or a factory `env(num_envs, seed)` returning "
+            f"a reinforceable Environment; received {type(env).__name__}."
+        )
+    if isinstance(env, str):
+        from reinforceable.envs.ids import registered_spec
+
+        registered_spec(env, owner)
 
 
 def make_env(env, num_envs: int, seed: int | None):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import abc
 
 from reinforceable._checks import check_positive_int
-from reinforceable.distributed.runner import Chunk, Runner
+from reinforceable.distributed.runner import Chunk, Runner, check_env
 
 __all__ = ["LocalRunners", "Runners", "make_runners"]
 
@@ -127,15 +127,11 @@ class LocalRunners(Runners):
 
 
 def check_runner_arguments(owner: str, num_runners, env, num_envs_per_runner) -> None:
-    """ValueError for a count that is not a positive int; TypeError for an `env` that is neither
-    a gymnasium id nor a factory."""
+    """ValueError for a count that is not a positive int or an unknown gymnasium id; TypeError
+    for an `env` that is neither a gymnasium id nor a factory."""
     check_positive_int(owner, "num_runners", num_runners)
     check_positive_int(owner, "num_envs_per_runner", num_envs_per_runner)
-    if not (isinstance(env, str) or callable(env)):
-        raise TypeError(
-            f"{owner}: `env` must be a gymnasium id or a factory `env(num_envs, seed)` returning "
-            f"a reinforceable Environment; received {type(env).__name__}."
-        )
+    check_env(owner, env)
 
 
 def make_runners(

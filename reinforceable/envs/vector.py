@@ -14,6 +14,7 @@ from reinforceable.envs._outputs import mismatch
 from reinforceable.envs.base import Environment
 from reinforceable.envs.env_spec import EnvSpec
 from reinforceable.envs.errors import EnvError, NonFiniteError, report_errors
+from reinforceable.envs.ids import registered_spec
 from reinforceable.envs.infos import gather_infos, info_specs
 from reinforceable.envs.specs import SpaceConverter, batch_spec
 from reinforceable.envs.sync_vector import LeanSyncVectorEnv
@@ -23,13 +24,6 @@ __all__ = ["EnvError", "GymEnv", "NonFiniteError"]
 
 
 _NON_FINITE = "GymEnv: a NaN or infinite observation or reward (see the NonFiniteError)"
-
-
-def _check_env_id(env_id: str) -> None:
-    try:
-        gym.spec(env_id)
-    except gym.error.Error as error:
-        raise ValueError(f"GymEnv: unknown environment id `env` = {env_id!r}: {error}") from None
 
 
 class GymEnv(Environment):
@@ -150,7 +144,7 @@ class GymEnv(Environment):
     @staticmethod
     def _factories(env, num_envs, make_kwargs, asynchronous) -> list[Callable[[], gym.Env]]:
         if isinstance(env, str):
-            _check_env_id(env)
+            registered_spec(env, "GymEnv")
             if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs <= 0:
                 raise ValueError(
                     f"GymEnv: `num_envs` must be a positive int with an env id; received "

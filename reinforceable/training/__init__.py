@@ -13,7 +13,8 @@ from reinforceable.training.callbacks import (
 from reinforceable.training.cli import configure_threads, parse_args
 from reinforceable.training.episodes import VideoError, VideoRecorder, run_episodes
 from reinforceable.training.logger import FileBackend, Logger, MemoryBackend, TensorBoardBackend
-from reinforceable.training.trainer import CheckpointError, Trainer, final_metric
+from reinforceable.training.run_dir import CheckpointError
+from reinforceable.training.trainer import Trainer, final_metric
 
 __all__ = [
     "Callback",

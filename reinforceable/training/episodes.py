@@ -26,6 +26,7 @@ from multiprocessing.connection import Connection
 import gymnasium as gym
 import numpy as np
 
+from reinforceable.envs.ids import registered_spec
 from reinforceable.training.callbacks import Callback
 
 __all__ = ["VideoError", "VideoRecorder", "make_env", "run_episodes"]
@@ -48,8 +49,8 @@ def make_env(env_id: str, render: bool = False) -> gym.Env:
 
 def _is_mujoco(env_id: str) -> bool:
     try:
-        return "mujoco" in str(gym.spec(env_id).entry_point)
-    except gym.error.Error:
+        return "mujoco" in str(registered_spec(env_id, "run_episodes").entry_point)
+    except ValueError:
         return False
 
 

@@ -19,10 +19,15 @@ from reinforceable.driver.observers import EpisodeStatistics
 from reinforceable.envs.env_spec import EnvSpec
 from reinforceable.envs.vector import NonFiniteError
 from reinforceable.training.callbacks import Callback
+from reinforceable.training.run_dir import (
+    PROGRESS_FILE,
+    CheckpointError,
+    check_run_dir,
+    move_aside,
+    read_progress,
+)
 
-__all__ = ["CheckpointError", "Trainer"]
-
-_PROGRESS_FILE = "progress.csv"
+__all__ = ["Trainer", "final_metric"]
 
 
 class Trainer:
@@ -160,6 +165,7 @@ class Trainer:
         self.checkpoint = tf.train.Checkpoint(**items)
         self.manager = None
         if self.run_dir is not None:
+            check_run_dir(self.run_dir)
             self.manager = tf.train.CheckpointManager(
                 self.checkpoint, self.run_dir / "checkpoints", max_to_keep=keep_checkpoints
             )
@@ -198,7 +204,7 @@ class Trainer:
                 self.checkpoint.restore(prefix).assert_existing_objects_matched()
             except Exception as error:  # OpError, IndexError (truncated), ValueError, ...
                 reason = f"{type(error).__name__}: {str(error).strip().splitlines()[0][:300]}"
-                kept = _move_aside(prefix)
+                kept = move_aside(prefix)
                 problems.append(f"{prefix} ({reason})")
                 warnings.warn(
                     f"Trainer: the checkpoint {prefix} cannot be read ({reason}). It is kept as "
@@ -241,7 +247,7 @@ class Trainer:
         if self.run_dir is None or not self.history:
             return
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        path = self.run_dir / _PROGRESS_FILE
+        path = self.run_dir / PROGRESS_FILE
         keys = list(dict.fromkeys(key for row in self.history for key in row))
         existing = []
         if path.exists() and not rewrite:
@@ -369,42 +375,6 @@ class Trainer:
         for callback in self.callbacks:
             callback.on_train_end(self, logs)
         return self.history
-
-
-class CheckpointError(RuntimeError):
-    """No checkpoint of a run can be read (each was moved aside as `*.unreadable`)."""
-
-
-def _move_aside(prefix: str) -> list[str]:
-    """Renames a checkpoint's files to `<file>.unreadable` (keeping any earlier such copy)."""
-    moved = []
-    for file in sorted(pathlib.Path(prefix).parent.glob(pathlib.Path(prefix).name + ".*")):
-        if file.suffix == ".unreadable":
-            continue
-        target = file.with_name(file.name + ".unreadable")
-        number = 1
-        while target.exists():
-            target, number = file.with_name(f"{file.name}.unreadable-{number}"), number + 1
-        file.rename(target)
-        moved.append(target.name)
-    return moved
-
-
-def read_progress(run_dir: pathlib.Path) -> list[dict[str, float]]:
-    """The rows of `run_dir/progress.csv` as floats; a row cut short by a kill is dropped."""
-    path = run_dir / _PROGRESS_FILE
-    if not path.exists():
-        return []
-    rows = []
-    with path.open(newline="") as file:
-        for row in csv.DictReader(file):
-            try:
-                rows.append({k: float(v) for k, v in row.items() if v not in ("", None)})
-            except (TypeError, ValueError):
-                continue
-            if None in row.values() or "iteration" not in rows[-1]:
-                rows.pop()
-    return rows
 
 
 def _prefixed(prefix: str, items: dict[str, Any]) -> dict[str, Any]:

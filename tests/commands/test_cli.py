@@ -50,9 +50,22 @@ def test_train_then_evaluate_with_video(tmp_path):
     evaluated = _run("evaluate", str(run_dir), "--episodes", "2", "--video",
                      str(tmp_path / "videos"), cwd=tmp_path)  # fmt: skip
     assert evaluated.returncode == 0, evaluated.stderr
-    assert "best_agent" in evaluated.stdout and "over 2 episodes" in evaluated.stdout
+    # The run's final agent, which train's result line reports, and the best one beside it,
+    # each by name (evaluate once took best_agent and printed its figure as the result).
+    lines = evaluated.stdout.splitlines()
+    assert lines[0].startswith(f"agent: {run_dir / 'agent'} (RecurrentPPOAgent, CartPole-v1)")
+    assert lines[1].startswith(f"best agent: {run_dir / 'best_agent'} (evaluation return ")
+    assert "over the same 2 episodes" in lines[1] and "over 2 episodes" in lines[-1]
     assert not any(_startup.is_harmless(line) for line in evaluated.stderr.splitlines())
     assert len(list((tmp_path / "videos").glob("*.mp4"))) == 2
+    best = _run("evaluate", str(run_dir / "best_agent"), "--episodes", "1", cwd=tmp_path)
+    assert best.returncode == 0, best.stderr
+    assert best.stdout.splitlines()[0].startswith(f"agent: {run_dir / 'best_agent'} (")
+    assert not any(line.startswith("best agent:") for line in best.stdout.splitlines())
+    # An --env whose spaces differ from the agent's is refused at load, with the differences.
+    other = _run("evaluate", str(run_dir), "--env", "Pendulum-v1", cwd=tmp_path)
+    assert other.returncode == 2 and "observation_space: Box shape (4,) != (3,)" in other.stderr
+    assert "Traceback" not in other.stderr
 
 
 def test_bad_input_names_the_valid_choices(tmp_path, capsys):
@@ -78,6 +91,47 @@ def test_bad_input_names_the_valid_choices(tmp_path, capsys):
     assert "is for ppo, not sac" in capsys.readouterr().err
     assert main(["evaluate", str(tmp_path / "nothing")]) == 2
     assert "holds no saved agent" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["train", "ppo", "--env", "CartPole-v1", "--steps", "0"],
+        ["train", "ppo", "--env", "CartPole-v1", "--num-envs", "0"],
+        ["train", "ppo", "--env", "CartPole-v1", "--eval-episodes", "0"],
+        ["train", "ppo", "--env", "CartPole-v1", "--eval-every", "-1"],
+        ["train", "sac", "--env", "Pendulum-v1", "--threads", "0"],
+        ["evaluate", "runs/x", "--episodes", "0"],
+    ],
+)
+def test_a_count_of_zero_is_refused_with_the_valid_range_not_replaced(arguments, capsys):
+    """`args.steps or 100_000` once trained 100k steps for `--steps 0`, and `--num-envs 0` made
+    8 envs; `evaluate --episodes 0` failed in `statistics.mean`."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(arguments)
+    assert exit_info.value.code == 2
+    flag = arguments[-2]
+    assert f"argument {flag}: expected an int >= 1; received '{arguments[-1]}'" in (
+        capsys.readouterr().err
+    )
+
+
+def test_given_values_are_used_threads_included(tmp_path, monkeypatch):
+    """One env, one evaluation episode, 2 threads for ppo (whose default is 1), from a module id."""
+    import reinforceable as rf
+    from tests.envs.test_ids import FULL_ID
+
+    threads = []
+    monkeypatch.setattr(rf.training, "configure_threads", lambda *t: threads.append(t))
+    arguments = ["--steps", "256", "--num-envs", "1", "--eval-episodes", "1", "--threads", "2",
+                 "--set", "num_steps=64", "batch_size=64", "--run-dir", str(tmp_path)]  # fmt: skip
+    assert main(["train", "ppo", "--env", FULL_ID, *arguments]) == 0
+    assert threads == [(2, 2)]
+    from reinforceable.agents import Agent
+
+    agent = Agent.load(tmp_path / "agent")
+    assert agent.spec.num_envs == 1 and agent.spec.env_id == FULL_ID
+    assert int(agent.env_steps.numpy()) == 256
 
 
 def test_set_reaches_the_network_builder(tmp_path, monkeypatch):

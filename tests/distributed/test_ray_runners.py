@@ -183,3 +183,16 @@ def test_runners_that_cannot_all_be_placed_raise_at_the_start_timeout_and_end():
     with pytest.raises(RunnerError, match=message):
         sac_agent().fit(256, runners=runners, replay=RayReplay(resources={"CPU": 1}))
     assert runners.actors == []
+
+
+def test_ray_runners_make_envs_from_a_module_id():
+    """`module:id`: each Ray worker imports the module, which registers the id, as gym.make."""
+    import reinforceable as rf
+    from tests.envs.test_ids import FULL_ID
+
+    agent = ppo_agent(env=rf.GymEnv(FULL_ID, 4))
+    history = agent.fit(2 * agent.rollout_steps, runners=RayRunners(1, FULL_ID, 4))
+    assert history[-1]["env_steps"] == 2 * agent.rollout_steps
+    with pytest.raises(ValueError, match=r"RayRunners: unknown environment id `env` = "
+                       r"'tests.envs.registers_on_import:Nope-v0'"):  # fmt: skip
+        RayRunners(1, "tests.envs.registers_on_import:Nope-v0", 4)

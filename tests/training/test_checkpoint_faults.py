@@ -143,3 +143,19 @@ def test_a_damaged_saved_agent_names_the_file_and_the_problem(tmp_path, damage, 
     damage(path)
     with pytest.raises(ValueError, match=message):
         RecurrentPPOAgent.load(path)
+
+
+@pytest.mark.parametrize(
+    ("entry", "kind", "found"),
+    [("checkpoints", "directory", "a file"), ("progress.csv", "file", "a directory")],
+)
+def test_a_run_dir_that_cannot_hold_a_run_is_refused_before_training(tmp_path, entry, kind, found):
+    """Before, a `checkpoints` file failed at the first save, after the first iteration's work."""
+    path = tmp_path / entry
+    path.mkdir() if kind == "file" else path.write_text("not a directory")
+    message = rf"{path} must be a {kind}, but it is {found}"
+    with pytest.raises(ValueError, match=message):
+        trainer(tmp_path)
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ValueError, match=r"`run_dir` .*file must be a directory, but it is a file"):
+        trainer(tmp_path / "file")
