@@ -350,6 +350,8 @@ class Driver:
             ValueError: For missing or invalid `steps` / `episodes`.
             EnvError: If an environment raised; it names the environment and carries the
                 original traceback. Asynchronous workers are shut down first.
+            NonFiniteError: (an `EnvError`) If an environment returned a NaN or infinite
+                observation or reward, naming the environment, the field and the step.
         """
         num_steps, num_episodes, per_env = check_run_args(
             steps, episodes, self.num_envs, episodes_per_env
@@ -358,10 +360,11 @@ class Driver:
         arguments = (tf.constant(num_steps), tf.constant(num_episodes), tf.constant(per_env))
         try:
             if self.run_eagerly:
-                return self._run(*arguments, count_episodes)
-            if self._compile_loop and not count_episodes:
-                return self._run_graph(*arguments, False, num_steps)
-            return self._run_graph(*arguments, count_episodes)
+                trajectory = self._run(*arguments, count_episodes)
+            elif self._compile_loop and not count_episodes:
+                trajectory = self._run_graph(*arguments, False, num_steps)
+            else:
+                trajectory = self._run_graph(*arguments, count_episodes)
         except Exception as error:
             env_error = self.env.take_error()
             if env_error is None or env_error is error:
@@ -369,6 +372,11 @@ class Driver:
             # Re-raise what the environment raised, with its own cause; the TF op error that
             # carried it out of the graph adds nothing.
             raise env_error from env_error.__cause__
+        # A fault the environment recorded without raising (XLA drops a TFEnv's assertions).
+        env_error = self.env.take_error()
+        if env_error is not None:
+            raise env_error
+        return trajectory
 
     def metrics(self) -> dict[str, float]:
         """The observers' results as Python numbers, keyed by metric name.

@@ -61,8 +61,10 @@ class Environment(abc.ABC):
         return {}
 
     def take_error(self) -> BaseException | None:
-        """The exception that the last failed step raised outside the graph, if any (and
-        forgets it); the Driver re-raises it instead of the TF error that carried it."""
+        """The exception that the last failed step raised outside the graph, or a fault that
+        the environment recorded in the graph without raising (XLA drops assertions), if any
+        (and forgets it). The Driver re-raises it instead of the TF error that carried it, and
+        asks for it after every run."""
         return None
 
     def close(self) -> None:  # noqa: B027 (optional: most in-graph environments hold nothing)

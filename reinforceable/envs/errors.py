@@ -10,7 +10,7 @@ import gymnasium as gym
 
 from reinforceable.envs._outputs import reset_mismatch, step_mismatch
 
-__all__ = ["EnvError", "NonFiniteError", "report_errors"]
+__all__ = ["EnvError", "NonFiniteError", "non_finite_error", "report_errors"]
 
 
 class EnvError(RuntimeError):
@@ -23,6 +23,16 @@ class EnvError(RuntimeError):
 
 class NonFiniteError(EnvError, FloatingPointError):
     """An environment returned a NaN or infinite observation or reward (names the env and step)."""
+
+
+def non_finite_error(owner: str, index: int, field: str, step: int, value) -> NonFiniteError:
+    """The `NonFiniteError` of environment `index`'s non-finite `field` (`"reward"`,
+    `"observation['x']"`) at `step` steps after `owner`'s (a `GymEnv`'s, a `TFEnv`'s) reset."""
+    return NonFiniteError(
+        f"environment {index} returned a non-finite {field} at step {step} after the {owner}'s "
+        f"reset: {value!r}. Check the environment (or pass check_finite=False to let non-finite "
+        "values through)."
+    )
 
 
 class _ReportErrors(gym.Wrapper):

@@ -8,11 +8,14 @@ import tensorflow as tf
 from reinforceable._checks import check_instance
 from reinforceable.envs.base import Environment
 from reinforceable.envs.env_spec import EnvSpec
+from reinforceable.envs.errors import non_finite_error
 from reinforceable.envs.timestep import Timestep
 from reinforceable.models.base import Model
 from reinforceable.models.env import model_spaces
 
 __all__ = ["TFEnv"]
+
+_NON_FINITE = "TFEnv: a NaN or infinite observation or reward (see the NonFiniteError)"
 
 
 def _cholesky(covariance, dtype) -> tf.Tensor | None:
@@ -50,6 +53,10 @@ class TFEnv(Environment):
         seed: Seed of the initial states and the noise (`None`: a random one).
         dtype: `"float32"` (fast) or `"float64"` (the precision of `ModelEnv`) for the state.
         env_id: A name for the spec and messages.
+        check_finite: Refuse NaN and infinite observations and rewards, as `GymEnv` does: a
+            `NonFiniteError` naming the environment, the field and the step (a few TF ops per
+            step). In a graph the step that produced the value raises; in a loop compiled with
+            XLA, which drops assertions, the Driver's run raises when it ends.
 
     Raises:
         TypeError: If `model` is not a `Model`.
@@ -76,6 +83,7 @@ class TFEnv(Environment):
         seed: int | None = None,
         dtype: str = "float32",
         env_id: str | None = None,
+        check_finite: bool = True,
     ):
         check_instance("TFEnv", "model", model, Model, "a reinforceable.models.Model")
         for name, value in (("num_envs", num_envs), ("max_episode_steps", max_episode_steps)):
@@ -113,6 +121,16 @@ class TFEnv(Environment):
         )
         self._steps = tf.Variable(tf.zeros([n], tf.int32), trainable=False, name="steps")
         self._ended = tf.Variable(tf.zeros([n], tf.bool), trainable=False, name="ended")
+        self.check_finite = bool(check_finite)
+        # The first non-finite output since the last report: (env, step, field: 0 observation,
+        # 1 reward), the env's observation and reward; latched in the graph, read by take_error.
+        self._calls = tf.Variable(0, dtype=tf.int32, trainable=False, name="calls")
+        self._fault = tf.Variable(tf.zeros([3], tf.int32), trainable=False, name="fault")
+        self._faulty = tf.Variable(False, trainable=False, name="faulty")
+        self._fault_observation = tf.Variable(
+            tf.zeros([model.obs_dim], tf.float32), trainable=False, name="fault_observation"
+        )
+        self._fault_reward = tf.Variable(0.0, trainable=False, name="fault_reward")
         self._check_model()
 
     # ------------------------------------------------------------------------ checks
@@ -206,14 +224,58 @@ class TFEnv(Environment):
         self._state.assign(state)
         self._steps.assign(tf.zeros_like(self._steps))
         self._ended.assign(tf.zeros_like(self._ended))
+        self._calls.assign(0)
         falses = tf.zeros([self.num_envs], tf.bool)
+        reward = tf.zeros([self.num_envs], tf.float32)
+        observation, reward = self._finite(self._observe(state, observe_seed), reward)
         return Timestep(
-            observation=self._observe(state, observe_seed),
-            reward=tf.zeros([self.num_envs], tf.float32),
+            observation=observation,
+            reward=reward,
             terminated=falses,
             truncated=falses,
             episode_start=~falses,
         )
+
+    def _finite(self, observation, reward) -> tuple[tf.Tensor, tf.Tensor]:
+        """`observation` and `reward` behind the non-finite check: the first faulty env is
+        latched in variables and an `Assert` fails the step (XLA ignores it; `take_error`
+        then finds the latch when the run ends)."""
+        if not self.check_finite:
+            return observation, reward
+        bad_observation = ~tf.reduce_all(tf.math.is_finite(observation), axis=1)
+        bad = bad_observation | ~tf.math.is_finite(reward)
+        found = tf.reduce_any(bad)
+        index = tf.argmax(tf.cast(bad, tf.int32), output_type=tf.int32)
+        first = found & ~self._faulty
+        # The faulty env's row by a masked sum (NaN and inf survive it): indexing with `index`
+        # made every XLA-compiled run about 150x slower.
+        row = tf.equal(tf.range(self.num_envs), index)
+        field = tf.where(tf.reduce_any(row & bad_observation), 0, 1)
+        fault = tf.stack([index, self._calls.read_value(), field])
+        row_observation = tf.reduce_sum(tf.where(row[:, None], observation, 0.0), axis=0)
+        row_reward = tf.reduce_sum(tf.where(row, reward, 0.0))
+        latched = [
+            self._fault.assign(tf.where(first, fault, self._fault)),
+            self._fault_observation.assign(
+                tf.where(first, row_observation, self._fault_observation)
+            ),
+            self._fault_reward.assign(tf.where(first, row_reward, self._fault_reward)),
+            self._faulty.assign(self._faulty | found),
+        ]
+        with tf.control_dependencies(latched):
+            check = tf.debugging.Assert(~found, [_NON_FINITE], summarize=1)
+        with tf.control_dependencies([check]):
+            return tf.identity(observation), tf.identity(reward)
+
+    def take_error(self) -> BaseException | None:
+        """The `NonFiniteError` of the first non-finite observation or reward since the last
+        call (naming the env, the field and the step), if there was one; it is then forgotten."""
+        if not bool(self._faulty.numpy()):
+            return None
+        index, step, field = (int(v) for v in self._fault.numpy())
+        value = self._fault_observation.numpy() if field == 0 else float(self._fault_reward.numpy())
+        self._faulty.assign(False)
+        return non_finite_error("TFEnv", index, ("observation", "reward")[field], step, value)
 
     def reset(self, seed: int | None = None) -> Timestep:
         """Starts new episodes in every environment; `seed` re-seeds them (`None` continues the
@@ -224,7 +286,13 @@ class TFEnv(Environment):
             key = np.random.SeedSequence(int(seed)).generate_state(2, np.uint32)
             self._key.assign(key.astype(np.int64))
             self._counter.assign(0)
-        return self._first_timestep()
+        try:
+            return self._first_timestep()
+        except tf.errors.InvalidArgumentError:
+            error = self.take_error()
+            if error is None:
+                raise
+            raise error from None
 
     def tf_reset(self) -> Timestep:
         return self._first_timestep()
@@ -249,7 +317,10 @@ class TFEnv(Environment):
         terminated &= ~ended
         truncated &= ~ended
         reward = tf.where(ended, tf.zeros_like(reward), reward)
-        observation = self._observe(next_state, observe_seed)
+        with tf.control_dependencies([self._calls.assign_add(1)]):
+            observation, reward = self._finite(
+                self._observe(next_state, observe_seed), tf.cast(reward, tf.float32)
+            )
         with tf.control_dependencies(
             [
                 self._state.assign(next_state),

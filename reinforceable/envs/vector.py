@@ -13,7 +13,7 @@ from reinforceable._nest import leaf_paths
 from reinforceable.envs._outputs import mismatch
 from reinforceable.envs.base import Environment
 from reinforceable.envs.env_spec import EnvSpec
-from reinforceable.envs.errors import EnvError, NonFiniteError, report_errors
+from reinforceable.envs.errors import EnvError, NonFiniteError, non_finite_error, report_errors
 from reinforceable.envs.ids import registered_spec
 from reinforceable.envs.infos import gather_infos, info_specs
 from reinforceable.envs.specs import SpaceConverter, batch_spec
@@ -204,11 +204,7 @@ class GymEnv(Environment):
             paths = leaf_paths(self.observation_spec)
             name = "reward" if leaf == len(paths) else f"observation{paths[leaf]}"
             index = int(np.argwhere(~np.isfinite(array.reshape(self.num_envs, -1)))[0, 0])
-            error = NonFiniteError(
-                f"environment {index} returned a non-finite {name} at step {self._steps} after "
-                f"the GymEnv's reset: {array[index]!r}. Check the environment (or pass "
-                "check_finite=False to let non-finite values through)."
-            )
+            error = non_finite_error("GymEnv", index, name, self._steps, array[index])
             self._error = error
             self.close()
             raise error

@@ -146,3 +146,54 @@ def test_spec_and_spaces_are_those_of_model_env():
     spec = rf.EnvSpec(reference.observation_space, reference.action_space, 8)
     assert env.spec.differences(spec) == []
     assert env.num_envs == 8 and env.in_graph and env.xla_compatible
+
+
+class _Diverging(Model):
+    """A state that counts steps (x' = x + 1); once it reaches `at`, env `index`'s next state is
+    NaN (`field="observation"`) or its reward is (`"reward"`), as a model that blows up."""
+
+    state_dim, action_dim = 1, 1
+    xla_compatible = True
+
+    def __init__(self, at=3, index=1, field="observation"):
+        self.at, self.index, self.field = at, index, field
+
+    def _faulty(self, state):
+        rows = tf.range(tf.shape(state)[0]) == self.index
+        return rows & (state[:, 0] >= self.at - 1)
+
+    def _step(self, state, action):
+        bad = (
+            self._faulty(state) if self.field == "observation" else tf.zeros_like(state[:, 0], bool)
+        )
+        nan = tf.constant(np.nan, state.dtype)
+        return tf.where(bad[:, None], nan, state + 1.0)
+
+    def _reward(self, state, action):
+        bad = self._faulty(state) if self.field == "reward" else tf.zeros_like(state[:, 0], bool)
+        return tf.where(bad, tf.constant(np.inf, state.dtype), tf.zeros_like(state[:, 0]))
+
+    def _initial_state(self, shape, seed, dtype):
+        return tf.zeros([*shape, 1], dtype)
+
+
+class _Zero(Policy):
+    def step(self, timestep, state, seed):
+        return PolicyStep(action=tf.zeros([tf.shape(timestep.reward)[0], 1]), state=state,
+                          extras={})  # fmt: skip
+
+
+@pytest.mark.parametrize("field", ["observation", "reward"])
+@pytest.mark.parametrize("loop", ["graph", "xla", "eager"])
+def test_a_non_finite_observation_or_reward_is_refused_naming_env_field_and_step(field, loop):
+    """Before, a TFEnv over a model that returned NaN ran `Driver.run` to the end with NaN
+    observations and rewards. XLA drops the in-graph assertion: the run raises at its end."""
+    env = rf.TFEnv(_Diverging(at=3, index=1, field=field), 4, 50)
+    driver = rf.Driver(_Zero(), env, run_eagerly=loop == "eager", jit_compile=loop == "xla")
+    message = rf"environment 1 returned a non-finite {field} at step 3 after the TFEnv's reset"
+    with pytest.raises(rf.envs.NonFiniteError, match=message):
+        driver.run(steps=4 * 10)
+    quiet = rf.TFEnv(_Diverging(at=3, index=1, field=field), 4, 50, check_finite=False)
+    trajectory = rf.Driver(_Zero(), quiet).run(steps=4 * 10)
+    values = trajectory.observation if field == "observation" else trajectory.reward
+    assert not np.all(np.isfinite(values))
