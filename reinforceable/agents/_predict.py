@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -86,6 +87,8 @@ def predict(agent: Agent, observation, state, episode_start, deterministic: bool
         tf.nest.map_structure(tf.convert_to_tensor, initial),
         tf.constant(seed),
     )
+    for message in policy.take_warnings():
+        warnings.warn(message, stacklevel=3)
     actions = SpaceConverter(agent.spec.action_space)
     gym_action = actions.to_gym([np.asarray(a) for a in tf.nest.flatten(action)], clip=True)
     if not batched:

@@ -3,7 +3,7 @@
 from reinforceable.driver.driver import Driver
 from reinforceable.driver.keras_policy import KerasPolicy, SequenceEvaluation
 from reinforceable.driver.observers import EpisodeStatistics, Observer, SuccessRate
-from reinforceable.driver.policy import Policy, PolicyStep
+from reinforceable.driver.policy import NonFiniteActionError, Policy, PolicyStep
 from reinforceable.driver.random_policy import RandomPolicy
 from reinforceable.driver.trajectory import Trajectory, Transition
 
@@ -11,6 +11,7 @@ __all__ = [
     "Driver",
     "EpisodeStatistics",
     "KerasPolicy",
+    "NonFiniteActionError",
     "Observer",
     "Policy",
     "PolicyStep",

@@ -7,12 +7,14 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from reinforceable._latch import FirstFault
 from reinforceable._nest import conform, describe, leaf_paths, structure_difference
 from reinforceable.driver.keras_policy import KerasPolicy
-from reinforceable.driver.policy import Policy
+from reinforceable.driver.policy import NonFiniteActionError, Policy
 from reinforceable.envs.specs import space_leaves, space_to_spec
 
 __all__ = [
+    "FiniteActions",
     "as_policy",
     "check_action",
     "check_run_args",
@@ -158,3 +160,51 @@ def _positive_int_or_none(owner: str, name: str, value) -> None:
 def check_sequence_length(sequence_length) -> int | None:
     _positive_int_or_none("Driver", "sequence_length", sequence_length)
     return None if sequence_length is None else int(sequence_length)
+
+
+_NON_FINITE_ACTION = "Driver: a NaN or infinite action (see the NonFiniteActionError)"
+
+
+class FiniteActions:
+    """The Driver's check that the float leaves of every action are finite, in the graph,
+    before the environment steps with it: the first faulty env and leaf are latched
+    (`FirstFault`) and an `Assert` fails the step (XLA drops it; `take_error` then finds the
+    latch when the run ends)."""
+
+    def __init__(self, action_spec, num_envs: int):
+        self.num_envs = num_envs
+        self.paths = leaf_paths(action_spec)
+        self.floating = [
+            i for i, s in enumerate(tf.nest.flatten(action_spec)) if s.dtype.is_floating
+        ]
+        self._fault = FirstFault(0, "action")
+
+    def __call__(self, action, t):
+        """`action` (in spec dtypes) behind the check; `t` is the step of the run."""
+        if not self.floating:
+            return action
+        leaves = tf.nest.flatten(action)
+        bad_leaves = [
+            ~tf.reduce_all(tf.math.is_finite(tf.reshape(leaves[i], [self.num_envs, -1])), 1)
+            for i in self.floating
+        ]
+        bad = tf.reduce_any(tf.stack(bad_leaves), axis=0)
+        code = tf.constant(len(leaves), tf.int32)  # each row's first faulty leaf
+        for i, leaf_bad in reversed(list(zip(self.floating, bad_leaves, strict=True))):
+            code = tf.where(leaf_bad, i, code)
+        with tf.control_dependencies(self._fault.record(bad, t, code)):
+            check = tf.debugging.Assert(~tf.reduce_any(bad), [_NON_FINITE_ACTION], summarize=1)
+        with tf.control_dependencies([check]):
+            return tf.nest.map_structure(tf.identity, action)
+
+    def take_error(self) -> NonFiniteActionError | None:
+        """The error of the first non-finite action since the last call, if any."""
+        fault = self._fault.take()
+        if fault is None:
+            return None
+        return NonFiniteActionError(
+            f"Driver: the policy's action{self.paths[fault.code]} is NaN or infinite for "
+            f"environment {fault.row} at step {fault.step} of the run; the environment did not "
+            "step with it. Its inputs or its weights are not finite (training diverged, or a "
+            "NaN came from outside)."
+        )

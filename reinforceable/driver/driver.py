@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -9,6 +10,7 @@ import tensorflow as tf
 
 from reinforceable._random import generator
 from reinforceable.driver._checks import (
+    FiniteActions,
     as_policy,
     check_action,
     check_run_args,
@@ -115,6 +117,7 @@ class Driver:
         )
         self._timestep = tf.nest.map_structure(lambda t: tf.Variable(t, trainable=False), timestep)
         self._state = tf.nest.map_structure(lambda t: tf.Variable(t, trainable=False), state)
+        self._action_check = FiniteActions(env.action_spec, self.num_envs)
         self._run_graph = tf.function(self._run, autograph=False, reduce_retracing=True)
         self._compiled_loops: dict[int, Any] = {}
 
@@ -242,6 +245,7 @@ class Driver:
             action = tf.nest.map_structure(
                 lambda s, a: tf.cast(a, s.dtype), action_spec, step.action, check_types=False
             )
+            action = self._action_check(action, t)
             next_timestep = self.env.tf_step(action)
             transition = Transition(timestep, action, step.extras, next_timestep)
             for observer in self.observers:
@@ -352,6 +356,8 @@ class Driver:
                 original traceback. Asynchronous workers are shut down first.
             NonFiniteError: (an `EnvError`) If an environment returned a NaN or infinite
                 observation or reward, naming the environment, the field and the step.
+            NonFiniteActionError: If the policy's action was NaN or infinite, naming the action
+                leaf, the environment and the step (the environment never stepped with it).
         """
         num_steps, num_episodes, per_env = check_run_args(
             steps, episodes, self.num_envs, episodes_per_env
@@ -366,17 +372,26 @@ class Driver:
             else:
                 trajectory = self._run_graph(*arguments, count_episodes)
         except Exception as error:
-            env_error = self.env.take_error()
+            env_error = self._take_error()
             if env_error is None or env_error is error:
                 raise
             # Re-raise what the environment raised, with its own cause; the TF op error that
             # carried it out of the graph adds nothing.
             raise env_error from env_error.__cause__
-        # A fault the environment recorded without raising (XLA drops a TFEnv's assertions).
-        env_error = self.env.take_error()
+        finally:
+            for message in self.policy.take_warnings():
+                warnings.warn(message, stacklevel=2)
+        # A fault recorded without raising (XLA drops assertions).
+        env_error = self._take_error()
         if env_error is not None:
             raise env_error
         return trajectory
+
+    def _take_error(self) -> BaseException | None:
+        """The non-finite action, which came first where the environment then failed too,
+        else the environment's error (both are taken, so both are forgotten)."""
+        action_error, env_error = self._action_check.take_error(), self.env.take_error()
+        return action_error or env_error
 
     def metrics(self) -> dict[str, float]:
         """The observers' results as Python numbers, keyed by metric name.

@@ -11,8 +11,9 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from reinforceable._checks import check_instance
-from reinforceable._nest import conform
+from reinforceable._nest import conform, leaf_paths
 from reinforceable.distributions.joint import Joint
+from reinforceable.driver.masks import AllMaskedRows
 from reinforceable.driver.model_io import (
     canonical,
     distribution_support,
@@ -121,6 +122,7 @@ class KerasPolicy(Policy):
             )
         self._gsde = gsde_layers(model)
         self._time_axis = None
+        self._masks = AllMaskedRows()
 
     def build(self, timestep: Timestep) -> None:
         batch = timestep.reward.shape[0] or tf.shape(timestep.reward)[0]
@@ -128,6 +130,7 @@ class KerasPolicy(Policy):
         outputs, self._time_axis = self._call(timestep.observation, timestep.episode_start, state)
         distributions, _, _ = self._split_outputs(outputs)
         self._support = [distribution_support(d) for d in tf.nest.flatten(distributions)]
+        self._masks.paths = leaf_paths(distributions)
 
     def action_support(self) -> Any:
         """Per action leaf in `tf.nest.flatten` order, `(low, high)` of what the head can emit
@@ -363,12 +366,17 @@ class KerasPolicy(Policy):
         distributions, extras, new_state = self._split_outputs(outputs)
         distribution = Joint(distributions)
         action = distribution.mode() if self.deterministic else distribution.sample(seed=seed)
+        action = self._masks.watch(distributions, action)
         if self._gsde:
             action, new_state = self._gsde_step(distributions, action, state, new_state, seed)
         extras = {**extras, "log_prob": distribution.log_prob(action)}
         if time_axis:
             action, extras = drop_time_axis(action), drop_time_axis(extras)
         return PolicyStep(action=action, state=new_state, extras=extras)
+
+    def take_warnings(self) -> list[str]:
+        """Once per policy: the first batch row where an action mask allowed no action."""
+        return self._masks.take_warnings()
 
     def _gsde_step(self, distributions, action, state, new_state, seed):
         """The gSDE heads' actions in place of their samples, and their next noise state."""

@@ -13,7 +13,13 @@ import tensorflow as tf
 
 from reinforceable.envs.timestep import Timestep
 
-__all__ = ["Policy", "PolicyStep"]
+__all__ = ["NonFiniteActionError", "Policy", "PolicyStep"]
+
+
+class NonFiniteActionError(FloatingPointError):
+    """A policy's action was NaN or infinite: its inputs or its weights were not finite. The
+    Driver raises it before the environment steps with the action, naming the action leaf, the
+    environment and the step."""
 
 
 class PolicyStep(NamedTuple):
@@ -71,6 +77,12 @@ class Policy:
         """Reports `variable` (an actor's acting-state version) as its `version`; returns self."""
         self._version = variable
         return self
+
+    def take_warnings(self) -> list[str]:
+        """Warnings the policy recorded inside the graph since the last call (an action mask
+        that allowed no action, say); the Driver and `Agent.predict` issue them as Python
+        warnings after each call. None by default."""
+        return []
 
     def reset(self) -> None:
         """Called by `Driver.reset()`, when every environment starts a new episode. A policy

@@ -6,6 +6,7 @@ import numpy as np
 import tensorflow as tf
 
 from reinforceable._checks import check_instance
+from reinforceable._latch import FirstFault
 from reinforceable.envs.base import Environment
 from reinforceable.envs.env_spec import EnvSpec
 from reinforceable.envs.errors import non_finite_error
@@ -122,15 +123,9 @@ class TFEnv(Environment):
         self._steps = tf.Variable(tf.zeros([n], tf.int32), trainable=False, name="steps")
         self._ended = tf.Variable(tf.zeros([n], tf.bool), trainable=False, name="ended")
         self.check_finite = bool(check_finite)
-        # The first non-finite output since the last report: (env, step, field: 0 observation,
-        # 1 reward), the env's observation and reward; latched in the graph, read by take_error.
         self._calls = tf.Variable(0, dtype=tf.int32, trainable=False, name="calls")
-        self._fault = tf.Variable(tf.zeros([3], tf.int32), trainable=False, name="fault")
-        self._faulty = tf.Variable(False, trainable=False, name="faulty")
-        self._fault_observation = tf.Variable(
-            tf.zeros([model.obs_dim], tf.float32), trainable=False, name="fault_observation"
-        )
-        self._fault_reward = tf.Variable(0.0, trainable=False, name="fault_reward")
+        # The first non-finite output: its env, step, field (0 observation, 1 reward), values.
+        self._fault = FirstFault(model.obs_dim + 1, "non_finite")
         self._check_model()
 
     # ------------------------------------------------------------------------ checks
@@ -238,44 +233,29 @@ class TFEnv(Environment):
 
     def _finite(self, observation, reward) -> tuple[tf.Tensor, tf.Tensor]:
         """`observation` and `reward` behind the non-finite check: the first faulty env is
-        latched in variables and an `Assert` fails the step (XLA ignores it; `take_error`
-        then finds the latch when the run ends)."""
+        latched (`FirstFault`) and an `Assert` fails the step (XLA drops it; the Driver then
+        finds the latch with `take_error` when the run ends)."""
         if not self.check_finite:
             return observation, reward
         bad_observation = ~tf.reduce_all(tf.math.is_finite(observation), axis=1)
         bad = bad_observation | ~tf.math.is_finite(reward)
-        found = tf.reduce_any(bad)
-        index = tf.argmax(tf.cast(bad, tf.int32), output_type=tf.int32)
-        first = found & ~self._faulty
-        # The faulty env's row by a masked sum (NaN and inf survive it): indexing with `index`
-        # made every XLA-compiled run about 150x slower.
-        row = tf.equal(tf.range(self.num_envs), index)
-        field = tf.where(tf.reduce_any(row & bad_observation), 0, 1)
-        fault = tf.stack([index, self._calls.read_value(), field])
-        row_observation = tf.reduce_sum(tf.where(row[:, None], observation, 0.0), axis=0)
-        row_reward = tf.reduce_sum(tf.where(row, reward, 0.0))
-        latched = [
-            self._fault.assign(tf.where(first, fault, self._fault)),
-            self._fault_observation.assign(
-                tf.where(first, row_observation, self._fault_observation)
-            ),
-            self._fault_reward.assign(tf.where(first, row_reward, self._fault_reward)),
-            self._faulty.assign(self._faulty | found),
-        ]
+        values = tf.concat([observation, reward[:, None]], axis=1)
+        field = tf.where(bad_observation, 0, 1)
+        latched = self._fault.record(bad, self._calls.read_value(), field, values)
         with tf.control_dependencies(latched):
-            check = tf.debugging.Assert(~found, [_NON_FINITE], summarize=1)
+            check = tf.debugging.Assert(~tf.reduce_any(bad), [_NON_FINITE], summarize=1)
         with tf.control_dependencies([check]):
             return tf.identity(observation), tf.identity(reward)
 
     def take_error(self) -> BaseException | None:
         """The `NonFiniteError` of the first non-finite observation or reward since the last
         call (naming the env, the field and the step), if there was one; it is then forgotten."""
-        if not bool(self._faulty.numpy()):
+        fault = self._fault.take()
+        if fault is None:
             return None
-        index, step, field = (int(v) for v in self._fault.numpy())
-        value = self._fault_observation.numpy() if field == 0 else float(self._fault_reward.numpy())
-        self._faulty.assign(False)
-        return non_finite_error("TFEnv", index, ("observation", "reward")[field], step, value)
+        value = fault.values[:-1] if fault.code == 0 else float(fault.values[-1])
+        field = ("observation", "reward")[fault.code]
+        return non_finite_error("TFEnv", fault.row, field, fault.step, value)
 
     def reset(self, seed: int | None = None) -> Timestep:
         """Starts new episodes in every environment; `seed` re-seeds them (`None` continues the

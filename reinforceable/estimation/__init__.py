@@ -13,6 +13,7 @@ from reinforceable.estimation.base import (
     FilterResult,
     GaussianBelief,
     ParticleBelief,
+    SkippedObservationWarning,
     StateEstimator,
     nees,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "ParticleBelief",
     "ParticleFilter",
     "SigmaPoints",
+    "SkippedObservationWarning",
     "StateEstimator",
     "UnscentedKalmanFilter",
     "nees",

@@ -4,14 +4,29 @@ from __future__ import annotations
 
 import abc
 import math
+import warnings
 from typing import Any, NamedTuple
 
 import numpy as np
 import tensorflow as tf
 
 from reinforceable._checks import check_covariance
+from reinforceable._latch import FirstFault
 
-__all__ = ["FilterResult", "GaussianBelief", "ParticleBelief", "StateEstimator", "nees"]
+__all__ = [
+    "FilterResult",
+    "GaussianBelief",
+    "ParticleBelief",
+    "SkippedObservationWarning",
+    "StateEstimator",
+    "nees",
+]
+
+
+class SkippedObservationWarning(UserWarning):
+    """A filter skipped an observation that was not finite (NaN or infinite), once per filter.
+    Where NaN marks missing readings on purpose, silence it with
+    `warnings.filterwarnings("ignore", category=SkippedObservationWarning)`."""
 
 
 class GaussianBelief(NamedTuple):
@@ -77,8 +92,12 @@ class StateEstimator(abc.ABC):
         """Conditions the belief on `observation` `[B, observation_dim]`.
 
         A row whose observation is not finite (NaN or infinite: a dropped or broken reading)
-        is skipped: its belief stays the one given, never NaN, and its log-likelihood is NaN (or
-        `-inf`). Filters made with `validate_args=True` raise an `InvalidArgumentError` instead.
+        is skipped: its belief stays the one given, never NaN, and its log-likelihood is 0 (a
+        missing reading carries no evidence, so the sum over a sequence is the log-likelihood of
+        the readings that were made). The filter warns once (`SkippedObservationWarning`,
+        naming the batch row): eagerly at the call, else when `filter` returns or the Driver's
+        run ends (`take_warnings`). Filters made with `validate_args=True` raise an
+        `InvalidArgumentError` instead.
 
         Returns:
             `(belief, log_likelihood)`, the log-likelihood `[B]` of the observation under the
@@ -102,6 +121,40 @@ class StateEstimator(abc.ABC):
             tf.stack([batch, num, self.state_dim]), seed, dtype=mean.dtype
         )
         return mean[:, None] + tf.einsum("bij,bnj->bni", scale, noise)
+
+    # ------------------------------------------------------------------------ skipped readings
+
+    def observed(self, observation) -> tf.Tensor:
+        """bool `[B]`: the rows whose observation `[B, observation_dim]` is finite. The first
+        row that is not is latched, and reported once (`take_warnings`; at once when eager)."""
+        observed = tf.reduce_all(tf.math.is_finite(observation), axis=-1)
+        latch = self.__dict__.get("_skipped")
+        if latch is None:
+            with tf.init_scope():  # its variables outside any graph being traced
+                latch = self.__dict__["_skipped"] = FirstFault(0, "skipped_observation")
+        with tf.control_dependencies(latch.record(~observed, 0, 0)):
+            observed = tf.identity(observed)
+        if tf.executing_eagerly():
+            self._warn()
+        return observed
+
+    def take_warnings(self) -> list[str]:
+        """Once per filter: the first batch row whose observation was skipped (not finite)."""
+        latch = self.__dict__.get("_skipped")
+        if latch is None or self.__dict__.get("_warned") or not latch.peek():
+            return []
+        self.__dict__["_warned"] = True
+        row = latch.take(forget=False).row
+        return [
+            f"{type(self).__name__}: the observation of batch row {row} was not finite (NaN or "
+            "infinite) and was skipped: that row's belief is the predicted one and its "
+            "log-likelihood 0. A broken reading, or a missing one marked by NaN on purpose; "
+            "validate_args=True raises instead. Later skips are not reported."
+        ]
+
+    def _warn(self) -> None:
+        for message in self.take_warnings():
+            warnings.warn(message, SkippedObservationWarning, stacklevel=4)
 
     # ------------------------------------------------------------------------------ sequences
 
@@ -133,7 +186,9 @@ class StateEstimator(abc.ABC):
         cache = self.__dict__.setdefault("_filter_functions", {})
         if key not in cache:
             cache[key] = tf.function(self._filter, jit_compile=jit, reduce_retracing=True)
-        return cache[key](observations, actions, belief, seed)
+        result = cache[key](observations, actions, belief, seed)
+        self._warn()
+        return result
 
     def _filter(self, observations, actions, belief, seed) -> FilterResult:
         steps = tf.shape(observations)[1]

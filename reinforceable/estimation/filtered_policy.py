@@ -91,6 +91,10 @@ class FilteredPolicy(Policy):
             features = tf.cast(self.features(belief), tf.float32)
             self.policy.build(timestep._replace(observation=features))
 
+    def take_warnings(self) -> list[str]:
+        """The estimator's (a skipped observation) and the inner policy's warnings."""
+        return [*self.estimator.take_warnings(), *self.policy.take_warnings()]
+
     def initial_state(self, batch_size: int) -> Any:
         return (self.estimator.initial_belief(batch_size), self.policy.initial_state(batch_size))
 

@@ -85,13 +85,13 @@ class GaussianFilter(StateEstimator):
 
     def _posterior(self, prior, observation, mean, covariance, log_likelihood):
         """The updated belief and log-likelihood. A row whose observation is not finite (a
-        dropped or broken reading) is not updated: it keeps `prior` and its log-likelihood is
-        NaN, so one bad reading never poisons the belief. (`validate_args` refuses it instead.)"""
-        observed = tf.reduce_all(tf.math.is_finite(observation), axis=-1)
+        dropped or broken reading) is not updated: it keeps `prior` and its log-likelihood is 0,
+        so one bad reading never poisons the belief, nor a sum of log-likelihoods; the filter
+        warns once (`observed`). (`validate_args` refuses it instead.)"""
+        observed = self.observed(observation)
         mean = tf.where(observed[:, None], mean, prior.mean)
         covariance = tf.where(observed[:, None, None], covariance, prior.covariance)
-        nan = tf.constant(np.nan, log_likelihood.dtype)
-        log_likelihood = tf.where(observed, log_likelihood, nan)
+        log_likelihood = tf.where(observed, log_likelihood, tf.zeros_like(log_likelihood))
         return self._checked(GaussianBelief(mean, covariance)), log_likelihood
 
     def _checked(self, belief: GaussianBelief) -> GaussianBelief:

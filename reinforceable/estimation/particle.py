@@ -152,9 +152,13 @@ class ParticleFilter(StateEstimator):
         )
         log_weights = belief.log_weights + gaussian_log_prob(residual, chol)
         log_likelihood = tf.reduce_logsumexp(log_weights, axis=1)  # weights were normalised
-        finite = tf.math.is_finite(log_likelihood)
+        # A reading that is not finite is skipped (log-likelihood 0, warned once), and so is one
+        # whose likelihood underflows for every particle (its weights are kept).
+        observed = self.observed(observation)
+        finite = tf.math.is_finite(log_likelihood) & observed
         safe = tf.where(finite, log_likelihood, tf.zeros_like(log_likelihood))
         log_weights = tf.where(finite[:, None], log_weights - safe[:, None], belief.log_weights)
+        log_likelihood = tf.where(observed, log_likelihood, tf.zeros_like(log_likelihood))
         belief = self._resample(ParticleBelief(belief.particles, log_weights), seed)
         return belief, log_likelihood
 

@@ -10,7 +10,14 @@ from reinforceable.layers._base import DenseDistributionLayer, event_shape_arg, 
 
 tfd = tfp.distributions
 
-__all__ = ["DenseCategorical"]
+__all__ = ["DenseCategorical", "all_masked_rows"]
+
+
+def all_masked_rows(distribution) -> tf.Tensor | None:
+    """bool `[batch, ...]`: where the `action_mask` that made `distribution` (a
+    `DenseCategorical`'s output) allowed no action; `None` for a distribution made without a
+    mask, or by another layer."""
+    return getattr(distribution, "all_masked_rows", None)
 
 
 @keras.saving.register_keras_serializable(package="reinforceable")
@@ -24,8 +31,11 @@ class DenseCategorical(DenseDistributionLayer):
     An optional boolean `action_mask`, passed when calling the layer, marks the allowed actions:
     masked actions get probability exactly zero, so they are never sampled, their `log_prob` is a
     very large negative number rather than -inf, and `entropy` stays finite. Every row must allow
-    at least one action; a row with none allowed becomes uniform (use `validate_args=True` to assert
-    instead).
+    at least one action: a row with none allowed is a bug in the environment's mask. With
+    `validate_args=True` it raises (an `InvalidArgumentError` naming the rows); by default that
+    row's distribution is uniform over every action, masked ones included, and a `KerasPolicy`
+    (the Driver's, `Agent.predict`'s) warns once, naming the head and the batch row
+    (`all_masked_rows` gives the rows to other code).
 
     Args:
         num_classes: An int, or a tuple whose last entry is the number of classes.
@@ -111,22 +121,24 @@ class DenseCategorical(DenseDistributionLayer):
         if action_mask is not None:
             self._check_mask_shape(inputs.shape, action_mask.shape)
             allowed = tf.cast(action_mask, tf.bool)
+            none_allowed = ~tf.reduce_any(allowed, axis=-1)
             if self.validate_args:
-                with tf.control_dependencies(
-                    [
-                        tf.debugging.assert_equal(
-                            tf.reduce_any(allowed, axis=-1),
-                            True,
-                            message="DenseCategorical: an `action_mask` row allows no action.",
-                        )
-                    ]
-                ):
+                rows = tf.where(none_allowed)
+                message = f"DenseCategorical '{self.name}': the `action_mask` allows no action in"
+                check = tf.debugging.Assert(
+                    tf.shape(rows)[0] == 0, [message, "the rows (batch, ...)", rows], summarize=8
+                )
+                with tf.control_dependencies([check]):
                     allowed = tf.identity(allowed)
             # The most negative finite logit: softmax gives exactly zero probability, while
             # log-probabilities and 0 * log 0 in the entropy stay finite (unlike with -inf).
             logits = tf.where(allowed, logits, logits.dtype.min)
-        distribution = tfd.Categorical(logits=logits, validate_args=self.validate_args)
-        return self.independent(distribution)
+        distribution = self.independent(
+            tfd.Categorical(logits=logits, validate_args=self.validate_args)
+        )
+        if action_mask is not None:
+            distribution.all_masked_rows = none_allowed  # read by `all_masked_rows`
+        return distribution
 
     def get_config(self) -> dict:
         config = super().get_config()

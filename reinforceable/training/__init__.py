@@ -12,6 +12,7 @@ from reinforceable.training.callbacks import (
 )
 from reinforceable.training.cli import configure_threads, parse_args
 from reinforceable.training.episodes import VideoError, VideoRecorder, run_episodes
+from reinforceable.training.health import DivergenceWarning
 from reinforceable.training.logger import FileBackend, Logger, MemoryBackend, TensorBoardBackend
 from reinforceable.training.run_dir import CheckpointError
 from reinforceable.training.trainer import Trainer, final_metric
@@ -19,6 +20,7 @@ from reinforceable.training.trainer import Trainer, final_metric
 __all__ = [
     "Callback",
     "CheckpointError",
+    "DivergenceWarning",
     "Evaluation",
     "FileBackend",
     "LearningCurve",

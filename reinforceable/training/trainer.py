@@ -16,9 +16,11 @@ import tensorflow as tf
 from reinforceable._checks import check_instance
 from reinforceable.driver.driver import Driver
 from reinforceable.driver.observers import EpisodeStatistics
+from reinforceable.driver.policy import NonFiniteActionError
 from reinforceable.envs.env_spec import EnvSpec
 from reinforceable.envs.vector import NonFiniteError
 from reinforceable.training.callbacks import Callback
+from reinforceable.training.health import WeightHealth
 from reinforceable.training.run_dir import (
     PROGRESS_FILE,
     CheckpointError,
@@ -162,6 +164,7 @@ class Trainer:
                 sequence_length=self.collection.sequence_length,
             )
             items["driver_rng"] = self.driver.rng
+        self.health = WeightHealth(agent.actor_models())
         self.checkpoint = tf.train.Checkpoint(**items)
         self.manager = None
         if self.run_dir is not None:
@@ -277,10 +280,11 @@ class Trainer:
 
         try:
             return self.collection.run(self.driver)
-        except NonFiniteError as error:
+        except (NonFiniteError, NonFiniteActionError) as error:
             kept = self.manager.latest_checkpoint if self.manager is not None else None
+            source = "policy" if isinstance(error, NonFiniteActionError) else "environment"
             raise TrainingDivergedError(
-                f"Trainer: the environment returned a non-finite value while collecting for "
+                f"Trainer: the {source} returned a non-finite value while collecting for "
                 f"iteration {int(self.agent.iterations.numpy()) + 1}: {error} The last good "
                 f"checkpoint is kept: {kept or 'none was written'}."
             ) from error
@@ -357,6 +361,7 @@ class Trainer:
                 "charts/collect_fps": steps / max(collected - start, 1e-9),
                 **lag,
                 **metrics,
+                **self.health.check(int(self.agent.iterations.numpy())),
             }
             stop = False
             for callback in self.callbacks:

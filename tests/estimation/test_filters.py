@@ -1,6 +1,8 @@
 """State estimators: KF against TFP, EKF = KF and UKF exact on linear models, the particle filter
 approaching the KF, eager = tf.function, consistency, and the errors bad input gets."""
 
+import warnings
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -14,6 +16,7 @@ from reinforceable.estimation import (
     ParticleBelief,
     ParticleFilter,
     SigmaPoints,
+    SkippedObservationWarning,
     UnscentedKalmanFilter,
 )
 from tests.conftest import run
@@ -219,9 +222,11 @@ def test_particle_filter_survives_an_observation_far_from_every_particle():
     assert np.all(np.isfinite(belief.particles)) and np.all(np.isfinite(belief.log_weights))
     assert np.all(np.isfinite(log_likelihood.numpy()))
     assert log_likelihood[0] < -1e12
-    # A NaN observation keeps the belief and reports NaN; with validate_args it raises.
-    nan_belief, nan_ll = pf.update(belief, tf.constant([[np.nan], [0.5]]), seed=[0, 2])
-    assert np.isnan(nan_ll[0]) and np.all(np.isfinite(nan_belief.log_weights))
+    # A NaN observation keeps the belief, counts 0 and warns once; validate_args raises.
+    with pytest.warns(SkippedObservationWarning, match="observation of batch row 0"):
+        nan_belief, nan_ll = pf.update(belief, tf.constant([[np.nan], [0.5]]), seed=[0, 2])
+    assert nan_ll[0] == 0.0 and np.isfinite(nan_ll[1])
+    np.testing.assert_array_equal(nan_belief.log_weights[0], belief.log_weights[0])
     strict = ParticleFilter(model, 50, validate_args=True)
     with pytest.raises(tf.errors.InvalidArgumentError, match="`observation` must be finite"):
         strict.update(belief, tf.constant([[np.nan], [0.5]]), seed=[0, 2])
@@ -251,14 +256,20 @@ def test_a_non_finite_observation_is_skipped_not_folded_into_the_belief(estimato
         belief = prior
         for t in range(6):
             belief = estimator.predict(belief) if t else belief
-            updated, log_likelihood = estimator.update(belief, observations[:, t])
             if name == "broken" and t == 2:
-                # The broken rows keep the predicted belief exactly, with a NaN likelihood.
+                # Skipped, and said once (before, silently, with a NaN log-likelihood).
+                with pytest.warns(SkippedObservationWarning, match=r"batch row 0 was not finite"):
+                    updated, log_likelihood = estimator.update(belief, observations[:, t])
+                # The broken rows keep the predicted belief exactly, and count 0.
                 for row in (0, 2):
                     np.testing.assert_array_equal(updated.mean[row], belief.mean[row])
                     np.testing.assert_array_equal(updated.covariance[row], belief.covariance[row])
-                assert np.isnan(log_likelihood.numpy()[[0, 2]]).all()
+                np.testing.assert_array_equal(log_likelihood.numpy()[[0, 2]], 0.0)
                 assert np.isfinite(log_likelihood.numpy()[1])
+            else:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("error")  # clean readings, and later ones: no warning
+                    updated, log_likelihood = estimator.update(belief, observations[:, t])
             belief = updated
         beliefs[name] = belief
     assert np.all(np.isfinite(beliefs["broken"].mean)) and np.all(
@@ -270,6 +281,12 @@ def test_a_non_finite_observation_is_skipped_not_folded_into_the_belief(estimato
     strict = make(validate_args=True)
     with pytest.raises(tf.errors.InvalidArgumentError, match="`observation` must be finite"):
         strict.update(prior, broken[:, 2])
+    # In one compiled loop the sum of log-likelihoods stays finite, and `filter` warns on return.
+    fresh = make()
+    with pytest.warns(SkippedObservationWarning, match=r"batch row 0"):
+        result = fresh.filter(broken)
+    totals = result.log_likelihoods.numpy().sum(axis=1)
+    assert np.all(np.isfinite(totals)) and result.log_likelihoods.numpy()[0, 2] == 0.0
 
 
 def test_covariances_stay_symmetric_positive_definite_over_a_long_run():

@@ -177,3 +177,27 @@ def test_evaluation_runs_on_an_in_graph_environment():
     assert [math.isfinite(row["eval/episode_return"]) for row in history] == [True, True]
     again = evaluation.evaluate_policy(agent.eval_policy)["eval/episode_return"]
     assert again == pytest.approx(history[-1]["eval/episode_return"])
+
+
+def test_an_exploding_update_warns_once_before_any_nan():
+    """PPO with learning_rate=1e9 once finished with weights of 1e9 and no word."""
+    from reinforceable.training.health import DivergenceWarning
+
+    def fit(learning_rate):
+        env = rf.GymEnv("CartPole-v1", 4, seed=0)
+        config = PPOConfig(num_steps=32, batch_size=64, num_epochs=2, learning_rate=learning_rate)
+        agent = RecurrentPPOAgent(actor_critic(env, hidden=(16,)), env, config)
+        return agent.fit(128 * 3)
+
+    with pytest.warns(DivergenceWarning) as caught:
+        history = fit(1e9)
+    assert len(caught) == 1  # once per run, though every iteration is far past the limit
+    assert re.search(r"divergent at iteration 1: the RMS of the policy model's weights went "
+                     r"from 0\.\d+ to \d\.\d+e\+\d\d", str(caught[0].message))  # fmt: skip
+    assert all(row["health/weight_rms/policy"] > 1e3 for row in history)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DivergenceWarning)
+        healthy = fit(3e-4)
+    assert all(0.01 < row["health/weight_rms/policy"] < 10 for row in healthy)
