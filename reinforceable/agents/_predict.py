@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import tensorflow as tf
 
-from reinforceable._nest import leaf_paths
+from reinforceable._nest import conform, describe, leaf_paths, structure_difference
 from reinforceable.envs.specs import SpaceConverter
 from reinforceable.envs.timestep import Timestep
 
@@ -31,6 +31,12 @@ def _observation_leaves(agent: Agent, observation) -> tuple[list[np.ndarray], bo
         ) from None
     leaves = [np.asarray(leaf) for leaf in tf.nest.flatten(observation)]
     specs = tf.nest.flatten(spec)
+    for path, leaf, leaf_spec in zip(leaf_paths(spec), leaves, specs, strict=True):
+        if leaf.dtype.kind not in "biuf":
+            raise ValueError(
+                f"{owner}: `observation`{path} must hold numbers ({leaf_spec.dtype.name} for this "
+                f"space); received an array of dtype {leaf.dtype} ({leaf.dtype.kind!r} kind)."
+            )
     single = all(leaf.shape == tuple(s.shape) for leaf, s in zip(leaves, specs, strict=True))
     batched = all(
         leaf.ndim == len(s.shape) + 1 and leaf.shape[1:] == tuple(s.shape)
@@ -64,10 +70,17 @@ def predict(agent: Agent, observation, state, episode_start, deterministic: bool
     batch = leaves[0].shape[0]
     converter = SpaceConverter(agent.spec.observation_space)
     flat = converter.to_arrays(tf.nest.pack_sequence_as(agent.spec.observation_spec, leaves))
+    owner = f"{type(agent).__name__}.predict"
     if episode_start is None:
         starts = np.zeros(batch, bool)
     else:
-        starts = np.broadcast_to(np.asarray(episode_start, bool).reshape(-1), (batch,))
+        flags = np.asarray(episode_start).reshape(-1)
+        if flags.size not in (1, batch):
+            raise ValueError(
+                f"{owner}: `episode_start` must hold one flag per observation ({batch}) or a "
+                f"single flag; received {flags.size}."
+            )
+        starts = np.broadcast_to(flags.astype(bool), (batch,))
     timestep = Timestep(
         observation=tf.nest.pack_sequence_as(agent.spec.observation_spec, flat),
         reward=np.zeros(batch, np.float32),
@@ -76,8 +89,7 @@ def predict(agent: Agent, observation, state, episode_start, deterministic: bool
         episode_start=starts,
     )
     initial = policy.initial_state(batch)
-    if state is None:
-        state = initial
+    state = initial if state is None else _checked_state(owner, state, initial)
     step = _step_function(agent, policy)
     rng = agent.__dict__.setdefault("_predict_rng", np.random.default_rng(0))
     seed = rng.integers(0, 2**31 - 1, size=2, dtype=np.int32)
@@ -112,3 +124,30 @@ def _step_function(agent: Agent, policy) -> Any:
 
         cache[id(policy)] = (policy, tf.function(step, autograph=False, reduce_retracing=True))
     return cache[id(policy)][1]
+
+
+def _checked_state(owner: str, state, initial):
+    """`state` in the containers of the policy's own state, after checking that it is one: the
+    structure, and `[batch, ...]` leaves of the same shapes and kinds."""
+    expected = describe(initial)
+    difference = structure_difference(initial, conform(initial, state))
+    hint = (
+        "pass the state that this agent's `predict` returned (another agent's, or another "
+        "recurrent cell's, does not fit), or None to start afresh."
+    )
+    if difference:
+        raise ValueError(
+            f"{owner}: `state` does not fit the policy's state ({difference}); {hint}\n"
+            f"Expected:\n{expected}"
+        )
+    state = conform(initial, state)
+    for path, leaf, want in zip(
+        leaf_paths(initial), tf.nest.flatten(state), tf.nest.flatten(initial), strict=True
+    ):
+        got = np.asarray(leaf)
+        if got.shape != tuple(want.shape) or got.dtype.kind not in "biuf":
+            raise ValueError(
+                f"{owner}: `state`{path} must have shape {tuple(want.shape)} (batch first) and "
+                f"hold numbers; received {got.dtype}{list(got.shape)}; {hint}"
+            )
+    return state

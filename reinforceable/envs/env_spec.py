@@ -260,9 +260,12 @@ def space_from_dict(values: dict[str, Any], path: str = "space") -> gym.Space:
         if kind == "Box":
             dtype = np.dtype(values["dtype"])
             shape = tuple(values["shape"])
-            low = np.broadcast_to(np.asarray(values["low"], dtype), shape)
-            high = np.broadcast_to(np.asarray(values["high"], dtype), shape)
-            return gym.spaces.Box(low, high, shape, dtype)
+            low = _bound(values, "low", dtype, shape, path)
+            high = _bound(values, "high", dtype, shape, path)
+            try:
+                return gym.spaces.Box(low, high, shape, dtype)
+            except (ValueError, AssertionError) as error:
+                raise ValueError(f"space_from_dict: {path} is not a valid Box: {error}") from None
         if kind == "Discrete":
             return gym.spaces.Discrete(values["n"], start=values.get("start", 0))
         if kind == "MultiDiscrete":
@@ -282,6 +285,26 @@ def space_from_dict(values: dict[str, Any], path: str = "space") -> gym.Space:
             f"space_from_dict: {path} is not a valid space description ({error!r})."
         ) from None
     raise ValueError(f"space_from_dict: {path} has an unknown space type {kind!r}.")
+
+
+def _bound(values: dict[str, Any], key: str, dtype: np.dtype, shape: tuple, path: str):
+    """A Box bound as an array of `shape`: a number, or nested lists of numbers of that shape
+    (JSON's Infinity and NaN are numbers).
+
+    Raises:
+        ValueError: Naming `path[key]`, for a value that is not numbers or does not fit `shape`.
+    """
+    value = values[key]
+    try:
+        array = np.asarray(value)
+        if array.dtype.kind not in "biuf":
+            raise ValueError(f"an array of dtype {array.dtype}")
+        return np.broadcast_to(array.astype(dtype), shape)
+    except (ValueError, TypeError) as error:
+        raise ValueError(
+            f"space_from_dict: {path}[{key!r}] must be a number or nested lists of numbers of "
+            f"shape {list(shape)}; received {value!r} ({error})."
+        ) from None
 
 
 def space_differences(expected: gym.Space, received: gym.Space, path: str) -> list[str]:

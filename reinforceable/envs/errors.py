@@ -89,5 +89,19 @@ class _ReportErrors(gym.Wrapper):
 
 
 def report_errors(make: Callable[[], gym.Env], index: int, check_always: bool):
-    """A factory of `make()`'s env wrapped to report its errors as environment `index`."""
-    return lambda: _ReportErrors(make(), index, check_always)
+    """A factory of `make()`'s env wrapped to report its errors as environment `index`.
+
+    The factory raises a `TypeError` naming `index` if `make` returns something that is not a
+    `gymnasium.Env` (a factory is a zero-argument callable that makes one)."""
+
+    def made() -> gym.Env:
+        env = make()
+        if not isinstance(env, gym.Env):
+            raise TypeError(
+                f"GymEnv: env factory {index} returned {type(env).__name__} {env!r:.80}, not a "
+                "gymnasium.Env; each factory is a zero-argument callable that makes one, such "
+                "as `lambda: gym.make('CartPole-v1')`."
+            )
+        return _ReportErrors(env, index, check_always)
+
+    return made

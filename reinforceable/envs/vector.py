@@ -115,9 +115,18 @@ class GymEnv(Environment):
         else:
             factories = self._factories(env, num_envs, make_kwargs, asynchronous)
             if asynchronous:
-                self._env = gym.vector.AsyncVectorEnv(
-                    factories, autoreset_mode=gym.vector.AutoresetMode.NEXT_STEP, context=context
-                )
+                try:
+                    self._env = gym.vector.AsyncVectorEnv(
+                        factories,
+                        autoreset_mode=gym.vector.AutoresetMode.NEXT_STEP,
+                        context=context,
+                    )
+                except (OSError, EOFError) as error:  # a worker died making its environment
+                    raise EnvError(
+                        "GymEnv: an asynchronous worker process died while making its "
+                        f"environment ({type(error).__name__}: {error}); the error of its "
+                        "factory, which names the factory's index, is printed above."
+                    ) from None
             else:
                 self._env = LeanSyncVectorEnv(factories, info_keys=list(self._info_specs))
         self.asynchronous = isinstance(self._env, gym.vector.AsyncVectorEnv)

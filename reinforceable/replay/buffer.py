@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from reinforceable._nest import leaf_paths
+from reinforceable._nest import conform, describe, leaf_paths, structure_difference
 
 __all__ = ["ReplayBuffer"]
 
@@ -49,14 +49,11 @@ class ReplayBuffer(tf.Module):
                     f"shape; the leaf at {path or 'the root'} is {spec!r}."
                 )
         super().__init__(name=name)
-        self.item_spec = item_spec
+        # Untracked: tf.Module would keep its dicts and lists as TF's wrappers, and samples
+        # packed in them would not compare equal to plain nests.
+        self.item_spec = self._no_dependency(item_spec)
         self.capacity = capacity
-        self._storage = [
-            tf.Variable(
-                tf.zeros([capacity, *spec.shape], spec.dtype), trainable=False, name=f"leaf_{i}"
-            )
-            for i, spec in enumerate(tf.nest.flatten(item_spec))
-        ]
+        self._storage = _allocate(item_spec, capacity, type(self).__name__)
         self._cursor = tf.Variable(0, dtype=tf.int64, trainable=False, name="cursor")
         self._size = tf.Variable(0, dtype=tf.int64, trainable=False, name="size")
 
@@ -68,12 +65,15 @@ class ReplayBuffer(tf.Module):
     def add(self, items: Any) -> tf.Tensor:
         """Appends a batch of items, `[N, ...]` per leaf (N may be 0, or more than the capacity:
         then only the last `capacity` items stay). Returns the rows written, int64 `[min(N,
-        capacity)]`."""
-        tf.nest.assert_same_structure(self.item_spec, items)
-        flat = [
-            tf.cast(tf.convert_to_tensor(x), spec.dtype)
-            for x, spec in zip(tf.nest.flatten(items), tf.nest.flatten(self.item_spec), strict=True)
-        ]
+        capacity)]`.
+
+        Raises:
+            ValueError: If `items` lacks a leaf of `item_spec` or has another structure (a
+                recurrent state of another cell, say), or a leaf is not `[N, *shape]` of its
+                spec, or the leaves disagree on `N`, or a leaf cannot take its dtype; naming
+                the leaf, what was expected and what was received.
+        """
+        flat = self._checked(items, f"{type(self).__name__}.add")
         count = tf.shape(flat[0], out_type=tf.int64)[0]
         # With more items than room, only the last `capacity` can survive: write just those, so
         # no two writes hit the same row (scatter order is unspecified).
@@ -86,6 +86,45 @@ class ReplayBuffer(tf.Module):
         self._cursor.assign((self._cursor + count) % self.capacity)
         self._size.assign(tf.minimum(self._size + count, self.capacity))
         return rows
+
+    def _checked(self, items, owner: str) -> list[tf.Tensor]:
+        """The leaves of `items` as tensors of the spec's dtypes, after the checks of `add`."""
+        difference = structure_difference(self.item_spec, conform(self.item_spec, items))
+        if difference:
+            raise ValueError(
+                f"{owner}: the items must have the structure of the buffer's item_spec "
+                f"({difference}).\nExpected (per item):\n{describe(self.item_spec)}"
+            )
+        specs = tf.nest.flatten(self.item_spec)
+        leaves = tf.nest.flatten(conform(self.item_spec, items))
+        flat, counts = [], {}
+        for path, leaf, spec in zip(leaf_paths(self.item_spec), leaves, specs, strict=True):
+            where = f"items{path}"
+            try:
+                tensor = tf.convert_to_tensor(leaf)
+            except (ValueError, TypeError) as error:
+                raise ValueError(f"{owner}: {where} is not a tensor: {error}") from None
+            if (tensor.dtype == tf.string) != (spec.dtype == tf.string):
+                raise ValueError(
+                    f"{owner}: {where} must be {spec.dtype.name}; received {tensor.dtype.name}."
+                )
+            shape = tensor.shape
+            if shape.rank is not None and (
+                shape.rank != spec.shape.rank + 1 or not shape[1:].is_compatible_with(spec.shape)
+            ):
+                raise ValueError(
+                    f"{owner}: {where} must have shape [N, *{spec.shape.as_list()}] (N items); "
+                    f"received {shape.as_list()}."
+                )
+            if shape.rank is not None and shape[0] is not None:
+                counts[path] = shape[0]
+            flat.append(tf.cast(tensor, spec.dtype))
+        if len(set(counts.values())) > 1:
+            raise ValueError(
+                f"{owner}: every leaf of the items must hold the same number of items N; "
+                f"received {', '.join(f'items{p}: {n}' for p, n in counts.items())}."
+            )
+        return flat
 
     def get_state(self) -> dict:
         """The contents as NumPy: `{"leaves": [[capacity, ...] per leaf], "cursor", "size"}`."""
@@ -139,3 +178,46 @@ class ReplayBuffer(tf.Module):
             return tf.random.stateless_uniform(
                 [batch_size], seed, minval=0, maxval=tf.maximum(size, 1), dtype=tf.int64
             )
+
+
+def _available_bytes() -> int | None:
+    """The memory this machine can still give (Linux's MemAvailable), `None` if unknown."""
+    try:
+        with open("/proc/meminfo") as file:
+            for line in file:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def _allocate(item_spec, capacity: int, owner: str) -> list[tf.Variable]:
+    """One `[capacity, *shape]` variable per leaf, after checking that they fit in memory.
+
+    Raises:
+        ValueError: If the storage needs more memory than is available (or TF cannot allocate
+            it), saying how many bytes it needs.
+    """
+    specs = tf.nest.flatten(item_spec)
+    per_item = sum(int(np.prod(spec.shape)) * spec.dtype.size for spec in specs)
+    needed = per_item * capacity
+    available = _available_bytes()
+
+    def refusal(reason: str) -> ValueError:
+        return ValueError(
+            f"{owner}: `capacity` = {capacity:,} items of {per_item:,} bytes each needs "
+            f"{needed:,} bytes ({needed / 2**30:.2f} GiB), {reason}. Lower the capacity "
+            "(a config's `buffer_capacity`), or store smaller items (uint8 images)."
+        )
+
+    if available is not None and needed > available:
+        raise refusal(f"but only {available / 2**30:.2f} GiB of memory is available")
+    try:
+        return [
+            tf.Variable(tf.zeros([capacity, *spec.shape], spec.dtype), trainable=False,
+                        name=f"leaf_{i}")
+            for i, spec in enumerate(specs)
+        ]  # fmt: skip
+    except tf.errors.ResourceExhaustedError:
+        raise refusal("which TensorFlow could not allocate") from None

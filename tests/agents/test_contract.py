@@ -199,3 +199,26 @@ def test_the_trainer_uses_the_agents_env_or_one_given_and_logs_the_policy_lag():
     history = agent.fit(64, env=rf.GymEnv("CartPole-v1", 2, seed=1))
     assert [row["charts/policy_lag"] for row in history] == [0.0, 0.0]
     assert tf.is_tensor(agent.iterations) and int(agent.iterations.numpy()) == 2
+
+
+def test_predict_refuses_another_agents_state_bad_flags_and_strings_by_name():
+    """Each once came out of tf.nest, NumPy broadcasting or a float conversion."""
+    env = rf.GymEnv(NOVEL, 2, seed=0)
+    gru = _recurrent_ppo(env)
+    lstm = RecurrentPPOAgent(actor_critic(env, hidden=(8,), recurrent="lstm", units=16), env, SMALL)
+    _, lstm_state = lstm.predict(np.zeros((3, 2)))
+    _, gru_state = gru.predict(np.zeros((3, 2)))
+    with pytest.raises(ValueError, match=r"RecurrentPPOAgent.predict: `state` does not fit the "
+                       r"policy's state \(at \['actor_rnn'\]: expected list of 1, received list "
+                       r"of 2\); pass the state that this agent's `predict` returned"):  # fmt: skip
+        gru.predict(np.zeros((3, 2)), lstm_state)
+    with pytest.raises(ValueError, match=r"`state`\['actor_rnn'\]\[0\] must have shape \(2, 8\)"):
+        gru.predict(np.zeros((2, 2)), gru_state)
+    with pytest.raises(ValueError, match=r"`episode_start` must hold one flag per observation "
+                       r"\(3\) or a single flag; received 2"):  # fmt: skip
+        gru.predict(np.zeros((3, 2)), gru_state, np.zeros(2, bool))
+    with pytest.raises(ValueError, match=r"`observation` must hold numbers \(float32 for this "
+                       r"space\); received an array of dtype <U1"):  # fmt: skip
+        gru.predict(np.array([["a", "b"]] * 3))
+    action, _ = gru.predict(np.zeros((3, 2)), gru_state, True)  # one flag for every row is fine
+    assert action.shape == (3,)

@@ -90,3 +90,22 @@ def test_bad_specs_are_refused_with_the_argument_named():
         )
     with pytest.raises(TypeError, match="`env` must be a reinforceable EnvSpec or Environment"):
         EnvSpec.of(gym.make("CartPole-v1"), "SACAgent")
+
+
+@pytest.mark.parametrize(
+    ("low", "received"),
+    [
+        ("abc", "'abc'"),
+        ([1, "x"], r"\[1, 'x'\]"),
+        (None, "None"),
+        ([[1, 2, 3]], r"\[\[1, 2, 3\]\]"),
+    ],
+)
+def test_from_dict_refuses_bounds_that_are_not_numbers_of_the_shape(low, received):
+    """Before, NumPy's "could not convert string to float" came out of `from_dict`."""
+    spec = EnvSpec(gym.spaces.Box(-1.0, 1.0, (2,), np.float32), gym.spaces.Discrete(2), 1)
+    values = spec.to_dict()
+    values["observation_space"] = {**values["observation_space"], "low": low}
+    message = r"observation_space\['low'\] must be a number or nested lists of numbers of shape"
+    with pytest.raises(ValueError, match=rf"space_from_dict: {message} \[2\]; received {received}"):
+        EnvSpec.from_dict(values)

@@ -181,3 +181,17 @@ def test_graph_reset_and_step_match_the_numpy_calls():
     for want, got in zip(expected, reset_and_step(), strict=True):
         for x, y in zip(tf.nest.flatten(want), tf.nest.flatten(got), strict=True):
             np.testing.assert_array_equal(x, y.numpy())
+
+
+@pytest.mark.parametrize("asynchronous", [False, True])
+def test_a_factory_that_returns_no_env_is_named_by_its_index(asynchronous, capfd):
+    factories = [lambda: gym.make("CartPole-v1"), lambda: "CartPole-v1"]
+    message = r"env factory 1 returned str 'CartPole-v1', not a gymnasium.Env"
+    if not asynchronous:
+        with pytest.raises(TypeError, match=message):
+            GymEnv(factories)
+        return
+    # The worker dies making its env: its error (with the index) is on stderr, ours says so.
+    with pytest.raises(EnvError, match=r"worker process died while making its environment"):
+        GymEnv(factories, asynchronous=True)
+    assert "env factory 1 returned str" in capfd.readouterr().err

@@ -64,3 +64,29 @@ def test_checkpoint_keeps_contents_cursor_and_size(tmp_path):
     assert int(restored.size) == 4
     restored.add(_items(6, 1))  # continues at the restored cursor: overwrites item 2
     assert sorted(restored._storage[0].numpy().tolist()) == [3, 4, 5, 6]
+
+
+def test_add_refuses_items_that_do_not_fit_naming_the_leaf():
+    """Before, tf.nest's or TF's own errors came out of `add` (or a scatter inside a graph)."""
+    buffer = ReplayBuffer(SPEC, 8)
+    items = _items(0, 3)
+    message = r"\(at the root: expected dict with keys \['action', 'obs'\], received dict with"
+    with pytest.raises(ValueError, match=rf"ReplayBuffer.add: .* {message} keys \['obs'\]\)"):
+        buffer.add({"obs": items["obs"]})
+    with pytest.raises(ValueError, match=r"items\['obs'\] must have shape \[N, \*\[2\]\] \(N "
+                       r"items\); received \[3, 3\]"):  # fmt: skip
+        buffer.add({**items, "obs": tf.zeros([3, 3])})
+    with pytest.raises(ValueError, match=r"items\[.action.\]\[0\]: 3, items\[.obs.\]: 2"):
+        buffer.add({**items, "obs": tf.zeros([2, 2])})
+    with pytest.raises(ValueError, match=r"items\['action'\]\[0\] must be int32; received string"):
+        buffer.add({**items, "action": (tf.constant(["a", "b", "c"]),)})
+    assert int(buffer.size) == 0  # nothing was written
+    buffer.add({**items, "action": [items["action"][0]]})  # a list for the tuple is fine
+    assert int(buffer.size) == 3
+
+
+def test_a_capacity_that_cannot_be_allocated_says_how_many_bytes_it_needs():
+    spec = {"frames": tf.TensorSpec([84, 84, 4], tf.uint8)}
+    with pytest.raises(ValueError, match=r"`capacity` = 100,000,000 items of 28,224 bytes each "
+                       r"needs 2,822,400,000,000 bytes \(2628\.56 GiB\), but only"):  # fmt: skip
+        ReplayBuffer(spec, 100_000_000)

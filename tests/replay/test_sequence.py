@@ -178,3 +178,16 @@ def test_sequence_priority_mixes_max_and_mean_over_counted_steps():
     np.testing.assert_allclose(
         sequence_priority(td, mask, eta=0.9).numpy(), [0.9 * 3 + 0.1 * 2, 2.0], rtol=1e-6
     )
+
+
+def test_add_refuses_the_state_of_another_recurrent_cell():
+    """An LSTM's [h, c] state into a replay made for a GRU's [h]: named, not tf.nest's error."""
+    steps = {"x": tf.TensorSpec([4], tf.float32)}
+    replay = rf.replay.SequenceReplay(steps, {"rnn": [tf.TensorSpec([3])]}, capacity=4)
+    lstm = {"rnn": [tf.zeros([2, 3]), tf.zeros([2, 3])]}
+    with pytest.raises(ValueError, match=r"SequenceReplay.add: .*at \['state'\]\['rnn'\]: "
+                       r"expected list of 1, received list of 2"):  # fmt: skip
+        replay.add({"x": tf.zeros([2, 4])}, lstm)
+    with pytest.raises(ValueError, match=r"items\['state'\]\['rnn'\]\[0\] must have shape "
+                       r"\[N, \*\[3\]\]"):  # fmt: skip
+        replay.add({"x": tf.zeros([2, 4])}, {"rnn": [tf.zeros([2, 5])]})
