@@ -47,26 +47,27 @@ HARMLESS = tuple(
 )
 
 
-def is_harmless(line: str) -> bool:
-    """Whether `line` is one of TensorFlow's known harmless start-up lines."""
-    return any(pattern.search(line) for pattern in HARMLESS)
+def is_harmless(line: str, patterns=HARMLESS) -> bool:
+    """Whether `line` is one of the known harmless lines (TensorFlow's start-up lines)."""
+    return any(pattern.search(line) for pattern in patterns)
 
 
-def filter_lines(text: str) -> str:
-    """`text` without its harmless start-up lines (the others kept, in order)."""
-    kept = [line for line in text.splitlines(keepends=True) if not is_harmless(line)]
+def filter_lines(text: str, patterns=HARMLESS) -> str:
+    """`text` without its harmless lines (the others kept, in order)."""
+    kept = [line for line in text.splitlines(keepends=True) if not is_harmless(line, patterns)]
     return "".join(kept)
 
 
-def wants_logs() -> bool:
-    return os.environ.get(ENV_VAR, "").strip().lower() in ("1", "true", "yes", "on")
+def wants_logs(env_var: str = ENV_VAR) -> bool:
+    return os.environ.get(env_var, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 @contextlib.contextmanager
-def quiet():
+def quiet(patterns=HARMLESS, env_var: str = ENV_VAR):
     """Within it, the process's standard error goes to a temporary file; on leaving, every line
-    but the harmless start-up ones is written back (every line, if the block raised)."""
-    if wants_logs():
+    but the harmless ones (`patterns`) is written back (every line, if the block raised, or if
+    `env_var` asks for the logs)."""
+    if wants_logs(env_var):
         yield
         return
     try:
@@ -87,7 +88,7 @@ def quiet():
             os.close(saved)
             captured.seek(0)
             text = captured.read().decode("utf-8", errors="replace")
-            text = text if failed else filter_lines(text)
+            text = text if failed else filter_lines(text, patterns)
             if text and sys.stderr is not None:
                 sys.stderr.write(text)
                 sys.stderr.flush()

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 import warnings
 
+from reinforceable import _startup
 from reinforceable.distributed.runner import Chunk, Runner, RunnerError
 from reinforceable.distributed.runners import Runners, check_runner_arguments
 
@@ -14,6 +16,18 @@ __all__ = ["RayRunners"]
 _INSTALL = 'pip install "reinforceable[distributed]"'
 WORKER_NICENESS = "RAY_worker_niceness"
 """Ray's setting of its workers' niceness (15 by default); runners run at 0."""
+RAY_LOGS = "REINFORCEABLE_RAY_LOGS"
+"""Set to 1 to see Ray's start-up lines."""
+RAY_START_LINES = tuple(
+    re.compile(pattern)
+    for pattern in (
+        r"WARNING authentication_token_setup\.py:\d+ -- Token authentication is enabled",
+        r"INFO worker\.py:\d+ -- Started a local Ray instance",
+        # Ray's C++ logging, at its info (I) and warning (W) levels only, from its core worker.
+        r"^\[[\d\- :,]+ [IW] \d+ \d+\] core_worker",
+    )
+)
+"""Ray 2.60's lines on every local start: harmless, and kept off the terminal."""
 
 
 def import_ray():
@@ -36,7 +50,10 @@ def init_ray(address: str | None, init_kwargs: dict):
         os.environ.setdefault(WORKER_NICENESS, "0")
     # No address starts a local Ray, even where another cluster's address is on record.
     kwargs = {"include_dashboard": False, "log_to_driver": True, **init_kwargs}
-    ray.init(address=address or "local", **kwargs)
+    # Ray 2.60's start-up lines (token authentication enabled, a local instance started) are
+    # kept off the terminal, and nothing else: REINFORCEABLE_RAY_LOGS=1 shows them.
+    with _startup.quiet(RAY_START_LINES, RAY_LOGS):
+        ray.init(address=address or "local", **kwargs)
     return ray, True
 
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import gymnasium as gym
 
+from reinforceable._mujoco_quiet import quiet_mujoco
 from reinforceable.envs._outputs import reset_mismatch, step_mismatch
 
 __all__ = ["EnvError", "NonFiniteError", "non_finite_error", "report_errors"]
@@ -88,13 +89,18 @@ class _ReportErrors(gym.Wrapper):
         return result
 
 
-def report_errors(make: Callable[[], gym.Env], index: int, check_always: bool):
+def report_errors(
+    make: Callable[[], gym.Env], index: int, check_always: bool, mujoco: bool = False
+):
     """A factory of `make()`'s env wrapped to report its errors as environment `index`.
 
     The factory raises a `TypeError` naming `index` if `make` returns something that is not a
-    `gymnasium.Env` (a factory is a zero-argument callable that makes one)."""
+    `gymnasium.Env` (a factory is a zero-argument callable that makes one). With `mujoco`, it
+    keeps MuJoCo's harmless warnings quiet first, in whatever process it runs."""
 
     def made() -> gym.Env:
+        if mujoco:
+            quiet_mujoco()
         env = make()
         if not isinstance(env, gym.Env):
             raise TypeError(

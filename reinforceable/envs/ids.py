@@ -7,7 +7,7 @@ import importlib
 
 import gymnasium as gym
 
-__all__ = ["registered_spec"]
+__all__ = ["registered_spec", "uses_mujoco"]
 
 
 def registered_spec(
@@ -37,3 +37,11 @@ def registered_spec(
         raise ValueError(
             f"{owner}: unknown environment id `{argument}` = {env_id!r}{where}: {error}"
         ) from None
+
+
+def uses_mujoco(env_id: str) -> bool:
+    """Whether `env_id` is registered with a MuJoCo entry point (False for an unknown id)."""
+    try:
+        return "mujoco" in str(registered_spec(env_id, "uses_mujoco").entry_point)
+    except ValueError:
+        return False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing.connection
+import sys
 from collections.abc import Callable, Sequence
 
 import gymnasium as gym
@@ -14,7 +15,7 @@ from reinforceable.envs._outputs import mismatch
 from reinforceable.envs.base import Environment
 from reinforceable.envs.env_spec import EnvSpec
 from reinforceable.envs.errors import EnvError, NonFiniteError, non_finite_error, report_errors
-from reinforceable.envs.ids import registered_spec
+from reinforceable.envs.ids import registered_spec, uses_mujoco
 from reinforceable.envs.infos import gather_infos, info_specs
 from reinforceable.envs.specs import SpaceConverter, batch_spec
 from reinforceable.envs.sync_vector import LeanSyncVectorEnv
@@ -176,7 +177,10 @@ class GymEnv(Environment):
                 "GymEnv: `env` must be a gymnasium id, a non-empty sequence of env factories or a "
                 f"gymnasium VectorEnv; received {env!r}."
             )
-        return [report_errors(make, index, asynchronous) for index, make in enumerate(makes)]
+        mujoco = uses_mujoco(env) if isinstance(env, str) else "mujoco" in sys.modules
+        return [
+            report_errors(make, index, asynchronous, mujoco) for index, make in enumerate(makes)
+        ]
 
     @property
     def spec(self) -> EnvSpec:

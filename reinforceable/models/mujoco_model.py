@@ -8,6 +8,7 @@ import gymnasium as gym
 import numpy as np
 import tensorflow as tf
 
+from reinforceable._mujoco_quiet import quiet_mujoco
 from reinforceable.models.base import Model
 
 __all__ = ["MujocoModel", "half_cheetah_reward", "inverted_pendulum_reward"]
@@ -65,6 +66,8 @@ class MujocoModel(Model):
     ):
         import mujoco
         import mujoco.rollout
+
+        quiet_mujoco()
 
         try:
             env = gym.make(env_id, **make_kwargs)

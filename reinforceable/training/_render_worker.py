@@ -15,8 +15,23 @@ import sys
 from multiprocessing.connection import Connection
 
 
+def _quiet_mujoco() -> None:
+    """`reinforceable/_mujoco_quiet.py`, loaded by path (importing the package would import
+    TensorFlow): MuJoCo's harmless warnings kept off the terminal."""
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parents[1] / "_mujoco_quiet.py"
+    spec = importlib.util.spec_from_file_location("_mujoco_quiet", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.quiet_mujoco()
+
+
 def serve(receive: Connection, send: Connection) -> None:
     import gymnasium as gym
+
+    _quiet_mujoco()
 
     env = None
     while True:

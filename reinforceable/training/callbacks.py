@@ -228,9 +228,16 @@ class ProgressBar(Callback):
 
     @staticmethod
     def _status(logs) -> str:
-        parts = [f"return {logs.get('charts/episode_return', math.nan):.1f}"]
+        """`return R | eval E | F steps/s`; a return is shown as `–` until an episode has
+        ended (not as `nan`)."""
+
+        def value(key: str) -> str:
+            number = logs.get(key, math.nan)
+            return f"{number:.1f}" if math.isfinite(number) else "–"
+
+        parts = [f"return {value('charts/episode_return')}"]
         if "eval/episode_return" in logs:
-            parts.append(f"eval {logs['eval/episode_return']:.1f}")
+            parts.append(f"eval {value('eval/episode_return')}")
         parts.append(f"{logs.get('charts/fps', 0.0):,.0f} steps/s")
         return " | ".join(parts)
 

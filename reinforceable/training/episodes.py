@@ -26,7 +26,8 @@ from multiprocessing.connection import Connection
 import gymnasium as gym
 import numpy as np
 
-from reinforceable.envs.ids import registered_spec
+from reinforceable._mujoco_quiet import quiet_mujoco
+from reinforceable.envs.ids import uses_mujoco
 from reinforceable.training.callbacks import Callback
 
 __all__ = ["VideoError", "VideoRecorder", "make_env", "run_episodes"]
@@ -43,15 +44,10 @@ def make_env(env_id: str, render: bool = False) -> gym.Env:
     render_mode = "rgb_array" if render else None
     if is_atari_id(env_id):  # the game's score: rewards not clipped
         return single_atari_env(env_id, render_mode=render_mode, reward_clipping=False)
+    if uses_mujoco(env_id):
+        quiet_mujoco()
     # `render_mode` only when rendering: not every environment takes the argument.
     return gym.make(env_id, **({"render_mode": render_mode} if render else {}))
-
-
-def _is_mujoco(env_id: str) -> bool:
-    try:
-        return "mujoco" in str(registered_spec(env_id, "run_episodes").entry_point)
-    except ValueError:
-        return False
 
 
 def _check_moviepy() -> None:
@@ -171,7 +167,7 @@ def run_episodes(
     prefix = env_id.replace("/", "-")
     if video_dir is not None:
         _check_moviepy()
-    recorded_elsewhere = video_dir is not None and _is_mujoco(env_id)
+    recorded_elsewhere = video_dir is not None and uses_mujoco(env_id)
     env = (_WorkerEpisodes if recorded_elsewhere else _LocalEpisodes)(env_id, video_dir, prefix)
     returns = []
     try:
@@ -227,7 +223,7 @@ class VideoRecorder(Callback):
                 )
             self.video_dir = trainer.run_dir / "videos"
         _check_moviepy()
-        kind = _WorkerEpisodes if _is_mujoco(self.env_id) else _LocalEpisodes
+        kind = _WorkerEpisodes if uses_mujoco(self.env_id) else _LocalEpisodes
         with tempfile.TemporaryDirectory() as scratch:  # can it render here?
             kind(self.env_id, scratch, "check").close()
 

@@ -201,3 +201,13 @@ def test_an_exploding_update_warns_once_before_any_nan():
         warnings.simplefilter("error", DivergenceWarning)
         healthy = fit(3e-4)
     assert all(0.01 < row["health/weight_rms/policy"] < 10 for row in healthy)
+
+
+def test_the_progress_line_shows_a_dash_until_an_episode_has_ended(capsys):
+    """It printed `return nan` before any episode had ended."""
+    env = rf.GymEnv("CartPole-v1", 2, seed=0)
+    config = PPOConfig(num_steps=4, batch_size=8, num_epochs=1, seed=0)
+    agent = RecurrentPPOAgent(actor_critic(env, hidden=(8,)), env, config)
+    agent.fit(8, callbacks=[ProgressBar(print_every=1)])  # 4 steps: no CartPole episode ends
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert line.startswith("iteration 1 | 8 steps | return – | ") and "nan" not in line
