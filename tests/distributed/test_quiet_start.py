@@ -15,7 +15,7 @@ import sys
 from reinforceable.distributed.ray_runners import init_ray
 ray, started = init_ray(None, {"num_cpus": 1})
 assert started
-sys.stderr.write("a line of the user's\\\\n")
+sys.stderr.write("a line of the user's\\n")
 ray.shutdown()
 """
 
@@ -29,6 +29,7 @@ def test_a_local_ray_starts_quietly_unless_asked(logs):
     done = subprocess.run([sys.executable, "-c", CODE], capture_output=True, text=True, env=env,
                           timeout=300)  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert ("Token authentication is enabled" in done.stderr) == logs, done.stderr
+    # Ray warns of token authentication when it makes the token (the first start on a machine).
+    assert logs or "Token authentication is enabled" not in done.stderr, done.stderr
     assert ("Started a local Ray instance" in done.stderr) == logs, done.stderr
     assert "a line of the user's" in done.stderr
