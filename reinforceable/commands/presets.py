@@ -175,6 +175,9 @@ PRESETS: dict[str, Preset] = {
                 "learning_rate": {"linear": {"start": 1e-3}},
                 "clip_range": {"linear": {"start": 0.2}},
                 "normalize_observations": True,
+                # The RL Zoo's ent_coef (PPOConfig's default has since weighed the discrete
+                # heads' entropy by 0.05).
+                "entropy_coef": 0.0,
             },
             # sb3-contrib's layout: the recurrent layer first, then a dense layer.
             network={"hidden": (), "recurrent": "gru", "units": 64, "hidden_after": (64,)},

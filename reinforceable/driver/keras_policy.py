@@ -16,6 +16,7 @@ from reinforceable.distributions.joint import Joint
 from reinforceable.driver.masks import AllMaskedRows
 from reinforceable.driver.model_io import (
     canonical,
+    discrete_entropy,
     distribution_support,
     drop_time_axis,
     is_distribution,
@@ -37,6 +38,8 @@ class SequenceEvaluation(NamedTuple):
     """`[B, T]`, log-probability of the recorded action under the current parameters."""
     entropy: tf.Tensor
     """`[B, T]`, entropy of the action distribution."""
+    discrete_entropy: tf.Tensor
+    """`[B, T]`, the part of `entropy` that its discrete heads (integer or bool samples) have."""
     extras: dict
     """The model's tensor outputs next to the action (`value`, ...), `[B, T, ...]`."""
     final_state: Any
@@ -322,7 +325,13 @@ class KerasPolicy(Policy):
                 observation, episode_start, state
             )
             joint = Joint(distributions)
-            return SequenceEvaluation(joint.log_prob(action), joint.entropy(), extras, final_state)
+            return SequenceEvaluation(
+                joint.log_prob(action),
+                joint.entropy(),
+                discrete_entropy(distributions),
+                extras,
+                final_state,
+            )
         # A memoryless model sees the steps as one flat batch.
         batch_shape = tf.shape(episode_start)
         flat = lambda x: tf.reshape(x, tf.concat([[-1], tf.shape(x)[2:]], 0))  # noqa: E731
@@ -334,6 +343,7 @@ class KerasPolicy(Policy):
         return SequenceEvaluation(
             unflat(joint.log_prob(flat_action)),
             unflat(joint.entropy()),
+            unflat(discrete_entropy(distributions)),
             tf.nest.map_structure(unflat, extras),
             state if isinstance(state, dict) and GSDE_KEY in state else {},
         )

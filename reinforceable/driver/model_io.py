@@ -10,7 +10,13 @@ import tensorflow_probability as tfp
 from reinforceable._nest import leaf_paths
 from reinforceable.distributions.bounded_normal import BoundedNormal
 
-__all__ = ["canonical", "distribution_support", "drop_time_axis", "is_distribution"]
+__all__ = [
+    "canonical",
+    "discrete_entropy",
+    "distribution_support",
+    "drop_time_axis",
+    "is_distribution",
+]
 
 tfd = tfp.distributions
 
@@ -32,6 +38,16 @@ def distribution_support(distribution: tfd.Distribution):
     if isinstance(distribution, tfd.Bernoulli):
         return np.zeros((), np.int64), np.ones((), np.int64)
     return None
+
+
+def discrete_entropy(distributions) -> tf.Tensor:
+    """The summed entropy of the discrete parts (integer or bool samples: categorical,
+    Bernoulli) of a distribution nest, in its batch shape; zeros without one."""
+    parts = tf.nest.flatten(distributions)
+    discrete = [d.entropy() for d in parts if d.dtype.is_integer or d.dtype == tf.bool]
+    if discrete:
+        return tf.add_n(discrete)
+    return tf.zeros(parts[0].batch_shape_tensor())
 
 
 def canonical(nest):

@@ -53,6 +53,21 @@ def _register() -> None:
             entry_point="reinforceable.envs.mixed_action:MemoryMixedAction2D",
             max_episode_steps=20,
         )
+    quadrants = [[0.6, 0.6], [0.6, -0.6], [-0.6, 0.6], [-0.6, -0.6]]
+    for dims, memory, kwargs in (
+        (1, False, {}),
+        (2, False, {"radius": 0.2}),
+        (1, True, {"cue": "first", "targets": [[0.6], [-0.6]]}),
+        (2, True, {"cue": "first", "targets": quadrants}),
+    ):
+        env_id = f"reinforceable/{'Memory' if memory else ''}MoveThenCommit{dims}D-v0"
+        if env_id not in gym.registry:
+            gym.register(
+                id=env_id,
+                entry_point="reinforceable.envs.move_commit:MoveThenCommit",
+                kwargs={"dims": dims, **kwargs},
+                max_episode_steps=20,
+            )
     if "reinforceable/MixedAction2D-v0" not in gym.registry:
         gym.register(
             id="reinforceable/MixedAction2D-v0",

@@ -107,3 +107,51 @@ def test_memory_task_hides_the_target_from_a_memoryless_policy():
     assert len(targets) == 4
     for run in seen[1:]:
         np.testing.assert_array_equal(np.array(run), np.array(seen[0]))
+
+
+MOVE_COMMIT_IDS = [
+    "reinforceable/MoveThenCommit1D-v0",
+    "reinforceable/MoveThenCommit2D-v0",
+    "reinforceable/MemoryMoveThenCommit1D-v0",
+    "reinforceable/MemoryMoveThenCommit2D-v0",
+]
+
+
+@pytest.mark.parametrize("env_id", MOVE_COMMIT_IDS)
+def test_move_then_commit_passes_the_checker_and_pays_only_a_stop_on_target(env_id):
+    env = gym.make(env_id)
+    check_env(env.unwrapped, skip_render_check=True)
+    observation, _ = env.reset(seed=3)
+    inner = env.unwrapped
+    dims = inner.dims
+    memory = inner.cue == "first"
+    if memory:  # the first step only looks: free, and the target disappears from view after
+        assert np.any(observation[dims:] != 0)
+        observation, reward, *_ = env.step({"step": np.ones(dims, np.float32), "stop": 0})
+        assert reward == 0.0 and np.all(observation[dims:] == 0)
+        np.testing.assert_allclose(observation[:dims], inner._position)
+    start = inner._position.copy()
+    # A step towards the target costs 0.01 and moves at most max_step per axis.
+    direction = np.sign(inner._target - inner._position).astype(np.float32)
+    _, reward, terminated, _, _ = env.step({"step": direction, "stop": 0})
+    assert reward == -0.01 and not terminated
+    assert np.all(np.abs(inner._position - start) <= 0.5 + 1e-9)
+    # Stopping away from the target ends the episode with nothing.
+    inner._position = inner._target + 0.3
+    _, reward, terminated, _, info = env.step({"step": direction, "stop": 1})
+    assert terminated and reward == 0.0 and info["is_success"] is False
+    env.reset(seed=4)
+    if memory:
+        env.step({"step": np.zeros(dims, np.float32), "stop": 1})  # looking: not a stop
+    inner._position = inner._target + 0.05  # within the radius: +1, and the step is not taken
+    _, reward, terminated, _, info = env.step({"step": np.ones(dims, np.float32), "stop": 1})
+    assert terminated and reward == 1.0 and info["is_success"] is True
+    np.testing.assert_allclose(inner._position, inner._target + 0.05)
+
+
+def test_memory_move_then_commit_draws_its_targets_from_the_set():
+    env = gym.make("reinforceable/MemoryMoveThenCommit2D-v0")
+    targets = {tuple(round(float(x), 3) for x in env.reset(seed=s)[0][2:]) for s in range(40)}
+    assert targets == {(0.6, 0.6), (0.6, -0.6), (-0.6, 0.6), (-0.6, -0.6)}
+    with pytest.raises(ValueError, match=r"`targets` must be \[K, dims=1\]"):
+        gym.make("reinforceable/MoveThenCommit1D-v0", targets=[[0.1, 0.2]])

@@ -311,10 +311,12 @@ class RecurrentPPOAgent(Agent):
         order = tf.argsort(tf.random.stateless_uniform([config.num_epochs, num_chunks], seed))
         order = tf.reshape(order, [num_updates, chunks_per_batch])
         variables = self.model.trainable_variables
+        continuous_coef, discrete_coef = config.entropy_coefs()
         metric_names = (
             "losses/policy_loss",
             "losses/value_loss",
             "losses/entropy",
+            "losses/discrete_entropy",
             "losses/approx_kl",
             "losses/clip_fraction",
             "losses/loss",
@@ -339,13 +341,15 @@ class RecurrentPPOAgent(Agent):
                         old_value=flat(batch["old_value"]),
                         returns=flat(batch["returns"]),
                         entropy=flat(evaluation.entropy),
+                        discrete_entropy=flat(evaluation.discrete_entropy),
                         mask=flat(batch["valid"]),
                     ),
                     clip_range=clip_range,
                     value_coef=config.value_coef,
-                    entropy_coef=config.entropy_coef,
+                    entropy_coef=continuous_coef,
                     clip_range_value=config.clip_range_value,
                     normalize_advantages=config.normalize_advantages,
+                    discrete_entropy_coef=discrete_coef,
                 )
             gradients = tape.gradient(loss, variables)
             gradients = [

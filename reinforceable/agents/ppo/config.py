@@ -13,6 +13,8 @@ from reinforceable.ops.schedules import LinearSchedule
 __all__ = ["PPOConfig"]
 
 OWNER = "PPOConfig"
+DISCRETE_ENTROPY_COEF = 0.05
+"""The default weight of the discrete heads' entropy (`PPOConfig.entropy_coef=None`)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,8 +59,17 @@ class PPOConfig:
     clip_range_value: float | None = None
     """If set, the value prediction is kept within this distance of the rollout's value, as in
     the PPO2 baselines (the loss takes the worse of the clipped and unclipped errors)."""
-    entropy_coef: float = 0.0
-    """Weight of the entropy bonus."""
+    entropy_coef: float | None = None
+    """Weight of the entropy bonus. `None` (the default): `DISCRETE_ENTROPY_COEF` (0.05) on the
+    entropy of the discrete heads (categorical, Bernoulli) and 0 on the continuous parts'. A
+    number weighs every part's entropy alike (SB3's `ent_coef`; 0.0 was the default before).
+
+    Why: where a discrete action ends the episode (a stop, a "done" switch), stopping early is
+    a local optimum that the discrete head settles into before the continuous part has learned
+    where to go, and without a bonus its entropy collapses within a few iterations. A
+    continuous part's differential entropy is on another scale (negative, unbounded below), so
+    it gets none by default. `benchmarks/hybrid_defaults.py` measures it
+    (`media/hybrid_defaults.md`)."""
     value_coef: float = 0.5
     """Weight of the value loss."""
     max_grad_norm: float | None = 0.5
@@ -87,6 +98,12 @@ class PPOConfig:
     seed: int | None = None
     """Seed of the minibatch shuffling. `None` draws one."""
 
+    def entropy_coefs(self) -> tuple[float, float]:
+        """`(continuous, discrete)`: the entropy bonus's weight on each kind of action part."""
+        if self.entropy_coef is None:
+            return 0.0, DISCRETE_ENTROPY_COEF
+        return float(self.entropy_coef), float(self.entropy_coef)
+
     def __post_init__(self):
         for name in ("num_steps", "batch_size", "num_epochs"):
             check_positive_int(OWNER, name, getattr(self, name))
@@ -103,7 +120,8 @@ class PPOConfig:
         check_number(OWNER, "adam_epsilon", self.adam_epsilon, low=0.0)
         check_number(OWNER, "discount", self.discount, low=0.0, high=1.0)
         check_number(OWNER, "gae_lambda", self.gae_lambda, low=0.0, high=1.0, low_open=False)
-        check_number(OWNER, "entropy_coef", self.entropy_coef, low=0.0, low_open=False)
+        if self.entropy_coef is not None:
+            check_number(OWNER, "entropy_coef", self.entropy_coef, low=0.0, low_open=False)
         check_number(OWNER, "value_coef", self.value_coef, low=0.0, low_open=False)
         for name in ("clip_range_value", "max_grad_norm", "target_kl"):
             if getattr(self, name) is not None:

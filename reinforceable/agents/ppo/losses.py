@@ -26,6 +26,8 @@ class PPOBatch(NamedTuple):
     """The value target, A + V_old."""
     entropy: tf.Tensor
     """H[π_θ(·|s)]."""
+    discrete_entropy: tf.Tensor
+    """H_d, the part of `entropy` that the discrete heads have (0 without one)."""
     mask: tf.Tensor
     """bool: the step is a real transition (the others do not count)."""
 
@@ -53,6 +55,7 @@ def ppo_loss(
     entropy_coef,
     clip_range_value: float | None = None,
     normalize_advantages: bool = True,
+    discrete_entropy_coef=None,
 ) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
     """The clipped-surrogate PPO loss (Schulman et al., 2017, eq. 7 and 9).
 
@@ -61,16 +64,21 @@ def ppo_loss(
         L_policy  = -E[min(ρ Â, clip(ρ, 1 - ε, 1 + ε) Â)]
         L_value   = ½ E[(V_θ - R)²], or with `clip_range_value = c`
                     ½ E[max((V_θ - R)², (V_old + clip(V_θ - V_old, -c, c) - R)²)]
-        L         = L_policy + value_coef L_value - entropy_coef E[H]
+        L         = L_policy + value_coef L_value - c_c E[H - H_d] - c_d E[H_d]
 
+    where `H_d` is the discrete heads' part of the entropy `H`, `c_c = entropy_coef` and
+    `c_d = discrete_entropy_coef` (`entropy_coef` when `None`: one weight for all, `-c E[H]`).
     Expectations are means over the masked-in steps. Advantages are standardised with the mean
     and standard deviation of those steps.
 
     Returns:
         `(loss, metrics)`, the metrics namespaced under `losses/`: `policy_loss`, `value_loss`,
-        `entropy`, `approx_kl` (the low-variance estimator E[(ρ - 1) - log ρ], Schulman's
-        "Approximating KL divergence"), and `clip_fraction` (share of steps with |ρ - 1| > ε).
+        `entropy`, `discrete_entropy`, `approx_kl` (the low-variance estimator E[(ρ - 1) -
+        log ρ], Schulman's "Approximating KL divergence"), and `clip_fraction` (share of steps
+        with |ρ - 1| > ε).
     """
+    if discrete_entropy_coef is None:
+        discrete_entropy_coef = entropy_coef
     mask = batch.mask
     advantage = batch.advantage
     if normalize_advantages:
@@ -90,7 +98,9 @@ def ppo_loss(
         value_error = tf.maximum(value_error, tf.square(clipped_value - batch.returns))
     value_loss = 0.5 * masked_mean(value_error, mask)
     entropy = masked_mean(batch.entropy, mask)
-    loss = policy_loss + value_coef * value_loss - entropy_coef * entropy
+    discrete = masked_mean(batch.discrete_entropy, mask)
+    bonus = entropy_coef * (entropy - discrete) + discrete_entropy_coef * discrete
+    loss = policy_loss + value_coef * value_loss - bonus
 
     ratio = tf.stop_gradient(ratio)
     log_ratio = tf.stop_gradient(log_ratio)
@@ -98,6 +108,7 @@ def ppo_loss(
         "losses/policy_loss": policy_loss,
         "losses/value_loss": value_loss,
         "losses/entropy": entropy,
+        "losses/discrete_entropy": discrete,
         "losses/approx_kl": masked_mean((ratio - 1.0) - log_ratio, mask),
         "losses/clip_fraction": masked_mean(
             tf.cast(tf.abs(ratio - 1.0) > clip_range, ratio.dtype), mask

@@ -68,8 +68,9 @@ class SACAgent(SharedReplayLearning, Agent):
     (Christodoulou, 2019) and samples the continuous part; each discrete head and the continuous
     part have temperatures of their own, each learned towards its target entropy (Delalleau et
     al., 2019). Purely continuous and purely discrete spaces are the special cases. Where an
-    action ends the episode (a "done" switch), `SACConfig(backup_entropy=False)` avoids the
-    survival bias of the entropy bonus.
+    action ends the episode (a stop, a "done" switch), the discrete heads' entropy bonus stays
+    out of the critics' target by default (`SACConfig.backup_entropy="continuous"`), which
+    avoids its survival bias.
 
     `observe(trajectory)` stores the trajectory's real transitions as `n_step`-step returns (at
     a truncation, the next observation is the final one) in a `ReplayBuffer` in TF variables
@@ -248,9 +249,9 @@ class SACAgent(SharedReplayLearning, Agent):
             batch["next_observation"], next_seed
         )
         next_q = codec.q_all(self.target_critics, next_features, next_c)
-        backup = float(config.backup_entropy)
+        backup_d, backup_c = config.entropy_backup()
         next_value = soft_state_value(
-            next_q, next_pd, next_entropy, next_log_pc, backup * alpha_d, backup * alpha_c
+            next_q, next_pd, next_entropy, next_log_pc, backup_d * alpha_d, backup_c * alpha_c
         )
         # The stored discount is γ^n, or 0 where the episode terminated within the n steps.
         target = soft_q_target(batch["reward"], batch["discount"], False, next_value)

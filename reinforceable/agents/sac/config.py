@@ -16,6 +16,14 @@ from reinforceable.agents._config import Config
 __all__ = ["RecurrentSACConfig", "SACConfig"]
 
 OWNER = "SACConfig"
+BACKUPS = {
+    True: (True, True),
+    "all": (True, True),
+    "continuous": (False, True),
+    False: (False, False),
+    "none": (False, False),
+}
+"""`backup_entropy`'s values: (discrete heads backed up, continuous part backed up)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,10 +62,15 @@ class SACConfig(Config):
     discrete_target_entropy_ratio: float = 0.5
     """Target entropy of each discrete head, as a fraction of its largest entropy (log n for `n`
     choices); in [0, 1). Each head has a temperature of its own."""
-    backup_entropy: bool = True
-    """Put the entropy bonus in the critics' target (standard SAC). `False` keeps it in the
-    actor's objective only: where episodes end on a terminal state, a positive bonus can make
-    merely staying alive pay more than the task's reward (the survival bias)."""
+    backup_entropy: bool | str = "continuous"
+    """Which entropy bonuses go into the critics' target: `"continuous"` (the default) that of
+    the continuous part only, `True` (or `"all"`) every part's (standard SAC), `False` (or
+    `"none"`) none; the others stay in the actor's objective only. A discrete head's bonus
+    `α_h H_h` is positive at every step, so in a target it pays for merely staying alive: where
+    an action ends the episode (a stop, a "done" switch), never taking it can be worth more
+    than the task's reward (the survival bias), and SAC learns never to stop. The continuous
+    part's bonus sits near `-α_c · dims` at its target entropy and is kept, as in SAC for
+    continuous control; a purely continuous action space is standard SAC by default."""
     n_step: int = 1
     """Rewards summed in each critic target, `r_t + ... + γ^(n-1) r_{t+n-1} + γ^n V(s_{t+n})`,
     cut short at the episode's end and at the end of each rollout (uncorrected n-step returns, as
@@ -70,6 +83,12 @@ class SACConfig(Config):
     """Compile each burst of updates with XLA: about 1.2x more updates per second for the
     standard 256x256 networks on a 2-core CPU (HalfCheetah), after a few seconds of compiling.
     An actor with an op that XLA cannot compile fails at the first update."""
+
+    def entropy_backup(self) -> tuple[float, float]:
+        """`(discrete, continuous)`: 1.0 where that part's entropy bonus goes into the critics'
+        target (`backup_entropy`), 0.0 where it does not."""
+        discrete, continuous = BACKUPS[self.backup_entropy]
+        return float(discrete), float(continuous)
 
     def __post_init__(self):
         for name in ("buffer_capacity", "batch_size", "steps_per_iteration", "n_step"):
@@ -105,8 +124,13 @@ class SACConfig(Config):
             raise ValueError(
                 f"SACConfig: `discrete_target_entropy_ratio` must be in [0, 1); received {ratio!r}."
             )
-        for name in ("learn_temperature", "backup_entropy", "jit_compile"):
+        for name in ("learn_temperature", "jit_compile"):
             check_bool(OWNER, name, getattr(self, name))
+        if not isinstance(self.backup_entropy, bool | str) or self.backup_entropy not in BACKUPS:
+            raise ValueError(
+                f"{OWNER}: `backup_entropy` must be one of True, False, 'all', 'continuous' or "
+                f"'none'; received {self.backup_entropy!r}."
+            )
         object.__setattr__(self, "hidden", check_units(OWNER, "hidden", self.hidden))
         check_seed(OWNER, self.seed)
 

@@ -285,11 +285,16 @@ class RecurrentSACAgent(SACAgent):
             online_in = flat(online_in)  # [N·(L-B), U + F]
 
             # Targets: soft values of the next rows from the target critics, n-step returns.
-            backup = float(config.backup_entropy)
+            backup_d, backup_c = config.entropy_backup()
             stop = tf.stop_gradient
             next_q = codec.q_all(self.target_critics, target_in, stop(c))
             values = soft_state_value(
-                next_q, stop(pd), stop(entropy_d), stop(log_pc), backup * alpha_d, backup * alpha_c
+                next_q,
+                stop(pd),
+                stop(entropy_d),
+                stop(log_pc),
+                backup_d * alpha_d,
+                backup_c * alpha_c,
             )
             target, mask = self._targets(steps, tf.reshape(values, [n, rows]))
             weights = flat(mask * batch.weights[:, None])

@@ -26,10 +26,11 @@ def test_ppo_loss_by_hand(mode):
         old_value=tf.constant([1.0, 3.0, 0.0]),
         returns=tf.constant([2.0, 2.0, -100.0]),
         entropy=tf.constant([1.0, 2.0, 100.0]),
+        discrete_entropy=tf.constant([0.5, 1.0, 50.0]),
         mask=tf.constant([True, True, False]),
     )
 
-    def loss():
+    def loss(discrete_entropy_coef=None):
         return ppo_loss(
             batch,
             clip_range=0.2,
@@ -37,10 +38,15 @@ def test_ppo_loss_by_hand(mode):
             entropy_coef=0.1,
             clip_range_value=0.5,
             normalize_advantages=False,
+            discrete_entropy_coef=discrete_entropy_coef,
         )
 
     total, metrics = run(loss, mode)
     np.testing.assert_allclose(total, -1.09375, rtol=1e-6)
+    # A weight of its own for the discrete part: mean H_d = 0.75, so the bonus is
+    # 0.1 * (1.5 - 0.75) + 0.3 * 0.75 = 0.3 and the loss -1.1 + 0.15625 - 0.3 = -1.24375.
+    np.testing.assert_allclose(run(lambda: loss(0.3), mode)[0], -1.24375, rtol=1e-6)
+    np.testing.assert_allclose(metrics["losses/discrete_entropy"], 0.75, rtol=1e-6)
     np.testing.assert_allclose(metrics["losses/policy_loss"], -1.1, rtol=1e-6)
     np.testing.assert_allclose(metrics["losses/value_loss"], 0.3125, rtol=1e-6)
     np.testing.assert_allclose(metrics["losses/entropy"], 1.5, rtol=1e-6)
@@ -62,6 +68,7 @@ def test_clipped_ratio_has_no_policy_gradient_beyond_the_clip():
                 old_value=tf.zeros([2]),
                 returns=tf.zeros([2]),
                 entropy=tf.zeros([2]),
+                discrete_entropy=tf.zeros([2]),
                 mask=tf.ones([2], tf.bool),
             ),
             clip_range=0.2,
@@ -82,6 +89,7 @@ def test_advantages_are_standardised_over_the_masked_steps():
         old_value=tf.zeros([3]),
         returns=tf.zeros([3]),
         entropy=tf.zeros([3]),
+        discrete_entropy=tf.zeros([3]),
         mask=tf.constant([True, True, False]),
     )
     # Standardised over the two real steps: [-1, 1]; ratio 1 -> policy loss -mean = 0.

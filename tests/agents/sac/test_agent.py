@@ -213,3 +213,19 @@ def test_n_step_must_fit_in_a_rollout():
         SACConfig(n_step=0)
     with pytest.raises(ValueError, match="`n_step` \\(9\\) must not exceed `steps_per_iteration`"):
         SACConfig(n_step=9, steps_per_iteration=8)
+
+
+def test_entropy_backup_keeps_the_discrete_bonus_out_of_the_target_by_default():
+    """A discrete head's bonus is positive at every step: backed up, it paid for never taking an
+    action that ends the episode (recurrent SAC learned never to stop). Continuous-only SAC is
+    standard SAC by default."""
+    assert SACConfig().backup_entropy == "continuous"
+    assert SACConfig().entropy_backup() == (0.0, 1.0)  # (discrete heads, continuous part)
+    assert SACConfig(backup_entropy=True).entropy_backup() == (1.0, 1.0)
+    assert SACConfig(backup_entropy="all").entropy_backup() == (1.0, 1.0)
+    assert SACConfig(backup_entropy=False).entropy_backup() == (0.0, 0.0)
+    assert SACConfig(backup_entropy="none").entropy_backup() == (0.0, 0.0)
+    assert SACConfig.from_dict({"backup_entropy": False}).entropy_backup() == (0.0, 0.0)
+    for bad in ("discrete", 1, None):
+        with pytest.raises(ValueError, match=r"`backup_entropy` must be one of True, False"):
+            SACConfig(backup_entropy=bad)
