@@ -74,6 +74,7 @@ def make_agent(args: Args):
             num_epochs=10,
             learning_rate=rf.ops.LinearSchedule(1e-3),
             entropy_coef=0.01,
+            normalize_advantages=True,  # as when media/recurrent_memory.md was measured
             seed=args.seed,
         )
         model = rf.networks.actor_critic(env, recurrent=recurrent, hard_bounds=True)

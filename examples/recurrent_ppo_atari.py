@@ -133,6 +133,7 @@ def make_agent(args: Args) -> RecurrentPPOAgent:
         clip_range=0.1,
         entropy_coef=0.01,
         value_coef=0.5,
+        normalize_advantages=True,  # the RL Zoo's (SB3's)
         seed=args.seed,
     )
     return RecurrentPPOAgent(make_policy(env, args.units, args.cnn_dtype), env, config)

@@ -143,6 +143,7 @@ RL_ZOO_PENDULUM_NOVEL_CONFIG: dict[str, Any] = {
     "learning_rate": 1e-3,
     "clip_range": 0.2,
     "normalize_observations": True,
+    "normalize_advantages": True,  # SB3's
 }
 """The RL Zoo's sb3-contrib ppo_lstm settings for PendulumNoVel-v1 (4 envs, 100k steps)."""
 RL_ZOO_PENDULUM_NOVEL_NETWORK: dict[str, Any] = {
@@ -175,9 +176,10 @@ PRESETS: dict[str, Preset] = {
                 "learning_rate": {"linear": {"start": 1e-3}},
                 "clip_range": {"linear": {"start": 0.2}},
                 "normalize_observations": True,
-                # The RL Zoo's ent_coef (PPOConfig's default has since weighed the discrete
-                # heads' entropy by 0.05).
+                # The RL Zoo's (SB3's) entropy and advantages, where PPOConfig's defaults have
+                # since changed (a bonus on discrete heads' entropy, no standardising).
                 "entropy_coef": 0.0,
+                "normalize_advantages": True,
             },
             # sb3-contrib's layout: the recurrent layer first, then a dense layer.
             network={"hidden": (), "recurrent": "gru", "units": 64, "hidden_after": (64,)},
@@ -212,6 +214,7 @@ PRESETS: dict[str, Preset] = {
                 "value_coef": 0.19,
                 "max_grad_norm": 5.0,
                 "normalize_observations": True,
+                "normalize_advantages": True,  # SB3's
             },
             network={
                 "hidden": (),
@@ -248,6 +251,7 @@ PRESETS: dict[str, Preset] = {
                 "gae_lambda": 0.95,
                 "learning_rate": {"linear": {"start": 1e-3}},
                 "entropy_coef": 0.01,
+                "normalize_advantages": True,  # as when its figure was measured
             },
             network={},  # actor_critic's defaults (bounded heads: BoundedNormal)
             figure=1.917,

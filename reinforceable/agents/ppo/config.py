@@ -69,7 +69,7 @@ class PPOConfig:
     where to go, and without a bonus its entropy collapses within a few iterations. A
     continuous part's differential entropy is on another scale (negative, unbounded below), so
     it gets none by default. `benchmarks/hybrid_defaults.py` measures it
-    (`media/hybrid_defaults.md`)."""
+    (`media/hybrid_defaults_ppo.md`)."""
     value_coef: float = 0.5
     """Weight of the value loss."""
     max_grad_norm: float | None = 0.5
@@ -77,8 +77,16 @@ class PPOConfig:
     target_kl: float | None = None
     """If set, the epochs of a `train` call stop once the approximate KL of a minibatch exceeds
     `1.5 * target_kl` (SB3's rule)."""
-    normalize_advantages: bool = True
-    """Standardise the advantages of each minibatch (over its valid steps)."""
+    normalize_advantages: bool = False
+    """Standardise the advantages of each minibatch (over its valid steps), as SB3's PPO and
+    CleanRL do. Off by default (SB3's A2C's choice): a minibatch that holds no rare success, only
+    small costs per step, has its noise blown up to unit scale, and on tasks with a discrete
+    action that ends the episode (stop, signal "done") those updates drive the policy into
+    stopping at once or after one move before the rare rewards are learned from; unstandardised,
+    the costs stay small next to the rewards. The gradients are clipped (`max_grad_norm`) and
+    the policy ratio too, so large rewards are safe. `benchmarks/hybrid_defaults.py` measures it
+    with the default entropy bonus (`media/hybrid_defaults_ppo.md`); the presets that follow the
+    RL Zoo set `True`, as SB3 does."""
     normalize_observations: bool = False
     """Normalise floating observations with running mean and variance (kept in TF variables,
     checkpointed, updated after each `train` call so a rollout and its update see the same
