@@ -44,8 +44,8 @@ class Args:
     """"ppo" (recurrent PPO) or "sac" (recurrent SAC)."""
     memory: bool = True
     """A GRU policy; false: the memoryless baseline (an MLP)."""
-    total_steps: int = 0
-    """Environment steps to train for; 0: 300k for PPO, 60k for SAC."""
+    total_steps: int | None = None
+    """Environment steps to train for (by default 300k for PPO, 60k for SAC)."""
     eval_episodes: int = 1000
     """Episodes in the final evaluation, with deterministic actions."""
     seed: int = 0
@@ -58,8 +58,11 @@ class Args:
     def __post_init__(self):
         if self.algo not in ("ppo", "sac"):
             raise ValueError(f"--algo must be ppo or sac; received {self.algo!r}")
-        if self.total_steps < 0 or self.eval_episodes <= 0:
-            raise ValueError("--total-steps must be >= 0 and --eval-episodes positive")
+        if (self.total_steps is not None and self.total_steps < 1) or self.eval_episodes < 1:
+            raise ValueError(
+                "--total-steps and --eval-episodes must be at least 1; received "
+                f"{self.total_steps} and {self.eval_episodes}"
+            )
 
 
 def make_agent(args: Args):
@@ -109,7 +112,9 @@ def evaluate(policy, episodes: int, seed: int) -> dict[str, float]:
 def main(args: Args) -> float:
     keras.utils.set_random_seed(args.seed)
     agent, env = make_agent(args)
-    steps = args.total_steps or (300_000 if args.algo == "ppo" else 60_000)
+    steps = args.total_steps
+    if steps is None:
+        steps = 300_000 if args.algo == "ppo" else 60_000
     run_dir = pathlib.Path(args.run_dir)
     kind = "recurrent" if args.memory else "memoryless"
     curve = LearningCurve(title=f"{args.algo.upper()} ({kind}), MemoryMixedAction2D")

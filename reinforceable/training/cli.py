@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import typing
 import warnings
 from typing import TypeVar
 
@@ -18,14 +19,17 @@ def parse_args(cls: type[T], description: str | None = None, argv=None) -> T:
     """Parses `--field-name value` flags for every field of the dataclass `cls`.
 
     Each flag takes the type of the field's default (`bool` fields take `true`/`false`; tuple
-    fields take one or more values of their first element's type); the help text shows the
-    default. Returns an instance of `cls`, so `cls.__post_init__` checks the
-    values.
+    fields take one or more values of their first element's type; a field `X | None = None`
+    takes an X, and stays None when the flag is not given); the help text shows the default.
+    Returns an instance of `cls`, so `cls.__post_init__` checks the values.
     """
     parser = argparse.ArgumentParser(description=description)
     tuples = []
     for field in dataclasses.fields(cls):
         kind = type(field.default)
+        if field.default is None:  # `X | None = None`: the flag takes an X
+            hint = typing.get_type_hints(cls)[field.name]
+            kind = next(t for t in typing.get_args(hint) if t is not type(None))
         extra = {}
         if kind is tuple:
             kind, extra = type(field.default[0]), {"nargs": "+"}
