@@ -86,7 +86,9 @@ class PPOConfig:
     the costs stay small next to the rewards. The gradients are clipped (`max_grad_norm`) and
     the policy ratio too, so large rewards are safe. `benchmarks/hybrid_defaults.py` measures it
     with the default entropy bonus (`media/hybrid_defaults_ppo.md`); the presets that follow the
-    RL Zoo set `True`, as SB3 does."""
+    RL Zoo set `True`, as SB3 does. The cost: on dense rewards with a small budget, standardised
+    advantages learn faster (CartPole-v1, 41k steps, lr 1e-3: 128 unstandardised against >= 300
+    standardised; at 100k both reach 500), so set `True` for such tasks."""
     normalize_observations: bool = False
     """Normalise floating observations with running mean and variance (kept in TF variables,
     checkpointed, updated after each `train` call so a rollout and its update see the same
