@@ -17,9 +17,11 @@ episode, over several seeds: do they learn with the ready-made networks and defa
 Each run then measures the deterministic policy's success over 500 (SAC: 300) episodes.
 `--before` runs the same seeds with the earlier defaults next to the current ones (no peer
 library has Dict actions, so the comparison is with ourselves): PPO without an entropy bonus
-and with standardised advantages (`entropy_coef=0.0, normalize_advantages=True`, SB3's), SAC with every entropy bonus in the critics' target
-(`backup_entropy=True`). Runs go `--jobs` (2) at a time; each suite writes
-`media/hybrid_defaults_<suite>.md`.
+and with standardised advantages (`entropy_coef=0.0, normalize_advantages=True`, SB3's), SAC
+with every entropy bonus in the critics' target (`backup_entropy=True`). Runs go `--jobs` (2)
+at a time; each suite writes `media/hybrid_defaults_<suite>.md`. `--finished FILE` records each
+run as it ends and skips the runs already recorded (a long suite resumes); `--table-only`
+writes the table from that file alone, with the runs not yet made as `not run`.
 
     python benchmarks/hybrid_defaults.py                       # PPO, both tasks, 10 seeds
     python benchmarks/hybrid_defaults.py --suite rsac --before --before-seeds 0
@@ -130,6 +132,19 @@ def run(suite: str, env_id: str, steps: int, seed: int, before: bool) -> dict:
     return json.loads(output.strip().splitlines()[-1])
 
 
+def _finished(path: str | None, keys: list[tuple]) -> dict:
+    """The runs of `keys` already recorded in the JSON-lines file `path` (none if it is absent)."""
+    if path is None:
+        return {}
+    try:
+        with open(path) as file:
+            lines = [json.loads(line) for line in file if line.strip()]
+    except FileNotFoundError:
+        return {}
+    recorded = {tuple(line["key"]): line["result"] for line in lines}
+    return {key: recorded[key] for key in keys if key in recorded}
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--suite", choices=sorted(SUITES), default="ppo")
@@ -141,6 +156,12 @@ def main(argv=None) -> None:
     parser.add_argument("--before-tasks", nargs="+", help="tasks of --before (all, by default)")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--report", help="the file in media/ (hybrid_defaults_<suite>.md)")
+    parser.add_argument("--table-only", action="store_true", help="from --finished alone")
+    parser.add_argument(
+        "--finished",
+        help="a JSON-lines file: each run is appended when it ends, and runs "
+        "already in it are not run again (to resume a long suite)",
+    )
     parser.add_argument("--worker", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -150,7 +171,8 @@ def main(argv=None) -> None:
     settings = SUITES[args.suite]
     tasks = args.tasks or list(settings["tasks"])
     seeds = args.seeds or settings["seeds"]
-    budget = {env_id: args.steps or settings["tasks"].get(env_id, 100_000) for env_id in tasks}
+    every_task = tasks + [env_id for env_id in args.before_tasks or [] if env_id not in tasks]
+    budget = {env_id: args.steps or settings["tasks"].get(env_id, 100_000) for env_id in every_task}
     runs = {False: seeds, True: (args.before_seeds or seeds) if args.before else []}
     before_tasks = args.before_tasks or tasks
     keys = [  # seed by seed, so that each task's first seeds finish early
@@ -159,29 +181,36 @@ def main(argv=None) -> None:
         for seed in chosen
         for env_id in (before_tasks if before else tasks)
     ]
-    results = {}
+    results = _finished(args.finished, keys)
     with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
-        futures = {pool.submit(run, *key): key for key in keys}
+        missing = [] if args.table_only else [key for key in keys if key not in results]
+        futures = {pool.submit(run, *key): key for key in missing}
         for future in concurrent.futures.as_completed(futures):
             key = futures[future]
             results[key] = future.result()
             print(f"{key}: {results[key]}", flush=True)
+            if args.finished:
+                with open(args.finished, "a") as file:
+                    file.write(json.dumps({"key": list(key), "result": results[key]}) + "\n")
     lines = [
         f"| task | defaults | steps | success per seed ({', '.join(map(str, seeds))}) | "
         "seeds >= 95% | mean success |",
         "|---|---|---|---|---|---|",
     ]
-    for env_id in tasks:
+    for env_id in every_task:
         for before, chosen in runs.items():
             if not chosen or (before and env_id not in before_tasks):
                 continue
-            rows = [results[(args.suite, env_id, budget[env_id], s, before)] for s in chosen]
-            successes = [row["success"] for row in rows]
+            rows = [results.get((args.suite, env_id, budget[env_id], s, before)) for s in chosen]
+            successes = [row["success"] for row in rows if row is not None]
+            if not successes:
+                continue
             lines.append(
                 f"| {env_id} | {'earlier' if before else 'current'} | {budget[env_id]:,} | "
                 + ", ".join(
-                    f"{100 * s:.1f}%" + ("" if chosen == seeds else f" (seed {seed})")
-                    for s, seed in zip(successes, chosen, strict=True)
+                    ("not run" if row is None else f"{100 * row['success']:.1f}%")
+                    + ("" if chosen == seeds else f" (seed {seed})")
+                    for row, seed in zip(rows, chosen, strict=True)
                 )
                 + f" | {sum(s >= BAR for s in successes)} of {len(successes)} | "
                 f"{100 * statistics.mean(successes):.1f}% |"
