@@ -39,6 +39,12 @@ import time
 
 from _examples import write_report
 
+BACKUP_CHANGE = (
+    "the current defaults keep the discrete heads' entropy bonus out of the critics' target "
+    "(`backup_entropy='continuous'`), the earlier ones backed up every bonus "
+    "(`backup_entropy=True`)"
+)
+"""How SAC's defaults changed (both SAC suites)."""
 SUITES = {
     "ppo": {
         "tasks": {
@@ -64,10 +70,8 @@ SUITES = {
         "num_envs": 1,
         "episodes": 300,
         "before": {"backup_entropy": True},
-        "what": "`SACAgent(sac_actor(env), env, SACConfig(seed=s))` in one environment; the "
-        "current defaults keep the discrete heads' entropy bonus out of the critics' target "
-        "(`backup_entropy='continuous'`), the earlier ones backed up every bonus "
-        "(`backup_entropy=True`)",
+        "what": "`SACAgent(sac_actor(env), env, SACConfig(seed=s))` in one environment; "
+        + BACKUP_CHANGE,
     },
     "rsac": {
         "tasks": {
@@ -80,10 +84,7 @@ SUITES = {
         "episodes": 300,
         "before": {"backup_entropy": True},
         "what": "`RecurrentSACAgent(sac_actor(env, recurrent='gru'), env, "
-        "RecurrentSACConfig(seed=s))` in one environment; the current defaults keep the "
-        "discrete heads' entropy bonus out of the critics' target "
-        "(`backup_entropy='continuous'`), the earlier ones backed up every bonus "
-        "(`backup_entropy=True`)",
+        "RecurrentSACConfig(seed=s))` in one environment; " + BACKUP_CHANGE,
     },
 }
 BAR = 0.95
