@@ -163,7 +163,7 @@ def update_worker() -> dict:
     made = pong_envs(num_envs, 0)
     driver = rf.Driver(agent.policy, made, seed=0, sequence_length=agent.collection.sequence_length)
     trajectory = agent.collection.run(driver)
-    agent.schedule_steps = 10**7  # the learning-rate schedule's budget
+    agent.set_budget(10**7)  # the learning-rate schedule's budget
     agent.train(trajectory)  # compile
     start, updates = time.perf_counter(), 3
     for _ in range(updates):

@@ -51,7 +51,7 @@ def _make(name: str, seed: int):
 
 def fingerprint(name: str, seed: int) -> tuple[str, int]:
     keras.utils.set_random_seed(seed)
-    agent, env, steps = _make(name, seed)
+    agent, _, steps = _make(name, seed)
     agent.fit(steps, seed=seed)
     digest = hashlib.sha256()
     arrays = []

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import collections.abc
 
+import numpy as np
 import tensorflow as tf
 
-__all__ = ["conform", "describe", "leaf_paths", "structure_difference"]
+__all__ = ["conform", "describe", "leaf_paths", "numpy_nest", "structure_difference"]
 
 
 def leaf_paths(structure) -> list[str]:
@@ -116,3 +117,8 @@ def structure_difference(expected, received) -> str | None:
         return report if type(want) is not type(got) else None
 
     return visit(expected, received, ())
+
+
+def numpy_nest(nest):
+    """A nest of tensors as NumPy arrays (what crosses a process boundary)."""
+    return tf.nest.map_structure(lambda x: np.asarray(x), nest)

@@ -1,4 +1,5 @@
-"""A quiet start: TensorFlow's harmless start-up lines kept off the terminal.
+"""A quiet start: TensorFlow's harmless start-up lines kept off the terminal, and its thread
+pools (`configure_threads`, public as `rf.training.configure_threads`).
 
 Importing TensorFlow on a machine without a GPU prints lines such as
 
@@ -26,6 +27,7 @@ import os
 import re
 import sys
 import tempfile
+import warnings
 
 ENV_VAR = "REINFORCEABLE_TF_LOGS"
 
@@ -125,6 +127,32 @@ def start_runtime() -> None:
 def _flush_stderr() -> None:
     if sys.stderr is not None:
         sys.stderr.flush()
+
+
+def configure_threads(inter_op: int = 1, intra_op: int = 1) -> bool:
+    """Sets TensorFlow's thread pools, if TF has not started yet; returns whether it did.
+
+    On small CPUs (2 cores), one inter-op and one intra-op thread make rollouts of small models
+    about 1.5x faster: TF's idle threads otherwise spin and compete with the Python environment
+    step. Convolutional models train faster with 2 of each. TF fixes its pools when it first
+    runs an op, so call this at the top of a script; later calls (a script imported into a
+    process where TF already ran, as in tests) leave the pools alone with a warning. It then
+    starts TF's runtime with one op, so that oneDNN's harmless first-op error line ("oneDNN
+    supports DT_INT32 only...") stays off the terminal (`REINFORCEABLE_TF_LOGS=1` shows it).
+    """
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_inter_op_parallelism_threads(inter_op)
+        tf.config.threading.set_intra_op_parallelism_threads(intra_op)
+    except RuntimeError:
+        warnings.warn(
+            "configure_threads: TensorFlow has already started; its thread pools are unchanged.",
+            stacklevel=2,
+        )
+        return False
+    start_runtime()  # without oneDNN's harmless first-op error line
+    return True
 
 
 import_tensorflow()  # on import: `reinforceable/__init__.py` imports this module first

@@ -3,7 +3,6 @@ the actors that act for them. Every agent follows one contract, `Agent` (see its
 
 from reinforceable.agents.actor import ActingState, Actor, ActorBlueprint
 from reinforceable.agents.base import Agent, Collection
-from reinforceable.agents.errors import TrainingDivergedError
 from reinforceable.agents.gps import MDGPSAgent, MDGPSConfig
 from reinforceable.agents.policy_search import (
     AnalyticPolicySearch,
@@ -15,6 +14,7 @@ from reinforceable.agents.policy_search import (
 )
 from reinforceable.agents.ppo import PPOConfig, RecurrentPPOAgent
 from reinforceable.agents.sac import RecurrentSACAgent, RecurrentSACConfig, SACAgent, SACConfig
+from reinforceable.errors import TrainingDivergedError
 
 __all__ = [
     "ARSAgent",

@@ -18,19 +18,20 @@ from reinforceable.envs.env_spec import EnvSpec
 if TYPE_CHECKING:
     from reinforceable.agents.base import Agent
 
-__all__ = ["load_agent", "model_object", "replace_directory", "save_agent"]
+__all__ = ["load_agent", "model_object", "save_agent"]
 
 FORMAT = 1
 INFO = "agent.json"
 
 
-def save_agent(agent: Agent, path) -> pathlib.Path:
+def save_agent(agent: Agent, path, files: dict[str, str] | None = None) -> pathlib.Path:
     """Writes `agent.json` (type, config, spec, arguments, model names), `<name>.keras` for each
-    of `agent.saved_models()`, and a checkpoint of `agent.saved_state()` (`state`).
+    of `agent.saved_models()`, a checkpoint of `agent.saved_state()` (`state`), and the text
+    `files` given (name: content).
 
     The files are written into a temporary directory next to `path`, which then takes the place
     of `path`, so a kill during the save leaves the previous save whole. Files in `path` that are
-    not part of a save are moved into the new directory.
+    not part of a save, nor among `files`, are moved into the new directory.
     """
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -53,6 +54,13 @@ def save_agent(agent: Agent, path) -> pathlib.Path:
     }
     tf.train.Checkpoint(**agent.saved_state()).write(str(temporary / "state"))
     (temporary / INFO).write_text(json.dumps(info, indent=2))
+    for name, text in (files or {}).items():
+        if pathlib.Path(name).name != name or _part_of_a_save(name):
+            shutil.rmtree(temporary)
+            raise ValueError(
+                f"save: `files` names plain files beside the agent's own; received {name!r}."
+            )
+        (temporary / name).write_text(text)
     replace_directory(temporary, path)
     return path
 

@@ -213,11 +213,6 @@ class Actor:
                     f"{list(variable.shape)}; received {value.dtype.name}{list(value.shape)}."
                 )
 
-    def assign_columns(self, first: int, count: int) -> None:
-        """Tells an actor that its environments are columns `[first, first + count)` of the
-        learner's batch (a runner's share), before its Driver is built. Most actors act the
-        same in every column and ignore it; ARS's runs the perturbations of those columns."""
-
     def process(self, trajectory: Trajectory) -> Trajectory:
         """Adds what the learner needs that only this stream of experience knows (identity by
         default); call it on every trajectory of this actor's Driver, in order."""

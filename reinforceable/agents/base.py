@@ -7,9 +7,9 @@ import dataclasses
 from typing import Any
 
 import keras
-import numpy as np
 import tensorflow as tf
 
+from reinforceable._checks import config_or_default
 from reinforceable.agents.actor import (
     ActingState,
     Actor,
@@ -21,6 +21,7 @@ from reinforceable.agents.actor import (
 from reinforceable.driver.trajectory import Trajectory
 from reinforceable.envs.base import Environment
 from reinforceable.envs.env_spec import EnvSpec
+from reinforceable.training.trainer import Trainable
 
 __all__ = ["Agent", "Collection"]
 
@@ -41,6 +42,10 @@ class Collection:
     """Reset the environments (and the policy state) before collecting."""
     sequence_length: int | None = None
     """Record the policy state before every this-many rows (`Trajectory.sequence_states`)."""
+    splits_columns: bool = False
+    """Each environment column acts differently (ARS's perturbations): runners then share out
+    the spec's `num_envs` columns, runner `i` taking columns `i * k` to `(i + 1) * k - 1`, and
+    tell their actor so with `actor.assign_columns(first, count)`, which it must then have."""
 
     def run(self, driver) -> Trajectory:
         """Collects one iteration's trajectory with `driver`."""
@@ -61,7 +66,7 @@ def as_trajectory(trajectory, owner: str) -> Trajectory:
     return tf.nest.map_structure(tf.convert_to_tensor, trajectory)
 
 
-class Agent(abc.ABC):
+class Agent(Trainable, abc.ABC):
     """The contract between an agent, its actors, the `Trainer`, and the disk.
 
     An agent is made from an `EnvSpec` (or an `Environment`, whose spec it takes and which it
@@ -82,18 +87,19 @@ class Agent(abc.ABC):
       metrics (Python floats with namespaced keys, `losses/...`, `charts/...`), and
       `train(trajectory)` is `observe` then `update`. Trajectories may be NumPy.
 
-    What the Trainer uses, and nothing else: `collection` (what to collect per iteration, or
-    `None` for an agent that learns from a model without environment data), `actor`,
-    `train`, the counters `env_steps` and `iterations` (TF variables), `schedule_steps` (the
-    budget that schedules decay over) and `checkpoint_items()` (every TF object a resumed run
-    needs). `save(path)` and `Agent.load(path, env=None)` are one implementation for every
-    agent: the config, the spec, the Keras models and the learner state; `load` needs no
-    environment, and checks one that is given against the stored spec. `predict` acts on NumPy
-    observations, as SB3 users expect, and `fit` trains with the Trainer.
+    What the Trainer uses, and nothing else (`Trainable`, whose `fit` every agent inherits):
+    `collection` (what to collect per iteration, or `None` for an agent that learns from a model
+    without environment data), `actor`, `train`, the counters `env_steps` and `iterations` (TF
+    variables), `set_budget(total_steps)` (the budget of `fit`, for schedules that decay over
+    it) and `checkpoint_items()` (every TF object a resumed run needs). `save(path)` and
+    `Agent.load(path, env=None)` are one implementation for every agent: the config, the spec,
+    the Keras models and the learner state; `load` needs no environment, and checks one that is
+    given against the stored spec. `predict` acts on NumPy observations, as SB3 users expect,
+    and `fit` trains with the Trainer.
 
-    Subclasses set `spec`, `config`, `env`, `env_steps`, `iterations` and `schedule_steps` (see
-    `_init_spec`), implement the abstract methods, and build their actor with `_build_actor()`
-    once their acting variables exist.
+    Subclasses call `Agent.__init__(env_or_spec, config)` first (it sets `spec`, `env`,
+    `config`, `num_envs`, `env_steps` and `iterations`), implement the abstract methods, and
+    build their actor with `_build_actor()` once their acting variables exist.
     """
 
     config_class: type
@@ -103,23 +109,29 @@ class Agent(abc.ABC):
     off_policy: bool = False
     """Learns from experience of older acting states (a replay): runners then sample without
     waiting for updates (`reinforceable.distributed`)."""
-    splits_columns: bool = False
-    """Each environment column acts differently (ARS's perturbations): runners then share out
-    the spec's `num_envs` columns, runner `i` taking columns `i * k` to `(i + 1) * k - 1`."""
-
     spec: EnvSpec
     config: Any
     env: Environment | None
     env_steps: tf.Variable
     iterations: tf.Variable
-    schedule_steps: int | None
     actor: Actor
 
-    def _init_spec(self, env_or_spec, owner: str) -> EnvSpec:
-        """Sets `spec` (and `env`, the default environment of `fit`, when one is given)."""
+    def __init__(self, env_or_spec: EnvSpec | Environment, config=None):
+        """Sets what every agent has: `spec` (and `env`, the default environment of `fit`, when
+        an `Environment` is given), `config` (`config_class()` for `None`), `num_envs`, and the
+        counters `env_steps` and `iterations` (int64 TF variables, checkpointed).
+
+        Raises:
+            TypeError: For an `env_or_spec` that is neither an `EnvSpec` nor an `Environment`,
+                or a `config` that is not a `config_class`; the message names the agent.
+        """
+        owner = type(self).__name__
         self.spec = EnvSpec.of(env_or_spec, owner)
         self.env = env_or_spec if isinstance(env_or_spec, Environment) else None
-        return self.spec
+        self.config = config_or_default(owner, config, self.config_class)
+        self.num_envs = self.spec.num_envs
+        self.env_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name="env_steps")
+        self.iterations = tf.Variable(0, dtype=tf.int64, trainable=False, name="iterations")
 
     # ------------------------------------------------------------------------ collecting
 
@@ -234,12 +246,14 @@ class Agent(abc.ABC):
         """The agent that `save` described (weights are restored afterwards)."""
         raise NotImplementedError
 
-    def save(self, path):
+    def save(self, path, files: dict[str, str] | None = None):
         """Saves the agent in the directory `path`: `agent.json` (type, config, spec), its Keras
-        models (`<name>.keras`) and its learner state (`state`). Returns the path."""
+        models (`<name>.keras`), its learner state (`state`), and the text `files` given
+        (`{name: content}`, such as a score beside the best agent), all replaced at once. Returns
+        the path."""
         from reinforceable.agents._saving import save_agent
 
-        return save_agent(self, path)
+        return save_agent(self, path, files)
 
     @classmethod
     def load(cls, path, env: Environment | None = None, **objects) -> Agent:
@@ -281,22 +295,3 @@ class Agent(abc.ABC):
         from reinforceable.agents._predict import predict
 
         return predict(self, observation, state, episode_start, deterministic)
-
-    def fit(self, total_steps: int, env: Environment | None = None, callbacks=None, **kwargs):
-        """Trains until `env_steps` reaches `total_steps` (env steps, or model steps for a
-        model-based agent) with `reinforceable.training.Trainer`, on `env` (by default the
-        environment the agent was made with).
-
-        Keyword arguments go to the `Trainer` (`run_dir`, `checkpoint_every`,
-        `keep_checkpoints`, `resume`, `seed`, `runners`, `broadcast_every`, `replay`): with
-        `runners=reinforceable.distributed.RayRunners(...)` the experience is collected in Ray
-        actors. Returns the `Trainer`'s history.
-        """
-        from reinforceable.training.trainer import Trainer
-
-        return Trainer(self, env=env, callbacks=callbacks, **kwargs).fit(total_steps)
-
-
-def numpy_nest(nest) -> Any:
-    """A nest of tensors as NumPy arrays."""
-    return tf.nest.map_structure(lambda x: np.asarray(x), nest)

@@ -6,12 +6,14 @@ package never needs Ray. A `SharedReplay` (`RayReplay`, `LocalReplay`) holds off
 experience apart from the learner (Ape-X).
 """
 
-from reinforceable.distributed.collect import RunnerCollection
 from reinforceable.distributed.evaluation import Evaluator, RunnerEvaluation
+from reinforceable.distributed.factory import make_runners
+from reinforceable.distributed.loop import RunnerLoop
 from reinforceable.distributed.ray_runners import RayRunners
-from reinforceable.distributed.replay import LocalReplay, RayReplay, ReplaySpec, SharedReplay
+from reinforceable.distributed.replay import LocalReplay, RayReplay, SharedReplay
 from reinforceable.distributed.runner import Chunk, Runner, RunnerError, runner_seeds
-from reinforceable.distributed.runners import LocalRunners, Runners, make_runners
+from reinforceable.distributed.runners import LocalRunners, Runners
+from reinforceable.replay.spec import ReplaySpec
 
 __all__ = [
     "Chunk",
@@ -22,9 +24,9 @@ __all__ = [
     "RayRunners",
     "ReplaySpec",
     "Runner",
-    "RunnerCollection",
     "RunnerError",
     "RunnerEvaluation",
+    "RunnerLoop",
     "Runners",
     "SharedReplay",
     "make_runners",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import traceback
 
 from reinforceable._checks import check_positive_int
-from reinforceable.distributed.ray_runners import import_ray, init_ray, resource_options
+from reinforceable.distributed._ray import import_ray, init_ray, resource_options
 from reinforceable.distributed.runner import RunnerError, check_env, make_env
 from reinforceable.training.callbacks import Callback
 
@@ -28,7 +28,7 @@ class Evaluator:
         from reinforceable.training.callbacks import evaluation_driver
 
         if threads is not None:  # a process of its own: TF's pools before TF starts
-            from reinforceable.training.cli import configure_threads
+            from reinforceable._startup import configure_threads
 
             configure_threads(inter_op=threads, intra_op=threads)
 

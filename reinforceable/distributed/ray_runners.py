@@ -3,65 +3,14 @@
 from __future__ import annotations
 
 import os
-import re
 import time
 import warnings
 
-from reinforceable import _startup
+from reinforceable.distributed._ray import import_ray, init_ray, resource_options
 from reinforceable.distributed.runner import Chunk, Runner, RunnerError
 from reinforceable.distributed.runners import Runners, check_runner_arguments
 
 __all__ = ["RayRunners"]
-
-_INSTALL = 'pip install "reinforceable[distributed]"'
-WORKER_NICENESS = "RAY_worker_niceness"
-"""Ray's setting of its workers' niceness (15 by default); runners run at 0."""
-RAY_LOGS = "REINFORCEABLE_RAY_LOGS"
-"""Set to 1 to see Ray's start-up lines."""
-RAY_START_LINES = tuple(
-    re.compile(pattern)
-    for pattern in (
-        r"WARNING authentication_token_setup\.py:\d+ -- Token authentication is enabled",
-        r"INFO worker\.py:\d+ -- Started a local Ray instance",
-        # Ray's C++ logging, at its info (I) and warning (W) levels only, from its core worker.
-        r"^\[[\d\- :,]+ [IW] \d+ \d+\] core_worker",
-    )
-)
-"""Ray 2.60's lines on every local start: harmless, and kept off the terminal."""
-
-
-def import_ray():
-    """`ray`, or an ImportError saying how to install it."""
-    try:
-        import ray
-    except ImportError as error:
-        raise ImportError(f"RayRunners needs Ray: {_INSTALL}.") from error
-    return ray
-
-
-def init_ray(address: str | None, init_kwargs: dict):
-    """`(ray, whether this call started or joined it)`: initialises Ray if it is not yet."""
-    ray = import_ray()
-    if ray.is_initialized():
-        return ray, False
-    if address is None:
-        # Ray starts its workers at nice 15: next to a learner on the same cores, the runners
-        # would then get a fraction of the CPU (8x slower on 2 busy cores).
-        os.environ.setdefault(WORKER_NICENESS, "0")
-    # No address starts a local Ray, even where another cluster's address is on record.
-    kwargs = {"include_dashboard": False, "log_to_driver": True, **init_kwargs}
-    # Ray 2.60's start-up lines (token authentication enabled, a local instance started) are
-    # kept off the terminal, and nothing else: REINFORCEABLE_RAY_LOGS=1 shows them.
-    with _startup.quiet(RAY_START_LINES, RAY_LOGS):
-        ray.init(address=address or "local", **kwargs)
-    return ray, True
-
-
-def resource_options(resources: dict[str, float]) -> dict:
-    """`ray.remote(...).options` for `resources` ({"CPU": n, "GPU": m, custom: k})."""
-    custom = {k: v for k, v in resources.items() if k not in ("CPU", "GPU")}
-    options = {"num_cpus": resources.get("CPU", 0), "num_gpus": resources.get("GPU", 0)}
-    return {**options, "resources": custom} if custom else options
 
 
 class _RemoteRunner:
@@ -71,7 +20,7 @@ class _RemoteRunner:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         import ray
 
-        from reinforceable.training.cli import configure_threads
+        from reinforceable._startup import configure_threads
 
         configure_threads(inter_op=threads, intra_op=threads)
         # A restarted runner draws other seeds than the one it replaces, reproducibly.

@@ -11,14 +11,12 @@ process (tests, one machine).
 from __future__ import annotations
 
 import abc
-import dataclasses
-from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
-from reinforceable.distributed.ray_runners import import_ray, init_ray, resource_options
+from reinforceable.distributed._ray import import_ray, init_ray, resource_options
 from reinforceable.distributed.runner import RunnerError
+from reinforceable.replay.spec import ReplaySpec
 
 __all__ = [
     "LocalReplay",
@@ -28,18 +26,6 @@ __all__ = [
     "SharedReplay",
     "make_replay",
 ]
-
-
-@dataclasses.dataclass(frozen=True)
-class ReplaySpec:
-    """What an agent stores, from `agent.replay_spec()`: plain, picklable data."""
-
-    item_spec: Any
-    """A nest of unbatched `tf.TensorSpec`: one stored item (an n-step transition for SAC)."""
-    capacity: int
-    """Items kept (the oldest are overwritten)."""
-    transform: Callable[[Any], Any]
-    """`transform(trajectory) -> items [N, ...]`, picklable, run where the replay is."""
 
 
 class ReplayServer:

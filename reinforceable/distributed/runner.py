@@ -131,7 +131,8 @@ class Runner:
             raise
         try:
             self.actor = blueprint.build()
-            self.actor.assign_columns(index * num_envs, num_envs)  # ARS: its perturbations
+            if collection.splits_columns:  # ARS: the runner acts its columns' perturbations
+                self.actor.assign_columns(index * num_envs, num_envs)
             self.statistics = EpisodeStatistics()
             self.driver = Driver(
                 self.actor.policy,
@@ -163,7 +164,7 @@ class Runner:
         Raises:
             EnvError: From the environments, with the runner's index before the env index.
         """
-        from reinforceable.agents.base import numpy_nest
+        from reinforceable._nest import numpy_nest
         from reinforceable.envs.vector import EnvError
 
         start = time.perf_counter()

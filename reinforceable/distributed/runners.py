@@ -6,12 +6,14 @@ from __future__ import annotations
 import abc
 
 from reinforceable._checks import check_positive_int
+from reinforceable.distributed.loop import RunnerLoop
 from reinforceable.distributed.runner import Chunk, Runner, check_env
+from reinforceable.training.trainable import Collectors
 
-__all__ = ["LocalRunners", "Runners", "make_runners"]
+__all__ = ["LocalRunners", "Runners"]
 
 
-class Runners(abc.ABC):
+class Runners(Collectors):
     """A set of runners, each with its own environments, actor and Driver (`Runner`).
 
     The Trainer uses them as follows (`agent.fit(total_steps, runners=...)`):
@@ -39,6 +41,10 @@ class Runners(abc.ABC):
     def num_envs(self) -> int:
         """Environments over all runners."""
         return self.num_runners * self.num_envs_per_runner
+
+    def loop(self, agent, seed: int | None, broadcast_every: int, replay):
+        """The Trainer's loop over these runners for `agent` (a `RunnerLoop`)."""
+        return RunnerLoop(agent, self, seed, broadcast_every, replay)
 
     @abc.abstractmethod
     def start(self, blueprint, collection, seed: int | None = None, replay=None):
@@ -132,36 +138,3 @@ def check_runner_arguments(owner: str, num_runners, env, num_envs_per_runner) ->
     check_positive_int(owner, "num_runners", num_runners)
     check_positive_int(owner, "num_envs_per_runner", num_envs_per_runner)
     check_env(owner, env)
-
-
-def make_runners(
-    num_runners: int, env, num_envs: int, backend: str = "ray", address: str | None = None
-) -> Runners | None:
-    """The runners that an example's `--runners`, `--backend` and `--address` flags ask for:
-    `None` for `num_runners=0` (collect in this process, the default), else `num_runners`
-    runners sharing `num_envs` environments (`RayRunners`, or `LocalRunners` for
-    `backend="local"`). `address` joins a Ray cluster (`"auto"`: one started with `ray start`).
-
-    Raises:
-        ValueError: For a negative `num_runners`, `num_envs` not a multiple of it, or an
-            unknown backend.
-    """
-    if isinstance(num_runners, bool) or not isinstance(num_runners, int) or num_runners < 0:
-        raise ValueError(
-            f"make_runners: `num_runners` must be an int >= 0; received {num_runners!r}."
-        )
-    if num_runners == 0:
-        return None
-    if num_envs % num_runners:
-        raise ValueError(
-            f"make_runners: the {num_envs} environments must split evenly over {num_runners} "
-            "runners."
-        )
-    per_runner = num_envs // num_runners
-    if backend == "local":
-        return LocalRunners(num_runners, env, per_runner)
-    if backend == "ray":
-        from reinforceable.distributed.ray_runners import RayRunners
-
-        return RayRunners(num_runners, env, per_runner, address=address or None)
-    raise ValueError(f"make_runners: `backend` must be 'ray' or 'local'; received {backend!r}.")

@@ -23,7 +23,8 @@ from reinforceable.driver.model_io import (
 )
 from reinforceable.driver.policy import Policy, PolicyStep
 from reinforceable.envs.timestep import Timestep
-from reinforceable.layers.gsde import GSDE_KEY, gsde_act, gsde_initial_state, gsde_layers
+from reinforceable.layers.dense_normal import gsde_layers
+from reinforceable.layers.gsde import GSDE_KEY, gsde_act, gsde_initial_state
 from reinforceable.layers.recurrent_state import recurrent_layers
 
 __all__ = ["KerasPolicy", "SequenceEvaluation"]

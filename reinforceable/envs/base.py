@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import abc
 
-from reinforceable.envs.env_spec import EnvSpec
+from reinforceable.envs.env_spec import EnvSpec, HasSpec
 from reinforceable.envs.timestep import Timestep
 
 __all__ = ["Environment"]
 
 
-class Environment(abc.ABC):
+class Environment(HasSpec):
     """A batch of `num_envs` environments stepped together, as the `Driver` sees it.
 
     An implementation provides its `spec` (spaces and number of environments), an eager `reset`
@@ -67,7 +67,7 @@ class Environment(abc.ABC):
         asks for it after every run."""
         return None
 
-    def close(self) -> None:  # noqa: B027 (optional: most in-graph environments hold nothing)
+    def close(self) -> None:
         """Releases the environments (worker processes, simulators)."""
 
     # ------------------------------------------------------------------------ from the spec

@@ -8,6 +8,7 @@ boundary) and round-trips through JSON (`to_dict` / `from_dict`, stored with a s
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import functools
 from typing import Any
@@ -189,11 +190,9 @@ class EnvSpec:
         Raises:
             TypeError: For anything else; the message names `owner`.
         """
-        from reinforceable.envs.base import Environment
-
         if isinstance(env_or_spec, EnvSpec):
             return env_or_spec
-        if isinstance(env_or_spec, Environment):
+        if isinstance(env_or_spec, HasSpec):
             return env_or_spec.spec
         raise TypeError(
             f"{owner}: `env` must be a reinforceable EnvSpec or Environment (GymEnv, TFEnv); "
@@ -344,3 +343,14 @@ def space_differences(expected: gym.Space, received: gym.Space, path: str) -> li
     if expected != received:
         return [f"{path}: {expected} != {received}"]
     return []
+
+
+class HasSpec(abc.ABC):
+    """Something that has an `EnvSpec` (`Environment`, in `envs/base.py`, is one): what
+    `EnvSpec.of` accepts besides a spec, declared here so that this module imports no
+    environment."""
+
+    @property
+    @abc.abstractmethod
+    def spec(self) -> EnvSpec:
+        """The spaces and the number of environments."""

@@ -13,7 +13,7 @@ from reinforceable.layers.gsde import GSDENoise
 
 tfd = tfp.distributions
 
-__all__ = ["DenseNormal"]
+__all__ = ["DenseNormal", "gsde_layers"]
 
 
 def _bounds_arg(output_bounds, event_shape: tuple[int, ...]) -> np.ndarray:
@@ -247,3 +247,20 @@ class DenseNormal(DenseDistributionLayer):
                 sde_initial_std=self.sde_initial_std,
             )
         return config
+
+
+def gsde_layers(model: keras.layers.Layer) -> list:
+    """Every `DenseNormal` with `sde=True` in `model` (nested models included), by name."""
+    found, seen = [], set()
+
+    def visit(layer) -> None:
+        if id(layer) in seen:
+            return
+        seen.add(id(layer))
+        if isinstance(layer, DenseNormal) and layer.sde:
+            found.append(layer)
+        for child in layer.layers if isinstance(layer, keras.Model) else ():
+            visit(child)
+
+    visit(model)
+    return found

@@ -21,10 +21,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import keras
 import tensorflow as tf
 
-__all__ = ["GSDE_KEY", "GSDENoise", "gsde_act", "gsde_initial_state", "gsde_layers", "gsde_noise"]
+__all__ = ["GSDE_KEY", "GSDENoise", "gsde_act", "gsde_initial_state", "gsde_noise"]
 
 GSDE_KEY = "_gsde"
 
@@ -67,25 +66,6 @@ def gsde_noise(latent: tf.Tensor, draws: tf.Tensor, std: tf.Tensor, event_shape=
         return noise
     outer = tf.shape(noise)[:-1]
     return tf.reshape(noise, tf.concat([outer, tf.constant(event_shape, tf.int32)], 0))
-
-
-def gsde_layers(model: keras.layers.Layer) -> list:
-    """Every `DenseNormal` with `sde=True` in `model` (nested models included), by name."""
-    from reinforceable.layers.dense_normal import DenseNormal
-
-    found, seen = [], set()
-
-    def visit(layer) -> None:
-        if id(layer) in seen:
-            return
-        seen.add(id(layer))
-        if isinstance(layer, DenseNormal) and layer.sde:
-            found.append(layer)
-        for child in layer.layers if isinstance(layer, keras.Model) else ():
-            visit(child)
-
-    visit(model)
-    return found
 
 
 def gsde_initial_state(layers, batch_size) -> dict:

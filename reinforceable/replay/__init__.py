@@ -1,5 +1,5 @@
 """Experience replay in TF variables: transitions (`ReplayBuffer`) and sequences with their
-recurrent states (`SequenceReplay`)."""
+recurrent states (`SequenceReplay`); `ReplaySpec`, what an agent stores in a shared replay."""
 
 from reinforceable.replay.buffer import ReplayBuffer
 from reinforceable.replay.sequence import (
@@ -9,9 +9,11 @@ from reinforceable.replay.sequence import (
     sequence_starts,
     trajectory_sequences,
 )
+from reinforceable.replay.spec import ReplaySpec
 
 __all__ = [
     "ReplayBuffer",
+    "ReplaySpec",
     "SequenceBatch",
     "SequenceReplay",
     "sequence_priority",

@@ -1,8 +1,8 @@
 """The best agent so far: saved whenever an evaluation beats every earlier one.
 
 `Evaluation(env, save_best=True)` keeps one (SB3's `EvalCallback(best_model_save_path=...)`).
-The agent is saved with `agent.save` into a temporary directory together with `best.json` (the
-score, env steps and iteration it was reached at), which then takes the place of the previous
+The agent is saved with `agent.save(path, files={"best.json": ...})` (the score, env steps and
+iteration it was reached at, written with the agent), which takes the place of the previous
 best in one rename, so a kill leaves the previous best whole and its score beside it. A resumed
 run reads `best.json` and only replaces the agent with a better one.
 """
@@ -11,11 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import pathlib
-import shutil
-
-from reinforceable.agents._saving import replace_directory, save_agent
 
 __all__ = ["SCORE_FILE", "BestAgent"]
 
@@ -42,11 +38,7 @@ class BestAgent:
         (an evaluation without a finished episode) is never saved."""
         if math.isnan(score) or score <= self.score:
             return False
-        temporary = self.path.with_name(f".{self.path.name}.best-{os.getpid()}")
-        shutil.rmtree(temporary, ignore_errors=True)
-        save_agent(agent, temporary)
         record = {"score": float(score), "env_steps": int(env_steps), "iteration": int(iteration)}
-        (temporary / SCORE_FILE).write_text(json.dumps(record, indent=2))
-        replace_directory(temporary, self.path)
+        agent.save(self.path, files={SCORE_FILE: json.dumps(record, indent=2)})
         self._score = float(score)
         return True

@@ -1,14 +1,14 @@
-"""Helpers for training scripts: command-line flags from a dataclass, and TF thread settings."""
+"""Helpers for training scripts: command-line flags from a dataclass (and `configure_threads`,
+TF's thread settings, from `reinforceable._startup`)."""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
 import typing
-import warnings
 from typing import TypeVar
 
-from reinforceable import _startup
+from reinforceable._startup import configure_threads  # re-exported: rf.training.configure_threads
 
 __all__ = ["configure_threads", "parse_args"]
 
@@ -55,29 +55,3 @@ def parse_args(cls: type[T], description: str | None = None, argv=None) -> T:
         return cls(**values)
     except (TypeError, ValueError) as error:
         parser.error(str(error))
-
-
-def configure_threads(inter_op: int = 1, intra_op: int = 1) -> bool:
-    """Sets TensorFlow's thread pools, if TF has not started yet; returns whether it did.
-
-    On small CPUs (2 cores), one inter-op and one intra-op thread make rollouts of small models
-    about 1.5x faster: TF's idle threads otherwise spin and compete with the Python environment
-    step. Convolutional models train faster with 2 of each. TF fixes its pools when it first
-    runs an op, so call this at the top of a script; later calls (a script imported into a
-    process where TF already ran, as in tests) leave the pools alone with a warning. It then
-    starts TF's runtime with one op, so that oneDNN's harmless first-op error line ("oneDNN
-    supports DT_INT32 only...") stays off the terminal (`REINFORCEABLE_TF_LOGS=1` shows it).
-    """
-    import tensorflow as tf
-
-    try:
-        tf.config.threading.set_inter_op_parallelism_threads(inter_op)
-        tf.config.threading.set_intra_op_parallelism_threads(intra_op)
-    except RuntimeError:
-        warnings.warn(
-            "configure_threads: TensorFlow has already started; its thread pools are unchanged.",
-            stacklevel=2,
-        )
-        return False
-    _startup.start_runtime()  # without oneDNN's harmless first-op error line
-    return True

@@ -19,6 +19,7 @@ from reinforceable.driver.observers import EpisodeStatistics
 from reinforceable.driver.policy import NonFiniteActionError
 from reinforceable.envs.env_spec import EnvSpec
 from reinforceable.envs.vector import NonFiniteError
+from reinforceable.errors import TrainingDivergedError
 from reinforceable.training.callbacks import Callback
 from reinforceable.training.health import WeightHealth
 from reinforceable.training.run_dir import (
@@ -28,14 +29,46 @@ from reinforceable.training.run_dir import (
     move_aside,
     read_progress,
 )
+from reinforceable.training.trainable import Collectors
 
-__all__ = ["Trainer", "final_metric"]
+__all__ = ["Trainable", "Trainer", "final_metric"]
+
+
+class Trainable:
+    """The Trainer's side of the agent contract: every `reinforceable.agents.Agent` is one, and
+    gets `fit` from it, as a Keras model gets `fit` from its trainer. It lives here, below the
+    agents, so that the Trainer imports no agent (`reinforceable.agents.Agent` says it all).
+
+    The Trainer uses, and nothing else: `collection` (what to collect per iteration, or `None`
+    for an agent that learns from a model), `spec` and `env` (the default environment), `actor`
+    (its `policy`, `process` and `checkpoint_items`), `policy`, `actor_models()`, `train`, the
+    counters `env_steps` and `iterations` (TF variables), `set_budget(total_steps)` and
+    `checkpoint_items()`; with runners, also `blueprint()`, `acting_state()`, `observe`,
+    `update`, `off_policy` and, for a shared replay, the `SharedReplayLearner` capability.
+    """
+
+    def set_budget(self, total_steps: int) -> None:
+        """Tells the agent the env steps that `fit` trains to, before it starts: schedules that
+        decay over training use it (PPO's `LinearSchedule`s). Nothing by default."""
+
+    def fit(self, total_steps: int, env=None, callbacks=None, **kwargs):
+        """Trains until `env_steps` reaches `total_steps` (env steps, or model steps for a
+        model-based agent) with `reinforceable.training.Trainer`, on `env` (by default the
+        environment the agent was made with).
+
+        Keyword arguments go to the `Trainer` (`run_dir`, `checkpoint_every`,
+        `keep_checkpoints`, `resume`, `seed`, `runners`, `broadcast_every`, `replay`): with
+        `runners=reinforceable.distributed.RayRunners(...)` the experience is collected in Ray
+        actors. Returns the `Trainer`'s history.
+        """
+        return Trainer(self, env=env, callbacks=callbacks, **kwargs).fit(total_steps)
 
 
 class Trainer:
     """Runs an agent's training loop: collect a rollout, update, log, evaluate, checkpoint.
 
-    It uses the `reinforceable.agents.Agent` contract and nothing else. Each iteration, for an
+    It uses the Trainer's side of the agent contract (`Trainable`, which every
+    `reinforceable.agents.Agent` is) and nothing else. Each iteration, for an
     agent whose `collection` is not `None`, a `Driver` runs the agent's actor (`agent.policy`)
     in `env` as the collection says (so many steps per environment, or episodes per
     environment from fresh resets, recording sequence states where asked), `agent.actor`
@@ -109,9 +142,7 @@ class Trainer:
         broadcast_every: int = 1,
         replay=None,
     ):
-        from reinforceable.agents.base import Agent
-
-        check_instance("Trainer", "agent", agent, Agent, "a reinforceable.agents.Agent")
+        check_instance("Trainer", "agent", agent, Trainable, "a reinforceable.agents.Agent")
         callbacks = list(callbacks or [])
         for callback in callbacks:
             if not isinstance(callback, Callback):
@@ -144,9 +175,12 @@ class Trainer:
         items = {**agent.checkpoint_items(), **_prefixed("actor", agent.actor.checkpoint_items())}
         self.runners = None
         if runners is not None:
-            from reinforceable.distributed.collect import RunnerCollection
-
-            self.runners = RunnerCollection(agent, runners, seed, broadcast_every, replay)
+            if not isinstance(runners, Collectors):
+                raise TypeError(
+                    "Trainer: `runners` must be reinforceable.distributed Runners (LocalRunners "
+                    f"or RayRunners); received {type(runners).__name__}."
+                )
+            self.runners = runners.loop(agent, seed, broadcast_every, replay)
         elif replay is not None:
             raise ValueError("Trainer: `replay` needs `runners` (they fill it).")
         elif self.collection is not None:
@@ -276,8 +310,6 @@ class Trainer:
 
     def _collect(self):
         """One collection; a non-finite observation or reward ends training as divergence."""
-        from reinforceable.agents.errors import TrainingDivergedError
-
         try:
             return self.collection.run(self.driver)
         except (NonFiniteError, NonFiniteActionError) as error:
@@ -302,15 +334,7 @@ class Trainer:
                 f"Trainer.fit: `total_steps` must be a positive int; received {total_steps!r}."
             )
         self.total_steps = total_steps
-        # The schedules run over the budget of `fit` unless the config fixes it; a later `fit`
-        # to a larger total stretches them over that total (SB3's `learn` does the same), rather
-        # than leaving the learning rate at its end after the first budget.
-        from_fit = getattr(self.agent, "_schedule_from_fit", False)
-        if self.agent.schedule_steps is None or (
-            from_fit and total_steps > self.agent.schedule_steps
-        ):
-            self.agent.schedule_steps = total_steps
-            self.agent._schedule_from_fit = True
+        self.agent.set_budget(total_steps)
         self._restore()
         try:
             if self.runners is not None:

@@ -12,7 +12,7 @@ def _serve(connection, blueprint, env_id, num_envs, env_seed, driver_seed, colle
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import reinforceable as rf
-    from reinforceable.agents.base import numpy_nest
+    from reinforceable._nest import numpy_nest
 
     rf.training.configure_threads(inter_op=1, intra_op=1)
     env = rf.GymEnv(env_id, num_envs, seed=env_seed)
@@ -62,7 +62,7 @@ def collect(policy, job: dict):
     """One collection of `policy` as `job` says: `env_id`, `num_envs`, `env_seed`,
     `make_kwargs`, `driver_seed` and `collection` (sequence states recorded where it asks)."""
     import reinforceable as rf
-    from reinforceable.agents.base import numpy_nest
+    from reinforceable._nest import numpy_nest
 
     env = rf.GymEnv(job["env_id"], job["num_envs"], seed=job["env_seed"], **job["make_kwargs"])
     collection = job["collection"]

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.xdist_group("ray")
 
 CODE = """
 import sys
-from reinforceable.distributed.ray_runners import init_ray
+from reinforceable.distributed._ray import init_ray
 ray, started = init_ray(None, {"num_cpus": 1})
 assert started
 sys.stderr.write("a line of the user's\\n")

@@ -15,7 +15,8 @@ from reinforceable.distributed import (
     RayRunners,
     RunnerError,
 )
-from reinforceable.distributed.replay import ReplayServer, ReplaySpec
+from reinforceable.distributed.replay import ReplayServer
+from reinforceable.replay import ReplaySpec
 from reinforceable.training import Callback
 from tests.distributed.helpers import NOVEL, ppo_agent, sac_agent
 
@@ -103,7 +104,7 @@ def test_a_shared_replay_is_refused_where_it_cannot_serve():
     runners = LocalRunners(1, NOVEL, 4)
     with pytest.raises(ValueError, match="RecurrentPPOAgent learns from the chunks of its curre"):
         ppo_agent().fit(64, runners=runners, replay=LocalReplay())
-    with pytest.raises(ValueError, match="RecurrentSACAgent keeps its sequence replay"):
+    with pytest.raises(ValueError, match="RecurrentSACAgent keeps its replay in the learner"):
         recurrent_sac().fit(64, runners=LocalRunners(1, "Pendulum-v1", 2), replay=LocalReplay())
     with pytest.raises(TypeError, match=r"`replay` must be a reinforceable\.distributed SharedRe"):
         sac_agent().fit(64, runners=LocalRunners(1, "Pendulum-v1", 2), replay=object())

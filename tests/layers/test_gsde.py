@@ -7,7 +7,8 @@ import pytest
 import tensorflow as tf
 
 import reinforceable as rf
-from reinforceable.layers.gsde import GSDE_KEY, gsde_layers, gsde_noise
+from reinforceable.layers.dense_normal import gsde_layers
+from reinforceable.layers.gsde import GSDE_KEY, gsde_noise
 
 
 def _policy(features=3, actions=2, deterministic=False, **sde):

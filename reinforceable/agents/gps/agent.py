@@ -101,7 +101,7 @@ class MDGPSAgent(Agent):
     ):
         check_instance("MDGPSAgent", "model", model, Model, "a reinforceable.models.Model")
         check_instance("MDGPSAgent", "policy_model", policy_model, keras.Model)
-        self.config = config = config_or_default("MDGPSAgent", config, MDGPSConfig)
+        config = config_or_default("MDGPSAgent", config, MDGPSConfig)
         if logger is not None:
             check_instance("MDGPSAgent", "logger", logger, Logger)
         n, m = model.state_dim, model.action_dim
@@ -123,12 +123,11 @@ class MDGPSAgent(Agent):
         count, horizon, samples = len(conditions), config.horizon, config.samples_per_condition
         # The sampling environments: S copies of each condition, stepped in TF (float64, the
         # precision of the dynamics fits).
-        self._init_spec(
+        super().__init__(
             TFEnv(model, count * samples, horizon, initial_state=np.repeat(conditions, samples, 0),
                   seed=config.seed, dtype="float64", env_id="MDGPS"),
-            "MDGPSAgent",
+            config,
         )  # fmt: skip
-        self.schedule_steps = None
         variance = config.initial_noise**2 * np.eye(m)
         covariance = np.broadcast_to(variance, (horizon, count, m, m)).copy()
         self.gains = tf.Variable(np.zeros((horizon, count, m, n)), trainable=False, name="gains")
@@ -144,8 +143,6 @@ class MDGPSAgent(Agent):
         self.optimizer.build(policy_model.trainable_variables)
         # Traced once: every iteration's S-step has the same C·S·T points.
         self._policy_step = tf.function(self._policy_step_graph)
-        self.env_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name="env_steps")
-        self.iterations = tf.Variable(0, dtype=tf.int64, trainable=False, name="iterations")
         self._predicted: np.ndarray | None = None  # predicted cost after the last C-step
         self._sample_costs: np.ndarray | None = None
         self._numpy_state = NumpyState(self._read_numpy_state, self._write_numpy_state)

@@ -9,18 +9,18 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from reinforceable._checks import check_instance, config_or_default
+from reinforceable._checks import check_instance
 from reinforceable._random import generator
 from reinforceable.agents._saving import model_object
 from reinforceable.agents.actor import acting_variables
 from reinforceable.agents.base import Agent, Collection
-from reinforceable.agents.errors import TrainingDivergedError
 from reinforceable.agents.policy_search.analytic_actor import AnalyticActor, value_network
 from reinforceable.agents.policy_search.config import AnalyticPolicySearchConfig
 from reinforceable.driver.keras_policy import KerasPolicy
 from reinforceable.driver.trajectory import Trajectory
 from reinforceable.envs.base import Environment
 from reinforceable.envs.env_spec import EnvSpec
+from reinforceable.errors import TrainingDivergedError
 from reinforceable.layers.recurrent_state import recurrent_layers
 from reinforceable.models.base import Model
 from reinforceable.models.env import model_spaces
@@ -93,17 +93,11 @@ class AnalyticPolicySearch(Agent):
         check_instance(
             "AnalyticPolicySearch", "model", model, Model, "a reinforceable.models.Model"
         )
-        config = config_or_default("AnalyticPolicySearch", config, AnalyticPolicySearchConfig)
+        super().__init__(EnvSpec(*model_spaces(model), num_envs=1) if env is None else env, config)
+        spec, config = self.spec, self.config
         self.model = policy
         self.system = model
-        self.config = config
-        self.schedule_steps = None
-        if env is None:
-            spec = self._init_spec(
-                EnvSpec(*model_spaces(model), num_envs=1), "AnalyticPolicySearch"
-            )
-        else:
-            spec = self._init_spec(env, "AnalyticPolicySearch")
+        if env is not None:
             self._check_env(spec)
         self.learner_policy = KerasPolicy(policy, deterministic=config.deterministic)
         example = tf.nest.map_structure(tf.convert_to_tensor, spec.example_timestep())
@@ -139,8 +133,6 @@ class AnalyticPolicySearch(Agent):
         )
         self.episode_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="episode_step")
         self.episode_returns = tf.Variable(tf.zeros([n]), trainable=False, name="episode_returns")
-        self.env_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name="env_steps")
-        self.iterations = tf.Variable(0, dtype=tf.int64, trainable=False, name="iterations")
         self._last_episode_return = math.nan
         self._train_graph = tf.function(self._train, autograph=False)
         self._build_actor()

@@ -14,12 +14,10 @@ from reinforceable._checks import (
     check_number,
     check_positive_int,
     check_seed,
-    config_or_default,
 )
 from reinforceable._random import generator
 from reinforceable.agents._config import Config
 from reinforceable.agents.base import Agent, Collection
-from reinforceable.agents.errors import TrainingDivergedError
 from reinforceable.agents.policy_search.ars_actor import (
     ARSActor,
     ars_acting_variables,
@@ -29,6 +27,7 @@ from reinforceable.agents.policy_search.ars_actor import (
 from reinforceable.driver.trajectory import Trajectory, concatenate, pad_rows
 from reinforceable.envs.base import Environment
 from reinforceable.envs.env_spec import EnvSpec
+from reinforceable.errors import TrainingDivergedError
 
 __all__ = ["ARSAgent", "ARSConfig"]
 
@@ -126,11 +125,10 @@ class ARSAgent(Agent):
 
     config_class = ARSConfig
     actor_class = ARSActor
-    splits_columns = True
 
     def __init__(self, env: EnvSpec | Environment, config: ARSConfig | None = None):
-        spec = self._init_spec(env, "ARSAgent")
-        config = config_or_default("ARSAgent", config, ARSConfig)
+        super().__init__(env, config)
+        spec, config = self.spec, self.config
         for name, space in (("observation", spec.observation_space), ("action", spec.action_space)):
             if not isinstance(space, gym.spaces.Box) or len(space.shape) != 1:
                 raise ValueError(
@@ -141,9 +139,6 @@ class ARSAgent(Agent):
                 f"ARSAgent: `env` must have 2 * num_directions = {2 * config.num_directions} "
                 f"environments (one per direction and sign); received {spec.num_envs}."
             )
-        self.config = config
-        self.num_envs = spec.num_envs
-        self.schedule_steps = None
         obs_dim, act_dim = spec.observation_space.shape[0], spec.action_space.shape[0]
         self.weights = tf.Variable(tf.zeros([act_dim, obs_dim]), name="weights")
         self.rng = generator(config.seed)
@@ -151,16 +146,15 @@ class ARSAgent(Agent):
             self.rng.normal([config.num_directions, act_dim, obs_dim]), name="directions"
         )
         self.normalizer = observation_statistics(obs_dim, config.observation_clip)
-        self.env_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name="env_steps")
-        self.iterations = tf.Variable(0, dtype=tf.int64, trainable=False, name="iterations")
         self._update_graph = tf.function(self._update_step, autograph=False, reduce_retracing=True)
         self._pending: list[Trajectory] = []
         self._build_actor()
 
     @property
     def collection(self) -> Collection:
-        """One episode per environment, from fresh resets."""
-        return Collection(episodes_per_env=1, fresh_episodes=True)
+        """One episode per environment, from fresh resets; each column runs its own
+        perturbation, so runners share the columns out."""
+        return Collection(episodes_per_env=1, fresh_episodes=True, splits_columns=True)
 
     def acting_variables(self) -> dict[str, tf.Variable]:
         return ars_acting_variables(self.weights, self.directions, self.normalizer)

@@ -7,10 +7,9 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from reinforceable._checks import check_instance, config_or_default
+from reinforceable._checks import check_instance
 from reinforceable._random import generator
 from reinforceable.agents.base import Agent, Collection
-from reinforceable.agents.errors import TrainingDivergedError
 from reinforceable.agents.ppo.actor import DISCOUNTED_RETURN, PPOActor, ppo_acting_variables
 from reinforceable.agents.ppo.config import PPOConfig
 from reinforceable.agents.ppo.losses import PPOBatch, explained_variance, ppo_loss
@@ -19,6 +18,7 @@ from reinforceable.driver.keras_policy import KerasPolicy
 from reinforceable.driver.trajectory import Trajectory, concatenate
 from reinforceable.envs.base import Environment
 from reinforceable.envs.env_spec import EnvSpec
+from reinforceable.errors import TrainingDivergedError
 from reinforceable.ops.normalization import RewardScaler
 from reinforceable.ops.observation import ObservationNormalizer
 from reinforceable.ops.returns import generalized_advantage_estimation
@@ -84,12 +84,11 @@ class RecurrentPPOAgent(Agent):
     def __init__(self, model: keras.Model, env: EnvSpec | Environment, config=None):
         owner = type(self).__name__
         check_instance(owner, "model", model, keras.Model, "a keras.Model")
-        spec = self._init_spec(env, owner)
-        self.config = config = config_or_default(owner, config, self.config_class)
+        super().__init__(env, config)
+        spec, config = self.spec, self.config
         self.ppo_config = ppo = config.ppo_config(spec.num_envs)
         self.model = model
-        self.num_envs = spec.num_envs
-        self.schedule_steps = ppo.total_steps
+        self._budget = ppo.total_steps
 
         self.observation_normalizer = (
             ObservationNormalizer(spec.observation_spec) if ppo.normalize_observations else None
@@ -120,8 +119,6 @@ class RecurrentPPOAgent(Agent):
             epsilon=ppo.adam_epsilon,
         )
         self.optimizer.build(model.trainable_variables)
-        self.env_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name="env_steps")
-        self.iterations = tf.Variable(0, dtype=tf.int64, trainable=False, name="iterations")
         self.rng = generator(ppo.seed)
         self._diverged = tf.Variable(False, trainable=False, name="diverged")
         self._train_graph = tf.function(self._train, autograph=False, reduce_retracing=True)
@@ -184,6 +181,22 @@ class RecurrentPPOAgent(Agent):
             items["reward_scaler"] = self.reward_scaler
         return items
 
+    @property
+    def schedule_steps(self) -> int | None:
+        """The env steps that the `LinearSchedule`s decay over: `PPOConfig.total_steps`, or the
+        budget of `fit` (`set_budget`); `None` before either."""
+        return self._budget
+
+    def set_budget(self, total_steps: int) -> None:
+        """The schedules run over the budget of `fit` unless the config fixes it
+        (`total_steps`); a later `fit` to a larger total stretches them over that total (SB3's
+        `learn` does the same) rather than leaving the learning rate at its end, and a smaller
+        one leaves them alone."""
+        if self.ppo_config.total_steps is None and (
+            self._budget is None or total_steps > self._budget
+        ):
+            self._budget = int(total_steps)
+
     def _progress(self) -> float:
         config = self.ppo_config
         scheduled = isinstance(config.learning_rate, LinearSchedule) or isinstance(
@@ -194,7 +207,8 @@ class RecurrentPPOAgent(Agent):
         if self.schedule_steps is None:
             raise ValueError(
                 f"{type(self).__name__}.train: a LinearSchedule needs the training budget; set "
-                "PPOConfig.total_steps, or train with fit(total_steps=...)."
+                "PPOConfig.total_steps, train with fit(total_steps=...), or call "
+                "set_budget(total_steps) first."
             )
         return float(self.env_steps.numpy()) / self.schedule_steps
 

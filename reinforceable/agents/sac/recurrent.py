@@ -9,7 +9,7 @@ import keras
 import tensorflow as tf
 
 from reinforceable.agents.base import Collection
-from reinforceable.agents.sac.agent import Gradients, SACAgent
+from reinforceable.agents.sac.base import Gradients, SACBase
 from reinforceable.agents.sac.config import RecurrentSACConfig
 from reinforceable.agents.sac.losses import actor_loss, critic_loss, soft_state_value
 from reinforceable.agents.sac.networks import (
@@ -39,7 +39,7 @@ def _with_time(spec_nest, steps: int):
     return tf.nest.map_structure(lambda s: tf.TensorSpec([steps, *s.shape], s.dtype), spec_nest)
 
 
-class RecurrentSACAgent(SACAgent):
+class RecurrentSACAgent(SACBase):
     """Soft actor-critic with a recurrent actor and recurrent critics, for partially observed
     tasks, with continuous, discrete and hybrid actions (everything `SACAgent` does: a
     temperature per head, `backup_entropy`, n-step returns, UTD, warm-up, checkpoints, resume,
@@ -226,14 +226,6 @@ class RecurrentSACAgent(SACAgent):
         sample_seed, actor_seed = tf.unstack(tf.random.split(seed, 2))
         return self.sequence_gradients(
             self.buffer.sample(self.config.batch_size, sample_seed), actor_seed
-        )
-
-    def replay_spec(self):
-        """Not shared: the sequence replay's priorities and stored states stay in the learner."""
-        raise ValueError(
-            "RecurrentSACAgent keeps its sequence replay (priorities, stored states) in the "
-            "learner; a shared replay (RayReplay, LocalReplay) holds SACAgent's transitions. "
-            "Train without `replay=`: the runners then send their sequences to the learner."
         )
 
     def sequence_gradients(self, batch: SequenceBatch, seed) -> Gradients:

@@ -1,4 +1,4 @@
-"""Errors shared by the agents."""
+"""Errors shared across the layers (raised by agents and the Trainer)."""
 
 __all__ = ["TrainingDivergedError"]
 

@@ -1,5 +1,5 @@
-"""`RunnerCollection`: the Trainer's side of `Runners` (one training iteration's collection and
-update)."""
+"""`RunnerLoop`: the Trainer's side of `Runners` (one training iteration's collection and
+update), made by `Runners.loop`."""
 
 from __future__ import annotations
 
@@ -10,20 +10,22 @@ import time
 import numpy as np
 
 from reinforceable._checks import check_positive_int
-from reinforceable.distributed.runners import Runners
+from reinforceable.agents.capabilities import SharedReplayLearner
+from reinforceable.distributed.replay import SharedReplay
+from reinforceable.training.trainable import CollectorLoop
 
-__all__ = ["RunnerCollection"]
+__all__ = ["RunnerLoop"]
 
 
-class RunnerCollection:
+class RunnerLoop(CollectorLoop):
     """Collects with `runners` for `agent` and trains it, one Trainer iteration at a time.
 
     * On-policy agents (`agent.off_policy` False: PPO, the score-function agent): every
       iteration sends the current acting state to every runner, waits for one chunk from each,
       observes them all (PPO concatenates them along the batch axis) and updates once. Every
       chunk carries the version it was collected with, which is the learner's current one.
-      ARS (`agent.splits_columns`) spreads its 2N perturbations over the runners, which must
-      have 2N environments in all.
+      ARS (whose collection `splits_columns`) spreads its 2N perturbations over the runners,
+      which must have 2N environments in all.
     * Off-policy agents (SAC): runners sample continuously, one request in flight each; every
       iteration observes the chunks that arrived (into the replay), updates (`utd_ratio`
       gradient steps per new env step), and broadcasts the acting state every
@@ -37,10 +39,9 @@ class RunnerCollection:
         runners: `Runners` (not started yet).
         seed: The run's seed, from which each runner derives its own.
         broadcast_every: Updates between broadcasts of the acting state (off-policy only).
-        replay: A `SharedReplay` (off-policy agents with `replay_spec()` only).
+        replay: A `SharedReplay` (agents that are a `SharedReplayLearner` only).
 
     Raises:
-        TypeError: If `runners` is not a `Runners`.
         ValueError: If the agent collects nothing (it learns from a model), the runners'
             environments have other spaces than the agent's spec, or `replay` is given for an
             agent that cannot learn from a shared replay.
@@ -49,18 +50,13 @@ class RunnerCollection:
     def __init__(
         self, agent, runners, seed: int | None = None, broadcast_every: int = 1, replay=None
     ):
-        if not isinstance(runners, Runners):
-            raise TypeError(
-                "Trainer: `runners` must be reinforceable.distributed Runners (LocalRunners or "
-                f"RayRunners); received {type(runners).__name__}."
-            )
         if agent.collection is None:
             raise ValueError(
                 f"Trainer: {type(agent).__name__} learns from its model and collects nothing, so "
                 "it takes no runners."
             )
         check_positive_int("Trainer", "broadcast_every", broadcast_every)
-        if agent.splits_columns and runners.num_envs != agent.spec.num_envs:
+        if agent.collection.splits_columns and runners.num_envs != agent.spec.num_envs:
             raise ValueError(
                 f"Trainer: {type(agent).__name__} runs a different policy in each of its "
                 f"{agent.spec.num_envs} environments, so the runners must have that many in all;"
@@ -79,8 +75,9 @@ class RunnerCollection:
         sink = None
         if self.replay is not None:
             self.replay.start(self.agent.replay_spec(), self.seed)
-            if int(self.agent.buffer.size) > 0:  # resumed: the checkpoint's replay
-                self.replay.load(self.agent.buffer.get_state())
+            contents = self.agent.replay_state()
+            if contents is not None:  # resumed: the checkpoint's copy of the replay
+                self.replay.load(contents)
             sink = self.replay.sink()
         spec = self.runners.start(
             self.agent.blueprint(), self.agent.collection, self.seed, replay=sink
@@ -126,7 +123,7 @@ class RunnerCollection:
     def before_checkpoint(self) -> None:
         """Copies a shared replay's contents into the agent's buffer (which checkpoints hold)."""
         if self.replay is not None:
-            self.agent.buffer.set_state(self.replay.state())
+            self.agent.set_replay_state(self.replay.state())
 
     def close(self) -> None:
         try:
@@ -138,17 +135,21 @@ class RunnerCollection:
 
 def check_shared_replay(agent, replay) -> None:
     """A TypeError for a `replay` that is not a `SharedReplay`; a ValueError for an agent that
-    cannot learn from one."""
-    from reinforceable.distributed.replay import SharedReplay
-
+    cannot learn from one (one that is not a `SharedReplayLearner`)."""
     if not isinstance(replay, SharedReplay):
         raise TypeError(
             "Trainer: `replay` must be a reinforceable.distributed SharedReplay (RayReplay or "
             f"LocalReplay); received {type(replay).__name__}."
         )
-    if not agent.off_policy or not hasattr(agent, "replay_spec"):
+    if not agent.off_policy:
         raise ValueError(
             f"Trainer: {type(agent).__name__} learns from the chunks of its current acting "
             "state, not from a replay: train it without `replay=`."
         )
-    agent.replay_spec()  # a ValueError for agents whose replay stays in the learner
+    if not isinstance(agent, SharedReplayLearner):
+        raise ValueError(
+            f"Trainer: {type(agent).__name__} keeps its replay in the learner (it is not a "
+            "SharedReplayLearner: a shared replay, RayReplay or LocalReplay, holds SACAgent's "
+            "transitions); train it without `replay=`: the runners then send their experience "
+            "to the learner."
+        )
