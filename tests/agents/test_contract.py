@@ -57,6 +57,23 @@ def test_a_saved_agent_loads_without_an_environment_and_acts_the_same(tmp_path):
     assert again.env.num_envs == 1  # an env with other counts but the same spaces is fine
 
 
+def test_save_writes_extra_files_with_the_agent_and_refuses_its_own_names(tmp_path):
+    """`files` go in with the same replacement (a stale one is replaced, the user's other files
+    stay), and a name that a save itself writes, or a path, is refused before anything moves."""
+    env = rf.GymEnv("CartPole-v1", 2, seed=0)
+    agent = _recurrent_ppo(env)
+    path = tmp_path / "agent"
+    agent.save(path, files={"score.json": "1"})
+    (path / "notes.txt").write_text("mine")
+    agent.save(path, files={"score.json": "2"})
+    assert (path / "score.json").read_text() == "2" and (path / "notes.txt").read_text() == "mine"
+    for name in ("agent.json", "policy.keras", "../outside.txt"):
+        with pytest.raises(ValueError, match="`files` names plain files"):
+            agent.save(path, files={name: "x"})
+    assert (path / "score.json").read_text() == "2"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["agent"]  # no temporary left behind
+
+
 def test_load_refuses_an_env_with_other_spaces_and_an_agent_of_another_type(tmp_path):
     env = rf.GymEnv(NOVEL, 4, seed=0)
     _recurrent_ppo(env).save(tmp_path / "agent")

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from reinforceable.agents.sac.transitions import n_step_transitions
 from reinforceable.distributed import (
     LocalReplay,
     LocalRunners,
@@ -17,6 +16,7 @@ from reinforceable.distributed import (
 )
 from reinforceable.distributed.replay import ReplayServer
 from reinforceable.replay import ReplaySpec
+from reinforceable.replay.transitions import n_step_transitions
 from reinforceable.training import Callback
 from tests.distributed.helpers import NOVEL, ppo_agent, sac_agent
 

@@ -18,11 +18,11 @@ from reinforceable.agents.sac.losses import (
 )
 from reinforceable.agents.sac.networks import critics_from, features, features_dim
 from reinforceable.agents.sac.shared import SharedReplayLearning
-from reinforceable.agents.sac.transitions import n_step_transitions, transition_spec
 from reinforceable.driver.trajectory import Trajectory
 from reinforceable.envs.env_spec import EnvSpec
 from reinforceable.layers.recurrent_state import recurrent_layers
 from reinforceable.replay.buffer import ReplayBuffer
+from reinforceable.replay.transitions import n_step_transitions, transition_spec
 
 __all__ = ["SACAgent"]
 

@@ -21,6 +21,7 @@ import tensorflow as tf
 
 from reinforceable._checks import check_instance
 from reinforceable._random import generator
+from reinforceable.agents._off_policy import gradient_burst, updates_due
 from reinforceable.agents.base import Agent
 from reinforceable.agents.sac.actor import SACActor, sac_acting_variables
 from reinforceable.agents.sac.codec import ActionCodec
@@ -255,21 +256,11 @@ class SACBase(Agent):
         (`[num_updates, batch_size, ...]`, from a shared replay)."""
         seed = self.rng.uniform_full_int([2], tf.int32)
 
-        def keep_going(u, ok, totals):
-            return (u < num_updates) & ok
-
-        def body(u, ok, totals):
+        def step(u, seed_u):
             batch = None if batches is None else tf.nest.map_structure(lambda x: x[u], batches)
-            finite, metrics = self._gradient_step(tf.stack([seed[0], seed[1] + u]), batch)
-            return u + 1, finite, totals + tf.where(finite, metrics, 0.0)
+            return self._gradient_step(seed_u, batch)
 
-        done, ok, totals = tf.while_loop(
-            keep_going,
-            body,
-            (tf.constant(0), tf.constant(True), tf.zeros([len(self._metric_names)])),
-        )
-        applied = tf.cast(done, tf.float32) - tf.cast(~ok, tf.float32)
-        return ok, totals / tf.maximum(applied, 1.0), applied
+        return gradient_burst(step, num_updates, seed, len(self._metric_names))
 
     def _observe(self, trajectory: Trajectory) -> None:
         """Stores the trajectory's transitions (n-step returns) in the replay buffer."""
@@ -287,9 +278,9 @@ class SACBase(Agent):
         self.iterations.assign_add(1)
         env_steps = int(self.env_steps.numpy())
         size = int(self.buffer.size) if replay is None else replay.size()
-        if env_steps < self.config.warmup_steps or size < self.config.batch_size:
+        num_updates = updates_due(self.config, env_steps, new_steps, size)
+        if not num_updates:
             return {"losses/updates": 0.0, "charts/buffer_size": float(size)}
-        num_updates = max(1, round(self.config.utd_ratio * new_steps))
         if replay is None:
             ok, metrics, applied = self._update_graph(tf.constant(num_updates))
         else:

@@ -19,7 +19,6 @@ from reinforceable.agents.sac.networks import (
     sequence_features,
     zero_state,
 )
-from reinforceable.agents.sac.transitions import gather_following
 from reinforceable.driver.trajectory import Trajectory
 from reinforceable.envs.base import Environment
 from reinforceable.envs.env_spec import EnvSpec
@@ -31,6 +30,7 @@ from reinforceable.replay.sequence import (
     sequence_priority,
     trajectory_sequences,
 )
+from reinforceable.replay.transitions import gather_following
 
 __all__ = ["RecurrentSACAgent"]
 

@@ -8,8 +8,8 @@ import functools
 from typing import Any
 
 from reinforceable.agents.capabilities import SharedReplayLearner
-from reinforceable.agents.sac.transitions import n_step_transitions
 from reinforceable.replay.spec import ReplaySpec
+from reinforceable.replay.transitions import n_step_transitions
 
 __all__ = ["SharedReplayLearning"]
 

@@ -1,4 +1,5 @@
-"""SAC's replayed transitions: n-step transitions cut from a trajectory, and their spec."""
+"""Replayed transitions (SAC, DQN, a shared replay): n-step transitions cut from a trajectory,
+valid rows only, and their spec."""
 
 from __future__ import annotations
 
