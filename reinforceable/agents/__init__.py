@@ -3,6 +3,7 @@ the actors that act for them. Every agent follows one contract, `Agent` (see its
 
 from reinforceable.agents.actor import ActingState, Actor, ActorBlueprint
 from reinforceable.agents.base import Agent, Collection
+from reinforceable.agents.capabilities import SharedReplayLearner
 from reinforceable.agents.gps import MDGPSAgent, MDGPSConfig
 from reinforceable.agents.policy_search import (
     AnalyticPolicySearch,
@@ -36,5 +37,6 @@ __all__ = [
     "SACConfig",
     "ScoreFunctionAgent",
     "ScoreFunctionConfig",
+    "SharedReplayLearner",
     "TrainingDivergedError",
 ]
