@@ -21,7 +21,7 @@ import tensorflow as tf
 
 from reinforceable._checks import check_instance
 from reinforceable._random import generator
-from reinforceable.agents._off_policy import gradient_burst, updates_due
+from reinforceable.agents._off_policy import gradient_burst, update_iteration
 from reinforceable.agents.base import Agent
 from reinforceable.agents.sac.actor import SACActor, sac_acting_variables
 from reinforceable.agents.sac.codec import ActionCodec
@@ -30,7 +30,6 @@ from reinforceable.driver.keras_policy import KerasPolicy
 from reinforceable.driver.trajectory import Trajectory
 from reinforceable.envs.base import Environment
 from reinforceable.envs.env_spec import EnvSpec
-from reinforceable.errors import TrainingDivergedError
 
 __all__ = ["Gradients", "SACBase"]
 
@@ -274,30 +273,15 @@ class SACBase(Agent):
         Raises:
             TrainingDivergedError: If a loss became NaN or infinite (that update is not applied).
         """
-        new_steps, self._new_steps = self._new_steps, 0
-        self.iterations.assign_add(1)
-        env_steps = int(self.env_steps.numpy())
-        size = int(self.buffer.size) if replay is None else replay.size()
-        num_updates = updates_due(self.config, env_steps, new_steps, size)
-        if not num_updates:
-            return {"losses/updates": 0.0, "charts/buffer_size": float(size)}
-        if replay is None:
-            ok, metrics, applied = self._update_graph(tf.constant(num_updates))
-        else:
+
+        def run(num_updates):
+            if replay is None:
+                return self._update_graph(tf.constant(num_updates))
             batches = replay.sample(num_updates, self.config.batch_size)
-            ok, metrics, applied = self._shared_update_graph(tf.constant(num_updates), batches)
-        if not bool(ok):
-            raise TrainingDivergedError(
-                f"{type(self).__name__}: a loss became NaN or infinite at iteration "
-                f"{int(self.iterations.numpy())} "
-                f"(after {env_steps} env steps); that update was not applied."
-            )
-        result = {
-            name: float(v) for name, v in zip(self._metric_names, metrics.numpy(), strict=True)
-        }
-        result["losses/updates"] = float(applied)
-        result["charts/buffer_size"] = float(size)
-        return result
+            return self._shared_update_graph(tf.constant(num_updates), batches)
+
+        size = int(self.buffer.size) if replay is None else replay.size()
+        return update_iteration(self, size, run, self._metric_names)
 
     # ---------------------------------------------------------------------------- state
 
