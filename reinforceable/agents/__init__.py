@@ -4,6 +4,7 @@ the actors that act for them. Every agent follows one contract, `Agent` (see its
 from reinforceable.agents.actor import ActingState, Actor, ActorBlueprint
 from reinforceable.agents.base import Agent, Collection
 from reinforceable.agents.capabilities import SharedReplayLearner
+from reinforceable.agents.dqn import DQNAgent, DQNConfig
 from reinforceable.agents.gps import MDGPSAgent, MDGPSConfig
 from reinforceable.agents.policy_search import (
     AnalyticPolicySearch,
@@ -27,6 +28,8 @@ __all__ = [
     "AnalyticPolicySearch",
     "AnalyticPolicySearchConfig",
     "Collection",
+    "DQNAgent",
+    "DQNConfig",
     "MDGPSAgent",
     "MDGPSConfig",
     "PPOConfig",

@@ -85,9 +85,17 @@ ALGOS: dict[str, Algorithm] = {
         threads=2,
         network_defaults={"recurrent": "gru"},
     ),
+    "dqn": Algorithm(
+        _lazy("reinforceable.agents", "DQNAgent"),
+        _lazy("reinforceable.agents", "DQNConfig"),
+        _lazy("reinforceable.agents.dqn", "q_network"),
+        num_envs=1,
+        threads=1,
+    ),
 }
 """`ppo`: recurrent PPO (memoryless with a memoryless network); `sac`: SAC; `rsac`: recurrent
-SAC (a recurrent actor, recurrent critics, replayed sequences with burn-in)."""
+SAC (a recurrent actor, recurrent critics, replayed sequences with burn-in); `dqn`: DQN (double
+DQN, n-step returns, optional dueling head) for a Discrete action space."""
 
 
 @dataclasses.dataclass(frozen=True)
