@@ -336,6 +336,34 @@ PRESETS: dict[str, Preset] = {
             check_steps=20_000,
             check_return=-200.0,
         ),
+        Preset(
+            name="dqn-cartpole",
+            algo="dqn",
+            env_id="CartPole-v1",
+            steps=100_000,
+            num_envs=1,
+            # The RL Zoo's DQN settings for CartPole-v1 (SB3's DQN target: no double DQN); the
+            # target network is copied after every burst of 128 updates, as SB3's copy every
+            # 10 env steps does between its bursts.
+            config={
+                "learning_rate": 2.3e-3,
+                "batch_size": 64,
+                "buffer_capacity": 100_000,
+                "warmup_steps": 1000,
+                "steps_per_iteration": 256,
+                "utd_ratio": 0.5,
+                "target_update_interval": 128,
+                "exploration_fraction": 0.16,
+                "exploration_final": 0.04,
+                "double": False,
+            },
+            network={"hidden": (256, 256)},
+            figure=float("nan"),
+            measured="not measured yet",
+            command="python benchmarks/dqn.py",
+            check_steps=60_000,
+            check_return=475.0,
+        ),
     )
 }
 

@@ -1,12 +1,24 @@
 """A run directory's files, apart from the checkpoints' contents: its layout checked before a
-run starts, `progress.csv` read back on resume, and unreadable checkpoints moved aside."""
+run starts, `progress.csv` read back on resume, and the newest readable checkpoint restored
+(unreadable ones moved aside)."""
 
 from __future__ import annotations
 
 import csv
 import pathlib
+import time
+import warnings
 
-__all__ = ["PROGRESS_FILE", "CheckpointError", "check_run_dir", "move_aside", "read_progress"]
+import tensorflow as tf
+
+__all__ = [
+    "PROGRESS_FILE",
+    "CheckpointError",
+    "check_run_dir",
+    "move_aside",
+    "read_progress",
+    "restore_newest_readable",
+]
 
 PROGRESS_FILE = "progress.csv"
 
@@ -81,3 +93,61 @@ def read_progress(run_dir: pathlib.Path) -> list[dict[str, float]]:
             if None in row.values() or "iteration" not in rows[-1]:
                 rows.pop()
     return rows
+
+
+def restore_newest_readable(checkpoint, manager, directory: pathlib.Path, keep: int):
+    """Restores the newest checkpoint of `manager` that reads in full into `checkpoint`;
+    returns its prefix and the manager to go on with. An unreadable one (truncated, corrupt, or
+    missing variables) is reported with its file and reason, moved aside as `<file>.unreadable`
+    (never deleted or overwritten), and the one before it is tried.
+
+    Raises:
+        CheckpointError: If none can be read.
+    """
+    candidates = list(reversed(manager.checkpoints)) or [manager.latest_checkpoint]
+    if manager.latest_checkpoint not in candidates:
+        candidates.insert(0, manager.latest_checkpoint)
+    problems = []
+    for prefix in candidates:
+        try:
+            checkpoint.restore(prefix).assert_existing_objects_matched()
+        except Exception as error:  # OpError, IndexError (truncated), ValueError, ...
+            reason = f"{type(error).__name__}: {str(error).strip().splitlines()[0][:300]}"
+            kept = move_aside(prefix)
+            problems.append(f"{prefix} ({reason})")
+            warnings.warn(
+                f"Trainer: the checkpoint {prefix} cannot be read ({reason}). It is kept as "
+                f"{', '.join(kept) or 'it was'}; resuming from an earlier checkpoint.",
+                stacklevel=3,
+            )
+            continue
+        if problems:
+            manager = _forget(checkpoint, directory, candidates[: len(problems)], prefix, keep)
+        return prefix, manager
+    raise CheckpointError(
+        f"Trainer: no checkpoint in {directory} can be read, so the run cannot resume: "
+        + "; ".join(problems)
+        + ". They are kept (moved aside as *.unreadable); pass resume=False or another "
+        "run_dir to start afresh."
+    )
+
+
+def _forget(checkpoint, directory: pathlib.Path, unreadable: list[str], latest: str, keep: int):
+    """Drops moved-aside checkpoints from the checkpoint state, so that the newest readable one
+    is the latest, and the older ones stay managed (kept, then rotated); returns a manager of
+    the state so cleaned."""
+    state = tf.train.get_checkpoint_state(str(directory))
+    names = [pathlib.Path(path).name for path in state.all_model_checkpoint_paths]
+    stamps = list(state.all_model_checkpoint_timestamps) or [time.time()] * len(names)
+    dropped = {pathlib.Path(path).name for path in unreadable}
+    kept = [
+        (name, stamp) for name, stamp in zip(names, stamps, strict=True) if name not in dropped
+    ] or [(pathlib.Path(latest).name, time.time())]
+    tf.compat.v1.train.update_checkpoint_state(
+        str(directory),
+        kept[-1][0],
+        all_model_checkpoint_paths=[name for name, _ in kept],
+        all_model_checkpoint_timestamps=[stamp for _, stamp in kept],
+        last_preserved_timestamp=min(stamp for _, stamp in kept) - 1.0,
+    )
+    return tf.train.CheckpointManager(checkpoint, directory, max_to_keep=keep)

@@ -7,7 +7,6 @@ import math
 import os
 import pathlib
 import time
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,10 +23,9 @@ from reinforceable.training.callbacks import Callback
 from reinforceable.training.health import WeightHealth
 from reinforceable.training.run_dir import (
     PROGRESS_FILE,
-    CheckpointError,
     check_run_dir,
-    move_aside,
     read_progress,
+    restore_newest_readable,
 )
 from reinforceable.training.trainable import Collectors
 
@@ -214,7 +212,9 @@ class Trainer:
     def _restore(self) -> None:
         if self.manager is None or not self.resume or self.manager.latest_checkpoint is None:
             return
-        prefix = self._restore_newest_readable()
+        prefix, self.manager = restore_newest_readable(
+            self.checkpoint, self.manager, self.run_dir / "checkpoints", self.keep_checkpoints
+        )
         self.agent.actor.update(self.agent.acting_state())
         iterations = int(self.agent.iterations.numpy())
         # Iterations after the checkpoint were lost with the run that made them.
@@ -225,59 +225,6 @@ class Trainer:
         print(
             f"Resumed from {prefix} (iteration {iterations}, {self.env_steps:,} env steps).",
             flush=True,
-        )
-
-    def _restore_newest_readable(self) -> str:
-        """Restores the newest checkpoint that reads in full. An unreadable one (truncated,
-        corrupt, or missing variables) is reported with its file and reason, moved aside as
-        `<file>.unreadable` (never deleted or overwritten), and the one before it is tried."""
-        directory = self.run_dir / "checkpoints"
-        candidates = list(reversed(self.manager.checkpoints)) or [self.manager.latest_checkpoint]
-        if self.manager.latest_checkpoint not in candidates:
-            candidates.insert(0, self.manager.latest_checkpoint)
-        problems = []
-        for prefix in candidates:
-            try:
-                self.checkpoint.restore(prefix).assert_existing_objects_matched()
-            except Exception as error:  # OpError, IndexError (truncated), ValueError, ...
-                reason = f"{type(error).__name__}: {str(error).strip().splitlines()[0][:300]}"
-                kept = move_aside(prefix)
-                problems.append(f"{prefix} ({reason})")
-                warnings.warn(
-                    f"Trainer: the checkpoint {prefix} cannot be read ({reason}). It is kept as "
-                    f"{', '.join(kept) or 'it was'}; resuming from an earlier checkpoint.",
-                    stacklevel=3,
-                )
-                continue
-            if problems:
-                self._forget(directory, candidates[: len(problems)], prefix)
-            return prefix
-        raise CheckpointError(
-            f"Trainer: no checkpoint in {directory} can be read, so the run cannot resume: "
-            + "; ".join(problems)
-            + ". They are kept (moved aside as *.unreadable); pass resume=False or another "
-            "run_dir to start afresh."
-        )
-
-    def _forget(self, directory: pathlib.Path, unreadable: list[str], latest: str) -> None:
-        """Drops moved-aside checkpoints from the checkpoint state, so that the newest readable
-        one is the latest, and the older ones stay managed (kept, then rotated)."""
-        state = tf.train.get_checkpoint_state(str(directory))
-        names = [pathlib.Path(path).name for path in state.all_model_checkpoint_paths]
-        stamps = list(state.all_model_checkpoint_timestamps) or [time.time()] * len(names)
-        dropped = {pathlib.Path(path).name for path in unreadable}
-        kept = [
-            (name, stamp) for name, stamp in zip(names, stamps, strict=True) if name not in dropped
-        ] or [(pathlib.Path(latest).name, time.time())]
-        tf.compat.v1.train.update_checkpoint_state(
-            str(directory),
-            kept[-1][0],
-            all_model_checkpoint_paths=[name for name, _ in kept],
-            all_model_checkpoint_timestamps=[stamp for _, stamp in kept],
-            last_preserved_timestamp=min(stamp for _, stamp in kept) - 1.0,
-        )
-        self.manager = tf.train.CheckpointManager(
-            self.checkpoint, directory, max_to_keep=self.keep_checkpoints
         )
 
     def _write_progress(self, rewrite: bool = False) -> None:

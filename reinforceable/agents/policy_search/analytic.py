@@ -15,6 +15,7 @@ from reinforceable.agents._saving import model_object
 from reinforceable.agents.actor import acting_variables
 from reinforceable.agents.base import Agent, Collection
 from reinforceable.agents.policy_search.analytic_actor import AnalyticActor, value_network
+from reinforceable.agents.policy_search.analytic_checks import check_env, check_policy
 from reinforceable.agents.policy_search.config import AnalyticPolicySearchConfig
 from reinforceable.driver.keras_policy import KerasPolicy
 from reinforceable.driver.trajectory import Trajectory
@@ -98,7 +99,7 @@ class AnalyticPolicySearch(Agent):
         self.model = policy
         self.system = model
         if env is not None:
-            self._check_env(spec)
+            check_env(model, spec)
         self.learner_policy = KerasPolicy(policy, deterministic=config.deterministic)
         example = tf.nest.map_structure(tf.convert_to_tensor, spec.example_timestep())
         self.learner_policy.build(example)
@@ -110,7 +111,7 @@ class AnalyticPolicySearch(Agent):
                 "does)."
             )
         self.rng = generator(config.seed)
-        self._check_policy()
+        check_policy(self)
         self.optimizer = keras.optimizers.Adam(config.learning_rate)
         self.optimizer.build(policy.trainable_variables)
         self.value = None
@@ -162,45 +163,6 @@ class AnalyticPolicySearch(Agent):
         )
 
     # ---------------------------------------------------------------------------- checks
-
-    def _check_env(self, spec: EnvSpec) -> None:
-        model = self.system
-        observation, action = spec.observation_space, spec.action_space
-        if getattr(observation, "shape", None) != (model.obs_dim,) or getattr(
-            action, "shape", None
-        ) != (model.action_dim,):
-            raise ValueError(
-                "AnalyticPolicySearch: `env` must match the model: observations of shape "
-                f"({model.obs_dim},) and actions of shape ({model.action_dim},); received "
-                f"{observation} and {action}."
-            )
-
-    def _check_policy(self) -> None:
-        """One eager trial step: the policy's output and the actions it takes."""
-        states = self.system.initial_state([2], tf.constant([0, 0]))
-        observation = tf.cast(self.system.observe(states), tf.float32)
-        distribution, _ = self._step(observation, self.learner_policy.initial_state(2))
-        action = self._drop_time(distribution.mode())
-        if action.shape != (2, self.system.action_dim):
-            raise ValueError(
-                "AnalyticPolicySearch: the policy's action must have shape "
-                f"[batch, {self.system.action_dim}] (the model's `action_dim`); received "
-                f"{action.shape} for a batch of 2."
-            )
-        try:
-            self.system.step(states, tf.cast(action, states.dtype))
-            self.system.step(
-                states,
-                tf.cast(
-                    self._drop_time(distribution.sample(seed=tf.constant([0, 1]))), states.dtype
-                ),
-            )
-        except ValueError as error:
-            raise ValueError(
-                f"AnalyticPolicySearch: the policy's actions do not fit the model ({error}). "
-                "Bound the policy's head to the model's action bounds (DenseNormal with "
-                "`output_bounds` and `hard_bounds=True`)."
-            ) from None
 
     def _step(self, observation, state):
         """The action distribution for `[N, obs]` observations and the next policy state (a

@@ -12,7 +12,8 @@ from reinforceable._random import generator
 from reinforceable.agents.base import Agent, Collection
 from reinforceable.agents.ppo.actor import DISCOUNTED_RETURN, PPOActor, ppo_acting_variables
 from reinforceable.agents.ppo.config import PPOConfig
-from reinforceable.agents.ppo.losses import PPOBatch, explained_variance, ppo_loss
+from reinforceable.agents.ppo.losses import explained_variance
+from reinforceable.agents.ppo.minibatch import minibatch_gradients
 from reinforceable.agents.ppo.sequences import chunk_states, to_chunks
 from reinforceable.driver.keras_policy import KerasPolicy
 from reinforceable.driver.trajectory import Trajectory, concatenate
@@ -325,7 +326,6 @@ class RecurrentPPOAgent(Agent):
         order = tf.argsort(tf.random.stateless_uniform([config.num_epochs, num_chunks], seed))
         order = tf.reshape(order, [num_updates, chunks_per_batch])
         variables = self.model.trainable_variables
-        continuous_coef, discrete_coef = config.entropy_coefs()
         metric_names = (
             "losses/policy_loss",
             "losses/value_loss",
@@ -341,42 +341,8 @@ class RecurrentPPOAgent(Agent):
             take = lambda x: tf.gather(x, index)  # noqa: E731
             batch = tf.nest.map_structure(take, data)
             state = tf.nest.map_structure(take, states)
-            with tf.GradientTape() as tape:
-                evaluation = self.learner_policy.evaluate(
-                    batch["observation"], batch["episode_start"], state, batch["action"]
-                )
-                flat = lambda x: tf.reshape(x, [-1])  # noqa: E731
-                loss, metrics = ppo_loss(
-                    PPOBatch(
-                        log_prob=flat(evaluation.log_prob),
-                        old_log_prob=flat(batch["old_log_prob"]),
-                        advantage=flat(batch["advantage"]),
-                        value=flat(evaluation.extras["value"]),
-                        old_value=flat(batch["old_value"]),
-                        returns=flat(batch["returns"]),
-                        entropy=flat(evaluation.entropy),
-                        discrete_entropy=flat(evaluation.discrete_entropy),
-                        mask=flat(batch["valid"]),
-                    ),
-                    clip_range=clip_range,
-                    value_coef=config.value_coef,
-                    entropy_coef=continuous_coef,
-                    clip_range_value=config.clip_range_value,
-                    normalize_advantages=config.normalize_advantages,
-                    discrete_entropy_coef=discrete_coef,
-                )
-            gradients = tape.gradient(loss, variables)
-            gradients = [
-                tf.zeros_like(v) if g is None else g
-                for g, v in zip(gradients, variables, strict=True)
-            ]
-            grad_norm = tf.linalg.global_norm(gradients)
-            if config.max_grad_norm is not None:
-                gradients, _ = tf.clip_by_global_norm(
-                    gradients, config.max_grad_norm, use_norm=grad_norm
-                )
-            metrics = {**metrics, "losses/loss": loss, "losses/grad_norm": grad_norm}
-            return gradients, metrics
+            return minibatch_gradients(self.learner_policy, batch, state, variables, config,
+                                       clip_range)  # fmt: skip
 
         def keep_going(u, stop, applied_updates, totals):
             return (u < num_updates) & ~stop
