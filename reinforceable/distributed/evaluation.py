@@ -25,7 +25,7 @@ class Evaluator:
     """
 
     def __init__(self, blueprint, env, num_envs, episodes, seed=None, threads=None):
-        from reinforceable.training.callbacks import evaluation_driver
+        from reinforceable.driver.evaluation import evaluation_driver
 
         if threads is not None:  # a process of its own: TF's pools before TF starts
             from reinforceable._startup import configure_threads
@@ -54,11 +54,11 @@ class Evaluator:
     def evaluate(self, acting_state) -> dict[str, float]:
         """`eval/episode_return`, `eval/episode_length` (means over `episodes` episodes from
         fresh resets) and `eval/version`, the acting state's version."""
-        from reinforceable.training.callbacks import run_episodes
+        from reinforceable.driver.evaluation import evaluate_episodes
 
         self.actor.update(acting_state)
         version = float(acting_state["version"])
-        return {**run_episodes(self.driver, self.episodes), "eval/version": version}
+        return {**evaluate_episodes(self.driver, self.episodes), "eval/version": version}
 
     def close(self) -> None:
         self.env.close()

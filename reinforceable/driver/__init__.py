@@ -1,6 +1,7 @@
 """The graph-mode agent-environment loop: `Driver`, policies, observers and trajectories."""
 
 from reinforceable.driver.driver import Driver
+from reinforceable.driver.evaluation import evaluate_episodes, evaluation_driver
 from reinforceable.driver.keras_policy import KerasPolicy, SequenceEvaluation
 from reinforceable.driver.observers import EpisodeStatistics, Observer, SuccessRate
 from reinforceable.driver.policy import NonFiniteActionError, Policy, PolicyStep
@@ -20,4 +21,6 @@ __all__ = [
     "SuccessRate",
     "Trajectory",
     "Transition",
+    "evaluate_episodes",
+    "evaluation_driver",
 ]

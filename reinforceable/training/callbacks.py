@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING
 import tensorflow as tf
 
 from reinforceable._checks import check_instance
-from reinforceable.driver.driver import Driver
-from reinforceable.driver.observers import EpisodeStatistics
+from reinforceable.driver.evaluation import evaluate_episodes, evaluation_driver
 from reinforceable.envs.base import Environment
 from reinforceable.training.best import BestAgent
 from reinforceable.training.logger import SCALAR, Logger
@@ -50,25 +49,6 @@ class Callback:
 
     def on_train_end(self, trainer: Trainer, logs: dict[str, float]) -> None:
         """Called once at the end, with the last iteration's logs."""
-
-
-def evaluation_driver(policy, env: Environment, episodes: int) -> Driver:
-    """A Driver of `policy` on `env` that keeps the statistics of the last `episodes` episodes."""
-    return Driver(policy, env, [EpisodeStatistics(window=episodes)], seed=0)
-
-
-def run_episodes(driver: Driver, episodes: int) -> dict[str, float]:
-    """Runs `driver` (from `evaluation_driver`) for `episodes` episodes from fresh resets;
-    returns `eval/episode_return` and `eval/episode_length`, their means."""
-    driver.reset()
-    for observer in driver.observers:
-        observer.reset()
-    driver.run(episodes=episodes)
-    metrics = driver.metrics()
-    return {
-        "eval/episode_return": metrics["episode_return"],
-        "eval/episode_length": metrics["episode_length"],
-    }
 
 
 class Evaluation(Callback):
@@ -133,7 +113,7 @@ class Evaluation(Callback):
         """Runs `policy` for `episodes` episodes from fresh resets; returns the `eval/` means."""
         if self._driver is None or self._driver.policy is not policy:
             self._driver = evaluation_driver(policy, self.env, self.episodes)
-        return run_episodes(self._driver, self.episodes)
+        return evaluate_episodes(self._driver, self.episodes)
 
     def on_iteration_end(self, trainer, logs):
         iteration = int(logs["iteration"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import keras
@@ -11,10 +12,11 @@ from reinforceable._checks import check_instance
 from reinforceable._random import generator
 from reinforceable.agents.base import Agent, Collection
 from reinforceable.agents.ppo.actor import DISCOUNTED_RETURN, PPOActor, ppo_acting_variables
+from reinforceable.agents.ppo.checks import check_trajectory, check_value_output
 from reinforceable.agents.ppo.config import PPOConfig
 from reinforceable.agents.ppo.losses import explained_variance
 from reinforceable.agents.ppo.minibatch import minibatch_gradients
-from reinforceable.agents.ppo.sequences import chunk_states, to_chunks
+from reinforceable.agents.ppo.sequences import chunk_states, recorded_states, to_chunks
 from reinforceable.driver.keras_policy import KerasPolicy
 from reinforceable.driver.trajectory import Trajectory, concatenate
 from reinforceable.envs.base import Environment
@@ -59,7 +61,7 @@ class RecurrentPPOAgent(Agent):
     * `fit(total_steps, callbacks=...)` runs the whole loop (rollouts, updates, logging,
       evaluation, checkpoints);
     * `train(trajectory)` is one update from a trajectory you collected with
-      `Driver(agent.policy, env).run(agent.rollout_steps)`.
+      `Driver(agent.policy, env, sequence_length=agent.collection.sequence_length)`.
 
     Args:
         model: The policy model (see above).
@@ -102,7 +104,7 @@ class RecurrentPPOAgent(Agent):
         self.learner_policy = KerasPolicy(model, preprocess=preprocess)
         example = tf.nest.map_structure(tf.convert_to_tensor, spec.example_timestep())
         self.learner_policy.build(example)
-        self._check_value_output(example)
+        check_value_output(self.learner_policy, example, self.num_envs, type(self).__name__)
         ppo.check_num_envs(spec.num_envs)
         recurrent = self.learner_policy.takes_sequences
         ppo.check_sequences(recurrent)
@@ -124,20 +126,8 @@ class RecurrentPPOAgent(Agent):
         self._diverged = tf.Variable(False, trainable=False, name="diverged")
         self._train_graph = tf.function(self._train, autograph=False, reduce_retracing=True)
         self._pending: list[Trajectory] = []
+        self._warned_replay = False
         self._build_actor()
-
-    def _check_value_output(self, example) -> None:
-        state = self.learner_policy.initial_state(self.num_envs)
-        extras = self.learner_policy.step(example, state, tf.zeros([2], tf.int32)).extras
-        value = extras.get("value")
-        if value is None or tuple(value.shape) != (self.num_envs,):
-            received = "no 'value' output" if value is None else f"shape {tuple(value.shape)}"
-            raise ValueError(
-                f"{type(self).__name__}: the model must output a dict {{'action': "
-                "<distributions>, 'value': <[batch] tensor>} (for a recurrent model, [batch, "
-                f"time]); received {received}. A Dense(1) value head needs a "
-                "keras.layers.Reshape to drop its last axis."
-            )
 
     # ----------------------------------------------------------------------------- acting
 
@@ -213,30 +203,17 @@ class RecurrentPPOAgent(Agent):
             )
         return float(self.env_steps.numpy()) / self.schedule_steps
 
-    def _check_trajectory(self, trajectory: Trajectory, owner: str, whole: bool) -> None:
-        """T must be a multiple of the sequence length; for what one update trains on (`whole`:
-        the observed rollouts side by side), T * B a multiple of batch_size as well."""
-        for key in ("value", "log_prob"):
-            if key not in trajectory.extras:
-                raise ValueError(
-                    f"{owner}: the trajectory has no {key!r} in its extras; collect it with "
-                    "the agent's actor (Driver(agent.policy, env))."
-                )
-        steps, envs = trajectory.reward.shape
-        length, batch_size = self.sequence_length, self.ppo_config.batch_size
-        if steps % length or (whole and (steps * envs) % batch_size):
-            raise ValueError(
-                f"{owner}: the trajectory must be [T, B] with T a multiple of the sequence "
-                f"length {length} and T * B a multiple of batch_size {batch_size} (T = num_steps"
-                f" = {self.ppo_config.num_steps} with the spec's {self.num_envs} environments "
-                f"does it; several actors' rollouts of one update count together); received "
-                f"[{steps}, {envs}]."
-            )
-
     def _observe(self, trajectory: Trajectory) -> None:
         """Keeps the rollout for `update`; rollouts observed before one `update` are
         concatenated along the batch axis (several actors' chunks of the same length)."""
-        self._check_trajectory(trajectory, f"{type(self).__name__}.observe", whole=False)
+        check_trajectory(
+            trajectory,
+            f"{type(self).__name__}.observe",
+            self.ppo_config,
+            self.sequence_length,
+            self.num_envs,
+            whole=False,
+        )
         if self.reward_scaler is not None and DISCOUNTED_RETURN not in trajectory.extras:
             # Not processed by an actor: it comes from this agent's own stream of experience.
             trajectory = self.actor.process(trajectory)
@@ -260,7 +237,24 @@ class RecurrentPPOAgent(Agent):
             raise ValueError(f"{type(self).__name__}.update: observe a trajectory first.")
         pending, self._pending = self._pending, []
         trajectory = pending[0] if len(pending) == 1 else concatenate(pending)
-        self._check_trajectory(trajectory, f"{type(self).__name__}.update", whole=True)
+        check_trajectory(
+            trajectory,
+            f"{type(self).__name__}.update",
+            self.ppo_config,
+            self.sequence_length,
+            self.num_envs,
+            whole=True,
+        )
+        length = self.collection.sequence_length  # recorded chunk states expected
+        if length and not recorded_states(trajectory, length) and not self._warned_replay:
+            self._warned_replay = True  # a Driver without sequence_length: say so, once
+            warnings.warn(
+                f"{type(self).__name__}.train: the trajectory has no recorded chunk states, so "
+                "they are replayed with the current weights (exact only for data of these "
+                f"weights); build the Driver with sequence_length={length} "
+                "(agent.collection.sequence_length), as fit does.",
+                stacklevel=3,
+            )
         progress = self._progress()
         learning_rate = schedule_value(self.ppo_config.learning_rate, progress)
         clip_range = schedule_value(self.ppo_config.clip_range, progress)

@@ -9,7 +9,7 @@ import tensorflow as tf
 from reinforceable.driver.keras_policy import KerasPolicy
 from reinforceable.driver.trajectory import Trajectory
 
-__all__ = ["chunk_initial_states", "chunk_states", "to_chunks"]
+__all__ = ["chunk_initial_states", "chunk_states", "recorded_states", "to_chunks"]
 
 
 def to_chunks(nest: Any, length: int) -> Any:
@@ -63,13 +63,19 @@ def chunk_initial_states(policy: KerasPolicy, trajectory: Trajectory, length: in
     return tf.nest.map_structure(lambda *parts: tf.concat(parts, 0), *states)
 
 
+def recorded_states(trajectory: Trajectory, length: int) -> bool:
+    """Whether the trajectory holds the states its actor had at every `length`-step boundary
+    (`Trajectory.sequence_states`, `[T // length, B, ...]`)."""
+    leaves = tf.nest.flatten(trajectory.sequence_states)
+    return bool(leaves) and leaves[0].shape[0] == trajectory.reward.shape[0] // length
+
+
 def chunk_states(policy: KerasPolicy, trajectory: Trajectory, length: int) -> Any:
     """Each chunk's initial state, `[K * B, ...]` in chunk order: the states the actor recorded
     at the chunk boundaries (`Trajectory.sequence_states`, `[K, B, ...]`) where the trajectory
     has them, or else replayed with the current parameters (`chunk_initial_states`)."""
-    recorded = trajectory.sequence_states
-    leaves = tf.nest.flatten(recorded)
-    if leaves and leaves[0].shape[0] == trajectory.reward.shape[0] // length:
+    if recorded_states(trajectory, length):
         # [K, B, ...] -> [K * B, ...]: chunk k * B + b, as `to_chunks` orders them.
+        recorded = trajectory.sequence_states
         return tf.nest.map_structure(lambda x: tf.reshape(x, [-1, *x.shape[2:]]), recorded)
     return chunk_initial_states(policy, trajectory, length)

@@ -57,7 +57,8 @@ class SACAgent(SharedReplayLearning, SACBase):
     random actions while the acting state's warm-up flag is set.
 
     Args:
-        actor: The actor model.
+        actor_model: The actor's Keras model (what `agent.actor`, the acting side, acts with;
+            the learner scores it through `agent.learner_policy`).
         env: The `EnvSpec` (or an `Environment`, whose spec is taken and which `fit` then uses
             by default).
         config: A `SACConfig`.
@@ -86,7 +87,7 @@ class SACAgent(SharedReplayLearning, SACBase):
             )
 
     def _example_distributions(self, example):
-        distributions, _ = self.actor_policy.distributions(example.observation)
+        distributions, _ = self.learner_policy.distributions(example.observation)
         return distributions
 
     def _build_critics(self, spec: EnvSpec, critic: keras.Model | None) -> None:
@@ -115,7 +116,7 @@ class SACAgent(SharedReplayLearning, SACBase):
         self.env_steps.assign_add(tf.size(trajectory.reward, tf.int64))
 
     def _sample_actor(self, observation, seed):
-        distributions, _ = self.actor_policy.distributions(observation)
+        distributions, _ = self.learner_policy.distributions(observation)
         batch = tf.shape(tf.nest.flatten(observation)[0])[0]
         return self.codec.sample(distributions, batch, seed)
 

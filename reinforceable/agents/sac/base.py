@@ -58,22 +58,22 @@ class SACBase(Agent):
 
     def __init__(
         self,
-        actor: keras.Model,
+        actor_model: keras.Model,
         env: EnvSpec | Environment,
         config=None,
         critic: keras.Model | None = None,
     ):
         owner = type(self).__name__
-        check_instance(owner, "actor", actor, keras.Model, "a keras.Model")
-        self._check_actor(actor)
+        check_instance(owner, "actor_model", actor_model, keras.Model, "a keras.Model")
+        self._check_actor(actor_model)
         if critic is not None:
             check_instance(owner, "critic", critic, keras.Model, "a keras.Model or None")
         super().__init__(env, config)
         spec, config = self.spec, self.config
-        self.model = actor
-        self.actor_policy = KerasPolicy(actor)  # the learner's view, for the losses
+        self.model = actor_model
+        self.learner_policy = KerasPolicy(actor_model)  # the learner's view, for the losses
         example = tf.nest.map_structure(tf.convert_to_tensor, spec.example_timestep())
-        self.actor_policy.build(example)
+        self.learner_policy.build(example)
         self.codec = ActionCodec(
             spec.action_space, spec.action_spec, self._example_distributions(example), owner
         )
@@ -97,7 +97,7 @@ class SACBase(Agent):
         self.alpha_optimizer = keras.optimizers.Adam(config.learning_rate)
         self._critic_variables = [v for c in self._critic_models() for v in c.trainable_variables]
         self._alpha_variables = [self.log_alpha_continuous, self.log_alpha_discrete]
-        self.actor_optimizer.build(actor.trainable_variables)
+        self.actor_optimizer.build(actor_model.trainable_variables)
         self.critic_optimizer.build(self._critic_variables)
         self.alpha_optimizer.build(self._alpha_variables)
 

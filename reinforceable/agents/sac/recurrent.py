@@ -77,7 +77,7 @@ class RecurrentSACAgent(SACBase):
       `overlap > 0` every other row is trained on.
 
     Args:
-        actor: A recurrent Keras actor (`rf.networks.sac_actor(env, recurrent="gru")` builds
+        actor_model: A recurrent Keras actor (`rf.networks.sac_actor(env, recurrent="gru")` builds
             one): inputs `{"observation": [B, T, ...], "episode_start": [B, T], "state": ...}`,
             outputs `{"action": heads, "state": ...}` (see `KerasPolicy`).
         env: The `EnvSpec` (or an `Environment`).
@@ -100,7 +100,7 @@ class RecurrentSACAgent(SACBase):
 
     def __init__(
         self,
-        actor: keras.Model,
+        actor_model: keras.Model,
         env: EnvSpec | Environment,
         config: RecurrentSACConfig | None = None,
         critic: keras.Model | None = None,
@@ -110,7 +110,7 @@ class RecurrentSACAgent(SACBase):
                 "RecurrentSACAgent: `critic` is not supported; the recurrent critics are built "
                 "from the config (`cell`, `units`, `embedding`, `hidden`)."
             )
-        super().__init__(actor, env, config)
+        super().__init__(actor_model, env, config)
 
     # ---------------------------------------------------------------------------- parts
 
@@ -123,7 +123,7 @@ class RecurrentSACAgent(SACBase):
             )
 
     def _example_distributions(self, example):
-        policy = self.actor_policy
+        policy = self.learner_policy
         if not policy.takes_sequences:
             raise ValueError(
                 "RecurrentSACAgent: the actor must take [batch, time, ...] sequences (declare a "
@@ -167,7 +167,7 @@ class RecurrentSACAgent(SACBase):
             "valid": tf.TensorSpec([length], tf.bool),
         }
         state = tf.nest.map_structure(
-            lambda x: tf.TensorSpec(x.shape[1:], x.dtype), self.actor_policy.initial_state(1)
+            lambda x: tf.TensorSpec(x.shape[1:], x.dtype), self.learner_policy.initial_state(1)
         )
         return SequenceReplay(
             steps,
@@ -232,7 +232,7 @@ class RecurrentSACAgent(SACBase):
         """The gradients of the critics', actor's and temperatures' losses on a batch of
         sequences (`SequenceReplay.sample`'s), with the actor's samples drawn from `seed`; sets
         the sequences' priorities where the replay is prioritised."""
-        config, codec, policy = self.config, self.codec, self.actor_policy
+        config, codec, policy = self.config, self.codec, self.learner_policy
         burn, length = config.burn_in, config.sequence_length
         n = tf.nest.flatten(batch.steps)[0].shape[0]
         trained = length - burn

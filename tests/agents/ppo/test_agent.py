@@ -1,6 +1,7 @@
 """RecurrentPPOAgent: construction errors, updates on every action kind, faults, save/load."""
 
 import math
+import warnings
 
 import keras
 import numpy as np
@@ -250,3 +251,21 @@ def test_rollouts_of_several_actors_count_together_for_the_batch_size():
     agent.observe(halves[0].run(steps=32))
     with pytest.raises(ValueError, match=r"update: .* T \* B a multiple of batch_size 64"):
         agent.update()
+
+
+def test_ppo_says_when_it_replays_chunk_states_a_driver_did_not_record():
+    """A Driver built without `sequence_length` records no chunk states: PPO warns once, names
+    the fix, and trains on replayed states; with it, no warning."""
+    env = rf.GymEnv("reinforceable/CartPoleNoVel-v1", num_envs=2, seed=0)
+    config = PPOConfig(num_steps=16, batch_size=16, sequence_length=4, num_epochs=1, seed=0)
+    agent = RecurrentPPOAgent(actor_critic(env, hidden=(8,), recurrent="gru", units=8), env, config)
+    assert agent.collection.sequence_length == 4
+    bare = rf.Driver(agent.policy, env, seed=0)
+    with pytest.warns(UserWarning, match=r"no recorded chunk states.*sequence_length=4"):
+        agent.train(bare.run(agent.rollout_steps))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        agent.train(bare.run(agent.rollout_steps))  # once only
+        recording = rf.Driver(agent.policy, env, seed=0, sequence_length=4)
+        agent.train(recording.run(agent.rollout_steps))
+    assert int(agent.iterations.numpy()) == 3

@@ -158,7 +158,7 @@ def test_save_load_acts_identically_and_resume_keeps_the_buffer(tmp_path):
     agent.save(tmp_path / "agent")
     loaded = SACAgent.load(tmp_path / "agent", agent.env)
     for mine, theirs in (
-        (agent.actor_policy, loaded.actor_policy),
+        (agent.learner_policy, loaded.learner_policy),
         (agent.eval_policy, loaded.eval_policy),
     ):
         runs = [
