@@ -94,6 +94,11 @@ def check_positive_int(owner: str, name: str, value) -> None:
         raise ValueError(f"{owner}: `{name}` must be a positive int; received {value!r}.")
 
 
+def check_nonnegative_int(owner: str, name: str, value) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{owner}: `{name}` must be an int >= 0; received {value!r}.")
+
+
 def check_number(
     owner: str, name: str, value, low: float | None = None, high=None, low_open: bool = True
 ) -> None:

@@ -57,10 +57,9 @@ class EpsilonGreedy(Policy):
         action = tf.argmax(self.model(timestep.observation), axis=-1, output_type=tf.int32)
         if self.epsilon is not None:
             pick, explore = tf.unstack(tf.random.split(seed, 2))
-            random = tf.random.stateless_uniform(
-                tf.shape(action), pick, 0, self.num_actions, tf.int32
-            )
-            chance = tf.random.stateless_uniform(tf.shape(action), explore)
+            shape = tf.shape(action)
+            random = tf.random.stateless_uniform(shape, pick, 0, self.num_actions, tf.int32)
+            chance = tf.random.stateless_uniform(shape, explore)
             action = tf.where(chance < self.epsilon, random, action)
         return PolicyStep(action=tf.cast(action, self.dtype), state=state, extras={})
 

@@ -17,6 +17,7 @@ from reinforceable.agents.base import Agent, Collection
 from reinforceable.agents.dqn.actor import DQNActor
 from reinforceable.agents.dqn.config import DQNConfig
 from reinforceable.agents.dqn.losses import dqn_target
+from reinforceable.ops.schedules import schedule_value
 from reinforceable.replay.buffer import ReplayBuffer
 from reinforceable.replay.transitions import n_step_transitions, transition_spec
 
@@ -67,9 +68,8 @@ class DQNAgent(Agent):
             )
         self.model, self.target = model, keras.models.clone_model(model)
         self.target.set_weights(model.get_weights())
-        self.optimizer = keras.optimizers.Adam(
-            config.learning_rate, global_clipnorm=config.max_grad_norm
-        )
+        rate = float(schedule_value(config.learning_rate, 0.0))
+        self.optimizer = keras.optimizers.Adam(rate, global_clipnorm=config.max_grad_norm)
         self.optimizer.build(model.trainable_variables)
         self.buffer = ReplayBuffer(transition_spec(spec), config.buffer_capacity)
         self.rng = generator(config.seed)
@@ -142,17 +142,15 @@ class DQNAgent(Agent):
         return gradient_burst(lambda u, s: self._gradient_step(s), num_updates, seed, 2)
 
     def _update(self) -> dict[str, float]:
-        """After warm-up, `utd_ratio` updates per new env step; returns the metrics.
-
-        Raises:
-            ValueError: Without a budget (`fit`, or `set_budget`), which ε's schedule needs.
-            TrainingDivergedError: If the loss became NaN or infinite (not applied).
-        """
+        """After warm-up, `utd_ratio` updates per new env step. Raises a `ValueError` without a
+        budget (ε and the learning rate need it), a `TrainingDivergedError` at a non-finite loss."""
         if self._budget is None:
             raise ValueError(
                 "DQNAgent.train: the exploration schedule needs the training budget: train "
                 "with fit(total_steps=...), or call set_budget(total_steps) first."
             )
+        progress = float(self.env_steps.numpy()) / self._budget
+        self.optimizer.learning_rate.assign(schedule_value(self.config.learning_rate, progress))
         epsilon, names = float(self.epsilon.numpy()), ["losses/q_loss", "losses/q_mean"]
         run = lambda n: self._update_graph(tf.constant(n))  # noqa: E731  (one trace for all n)
         metrics = update_iteration(self, int(self.buffer.size), run, names)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 
 from reinforceable._checks import check_bool, check_number, check_positive_int, check_seed
-from reinforceable.agents._config import Config
+from reinforceable.agents._config import Config, check_schedule
+from reinforceable.ops.schedules import LinearSchedule
 
 __all__ = ["DQNConfig"]
 
@@ -21,7 +22,8 @@ class DQNConfig(Config):
 
     buffer_capacity: int = 1_000_000
     batch_size: int = 32
-    learning_rate: float = 1e-4
+    learning_rate: float | LinearSchedule = 1e-4
+    """Adam's: a constant or a `LinearSchedule` over the budget of `fit`."""
     discount: float = 0.99
     n_step: int = 1
     double: bool = True
@@ -40,9 +42,9 @@ class DQNConfig(Config):
     seed: int | None = None
 
     def __post_init__(self):
-        for name in ("buffer_capacity", "batch_size", "n_step", "steps_per_iteration"):
+        ints = ("buffer_capacity", "batch_size", "n_step", "steps_per_iteration")
+        for name in (*ints, "target_update_interval"):
             check_positive_int(OWNER, name, getattr(self, name))
-        check_positive_int(OWNER, "target_update_interval", self.target_update_interval)
         if isinstance(self.warmup_steps, bool) or not isinstance(self.warmup_steps, int):
             raise ValueError(
                 f"{OWNER}: `warmup_steps` must be an int; received {self.warmup_steps!r}."
@@ -54,9 +56,10 @@ class DQNConfig(Config):
                     f"{OWNER}: `{small}` ({getattr(self, small)}) must not exceed "
                     f"`{large}` ({getattr(self, large)})."
                 )
-        for name in ("learning_rate", "utd_ratio", "max_grad_norm"):
-            if name != "max_grad_norm" or self.max_grad_norm is not None:
-                check_number(OWNER, name, getattr(self, name), low=0.0)
+        check_schedule(OWNER, "learning_rate", self.learning_rate)
+        check_number(OWNER, "utd_ratio", self.utd_ratio, low=0.0)
+        if self.max_grad_norm is not None:
+            check_number(OWNER, "max_grad_norm", self.max_grad_norm, low=0.0)
         for name in ("discount", "exploration_fraction"):
             check_number(OWNER, name, getattr(self, name), low=0.0, high=1.0)
         for name in ("exploration_initial", "exploration_final"):

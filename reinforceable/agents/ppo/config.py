@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any
 
 from reinforceable._checks import check_bool, check_number, check_positive_int, check_seed
-from reinforceable.agents._config import check_known_fields
+from reinforceable.agents._config import Config, check_schedule
 from reinforceable.ops.schedules import LinearSchedule
 
 __all__ = ["PPOConfig"]
@@ -18,7 +17,7 @@ DISCRETE_ENTROPY_COEF = 0.05
 
 
 @dataclasses.dataclass(frozen=True)
-class PPOConfig:
+class PPOConfig(Config):
     """Hyperparameters of `RecurrentPPOAgent` (Schulman et al., 2017, with recurrent policies).
 
     The defaults are those of sb3-contrib's RecurrentPPO. Every invalid value raises a
@@ -125,8 +124,8 @@ class PPOConfig:
                     f"received {self.sequence_length}."
                 )
             self.check_sequences(recurrent=True)
-        _schedule("learning_rate", self.learning_rate)
-        _schedule("clip_range", self.clip_range)
+        check_schedule(OWNER, "learning_rate", self.learning_rate)
+        check_schedule(OWNER, "clip_range", self.clip_range)
         check_number(OWNER, "adam_epsilon", self.adam_epsilon, low=0.0)
         check_number(OWNER, "discount", self.discount, low=0.0, high=1.0)
         check_number(OWNER, "gae_lambda", self.gae_lambda, low=0.0, high=1.0, low_open=False)
@@ -176,31 +175,3 @@ class PPOConfig:
                 f"PPOConfig: `batch_size` must divide the rollout, num_steps * num_envs = "
                 f"{self.num_steps} * {num_envs} = {rollout}; received {self.batch_size}."
             )
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-serialisable dict; `from_dict` inverts it."""
-        out = {}
-        for field in dataclasses.fields(self):
-            value = getattr(self, field.name)
-            if isinstance(value, LinearSchedule):
-                value = {"linear": dataclasses.asdict(value)}
-            out[field.name] = value
-        return out
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> PPOConfig:
-        check_known_fields(cls, values)
-        values = {
-            key: LinearSchedule(**value["linear"]) if isinstance(value, dict) else value
-            for key, value in values.items()
-        }
-        return cls(**values)
-
-
-def _schedule(name: str, value) -> None:
-    """A positive number, or a `LinearSchedule` from a positive start to an end >= 0."""
-    if isinstance(value, LinearSchedule):
-        check_number(OWNER, f"{name}.start", value.start, low=0.0)
-        check_number(OWNER, f"{name}.end", value.end, low=0.0, low_open=False)
-    else:
-        check_number(OWNER, name, value, low=0.0)

@@ -6,6 +6,7 @@ import dataclasses
 
 from reinforceable._checks import (
     check_bool,
+    check_nonnegative_int,
     check_number,
     check_positive_int,
     check_seed,
@@ -93,14 +94,7 @@ class SACConfig(Config):
     def __post_init__(self):
         for name in ("buffer_capacity", "batch_size", "steps_per_iteration", "n_step"):
             check_positive_int(OWNER, name, getattr(self, name))
-        if (
-            isinstance(self.warmup_steps, bool)
-            or not isinstance(self.warmup_steps, int)
-            or self.warmup_steps < 0
-        ):
-            raise ValueError(
-                f"SACConfig: `warmup_steps` must be an int >= 0; received {self.warmup_steps!r}."
-            )
+        check_nonnegative_int("SACConfig", "warmup_steps", self.warmup_steps)
         if self.batch_size > self.buffer_capacity:
             raise ValueError(
                 f"SACConfig: `batch_size` ({self.batch_size}) must not exceed `buffer_capacity` "

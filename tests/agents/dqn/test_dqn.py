@@ -2,6 +2,7 @@
 contract (fit, predict, save and load, resume, an actor in another process), divergence, the
 command line, and learning CartPole."""
 
+import dataclasses
 import subprocess
 import sys
 
@@ -90,6 +91,23 @@ def test_epsilon_falls_over_the_exploration_fraction_of_the_budget():
     history = agent.fit(128)  # ε falls over 64 steps; each iteration logs the ε it acted with
     assert [row["charts/epsilon"] for row in history[:3]] == pytest.approx([1.0, 0.775, 0.55])
     assert float(agent.acting_state()["epsilon"]) == pytest.approx(0.1)
+
+
+def test_a_learning_rate_schedule_follows_the_budget_and_round_trips():
+    schedule = rf.ops.LinearSchedule(1e-3)
+    config = dataclasses.replace(SMALL, learning_rate=schedule)
+    assert config.to_dict()["learning_rate"] == {"linear": {"start": 1e-3, "end": 0.0}}
+    assert DQNConfig.from_dict(config.to_dict()) == config
+    with pytest.raises(ValueError, match=r"DQNConfig: `learning_rate.end`"):
+        DQNConfig(learning_rate=rf.ops.LinearSchedule(1e-3, -1.0))
+    env = rf.GymEnv("CartPole-v1", 1, seed=0)
+    agent = _agent(env, config)
+    agent.set_budget(64)
+    driver, rates = rf.Driver(agent.policy, env, seed=0), []
+    for _ in range(4):  # the rate of each update: 1e-3 × (1 - env steps / budget)
+        agent.train(driver.run(steps=16))
+        rates.append(float(agent.optimizer.learning_rate.numpy()))
+    assert rates == pytest.approx([7.5e-4, 5e-4, 2.5e-4, 0.0])
 
 
 def test_fit_predict_save_load_and_resume(tmp_path):
