@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 
-from reinforceable._checks import check_bool, check_number, check_positive_int, check_seed
+from reinforceable._checks import (
+    check_bool,
+    check_nonnegative_int,
+    check_number,
+    check_positive_int,
+    check_seed,
+)
 from reinforceable.agents._config import Config, check_schedule
 from reinforceable.ops.schedules import LinearSchedule
 
@@ -26,30 +32,24 @@ class DQNConfig(Config):
     """Adam's: a constant or a `LinearSchedule` over the budget of `fit`."""
     discount: float = 0.99
     n_step: int = 1
-    double: bool = True
-    """Double DQN: the online network picks the next action, the target network values it."""
+    double: bool = True  # the online network picks the next action, the target values it
     steps_per_iteration: int = 4
     utd_ratio: float = 0.25
     warmup_steps: int = 100
     target_update_interval: int = 10_000
     """Gradient updates between copies of the online weights into the target network."""
     exploration_fraction: float = 0.1
-    """The fraction of the budget of `fit` over which ε falls linearly from
-    `exploration_initial` to `exploration_final`."""
+    """The fraction of the budget of `fit` over which ε falls linearly to `exploration_final`."""
     exploration_initial: float = 1.0
     exploration_final: float = 0.05
     max_grad_norm: float | None = 10.0  # the global norm of the gradients; None: no clipping
     seed: int | None = None
 
     def __post_init__(self):
-        ints = ("buffer_capacity", "batch_size", "n_step", "steps_per_iteration")
-        for name in (*ints, "target_update_interval"):
+        for name in ("buffer_capacity", "batch_size", "n_step", "steps_per_iteration"):
             check_positive_int(OWNER, name, getattr(self, name))
-        if isinstance(self.warmup_steps, bool) or not isinstance(self.warmup_steps, int):
-            raise ValueError(
-                f"{OWNER}: `warmup_steps` must be an int; received {self.warmup_steps!r}."
-            )
-        check_number(OWNER, "warmup_steps", self.warmup_steps, low=0, low_open=False)
+        check_positive_int(OWNER, "target_update_interval", self.target_update_interval)
+        check_nonnegative_int(OWNER, "warmup_steps", self.warmup_steps)
         for small, large in (("batch_size", "buffer_capacity"), ("n_step", "steps_per_iteration")):
             if getattr(self, small) > getattr(self, large):
                 raise ValueError(

@@ -94,7 +94,7 @@ class SACConfig(Config):
     def __post_init__(self):
         for name in ("buffer_capacity", "batch_size", "steps_per_iteration", "n_step"):
             check_positive_int(OWNER, name, getattr(self, name))
-        check_nonnegative_int("SACConfig", "warmup_steps", self.warmup_steps)
+        check_nonnegative_int(OWNER, "warmup_steps", self.warmup_steps)
         if self.batch_size > self.buffer_capacity:
             raise ValueError(
                 f"SACConfig: `batch_size` ({self.batch_size}) must not exceed `buffer_capacity` "
