@@ -44,9 +44,9 @@ class SACAgent(SharedReplayLearning, SACBase):
     (Christodoulou, 2019) and samples the continuous part; each discrete head and the continuous
     part have temperatures of their own, each learned towards its target entropy (Delalleau et
     al., 2019). Purely continuous and purely discrete spaces are the special cases. Where an
-    action ends the episode (a stop, a "done" switch), the discrete heads' entropy bonus stays
-    out of the critics' target by default (`SACConfig.backup_entropy="continuous"`), which
-    avoids its survival bias.
+    action ends the episode (a stop, a "done" switch), a bonus in the critics' target biases
+    it, so by default (`SACConfig.backup_entropy="auto"`) the discrete heads' bonus stays out of
+    the target, and a hybrid action's continuous bonus too.
 
     `observe(trajectory)` stores the trajectory's real transitions as `n_step`-step returns (at
     a truncation, the next observation is the final one) in a `ReplayBuffer` in TF variables
@@ -133,7 +133,7 @@ class SACAgent(SharedReplayLearning, SACBase):
             batch["next_observation"], next_seed
         )
         next_q = codec.q_all(self.target_critics, next_features, next_c)
-        backup_d, backup_c = config.entropy_backup()
+        backup_d, backup_c = self.entropy_backup
         next_value = soft_state_value(
             next_q, next_pd, next_entropy, next_log_pc, backup_d * alpha_d, backup_c * alpha_c
         )

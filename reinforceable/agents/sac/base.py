@@ -92,6 +92,10 @@ class SACBase(Agent):
         self.target_entropy_discrete = config.discrete_target_entropy_ratio * np.log(
             np.array(self.codec.classes, np.float32)
         ).astype(np.float32)
+        # (discrete, continuous) weights of the entropy bonuses in the critics' target.
+        self.entropy_backup = config.entropy_backup(
+            hybrid=bool(continuous_dim) and bool(self.codec.classes)
+        )
         self.actor_optimizer = keras.optimizers.Adam(config.learning_rate)
         self.critic_optimizer = keras.optimizers.Adam(config.learning_rate)
         self.alpha_optimizer = keras.optimizers.Adam(config.learning_rate)

@@ -18,13 +18,15 @@ __all__ = ["RecurrentSACConfig", "SACConfig"]
 
 OWNER = "SACConfig"
 BACKUPS = {
+    "auto": None,
     True: (True, True),
     "all": (True, True),
     "continuous": (False, True),
     False: (False, False),
     "none": (False, False),
 }
-"""`backup_entropy`'s values: (discrete heads backed up, continuous part backed up)."""
+"""`backup_entropy`'s values: (discrete heads backed up, continuous part backed up); `"auto"`
+is `"continuous"` for an action without a discrete part and `"none"` for a hybrid one."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,15 +65,17 @@ class SACConfig(Config):
     discrete_target_entropy_ratio: float = 0.5
     """Target entropy of each discrete head, as a fraction of its largest entropy (log n for `n`
     choices); in [0, 1). Each head has a temperature of its own."""
-    backup_entropy: bool | str = "continuous"
-    """Which entropy bonuses go into the critics' target: `"continuous"` (the default) that of
-    the continuous part only, `True` (or `"all"`) every part's (standard SAC), `False` (or
-    `"none"`) none; the others stay in the actor's objective only. A discrete head's bonus
-    `α_h H_h` is positive at every step, so in a target it pays for merely staying alive: where
-    an action ends the episode (a stop, a "done" switch), never taking it can be worth more
-    than the task's reward (the survival bias), and SAC learns never to stop. The continuous
-    part's bonus sits near `-α_c · dims` at its target entropy and is kept, as in SAC for
-    continuous control; a purely continuous action space is standard SAC by default."""
+    backup_entropy: bool | str = "auto"
+    """Which entropy bonuses go into the critics' target. `"auto"` (the default): the continuous
+    part's bonus for a purely continuous action (standard SAC), none for a hybrid one; `True`
+    (or `"all"`) every part's (SAC's and Christodoulou's discrete SAC's); `"continuous"` that of
+    the continuous part only; `False` (or `"none"`) none. The others stay in the actor's
+    objective only. A bonus in the target is paid at every step the episode lasts, so where an
+    action ends the episode (a stop, a "done" switch) it biases that action: a discrete head's
+    `α_h H_h` is positive and pays for never stopping (the survival bias: recurrent SAC learned
+    never to stop), and the continuous part's `-α_c log π` sits near `α_c` times its target
+    entropy, `-dims`, a cost per step that pays for stopping early (measured on memory tasks
+    whose stop ends the episode: `media/hybrid_defaults_rsac.md`)."""
     n_step: int = 1
     """Rewards summed in each critic target, `r_t + ... + γ^(n-1) r_{t+n-1} + γ^n V(s_{t+n})`,
     cut short at the episode's end and at the end of each rollout (uncorrected n-step returns, as
@@ -85,10 +89,14 @@ class SACConfig(Config):
     standard 256x256 networks on a 2-core CPU (HalfCheetah), after a few seconds of compiling.
     An actor with an op that XLA cannot compile fails at the first update."""
 
-    def entropy_backup(self) -> tuple[float, float]:
+    def entropy_backup(self, hybrid: bool = False) -> tuple[float, float]:
         """`(discrete, continuous)`: 1.0 where that part's entropy bonus goes into the critics'
-        target (`backup_entropy`), 0.0 where it does not."""
-        discrete, continuous = BACKUPS[self.backup_entropy]
+        target (`backup_entropy`), 0.0 where it does not; `hybrid` says whether the action has
+        both a continuous and a discrete part (for `"auto"`)."""
+        chosen = self.backup_entropy
+        if chosen == "auto":
+            chosen = "none" if hybrid else "continuous"
+        discrete, continuous = BACKUPS[chosen]
         return float(discrete), float(continuous)
 
     def __post_init__(self):
@@ -122,8 +130,8 @@ class SACConfig(Config):
             check_bool(OWNER, name, getattr(self, name))
         if not isinstance(self.backup_entropy, bool | str) or self.backup_entropy not in BACKUPS:
             raise ValueError(
-                f"{OWNER}: `backup_entropy` must be one of True, False, 'all', 'continuous' or "
-                f"'none'; received {self.backup_entropy!r}."
+                f"{OWNER}: `backup_entropy` must be one of 'auto', True, False, 'all', "
+                f"'continuous' or 'none'; received {self.backup_entropy!r}."
             )
         object.__setattr__(self, "hidden", check_units(OWNER, "hidden", self.hidden))
         check_seed(OWNER, self.seed)

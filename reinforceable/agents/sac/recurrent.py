@@ -277,7 +277,7 @@ class RecurrentSACAgent(SACBase):
             online_in = flat(online_in)  # [N·(L-B), U + F]
 
             # Targets: soft values of the next rows from the target critics, n-step returns.
-            backup_d, backup_c = config.entropy_backup()
+            backup_d, backup_c = self.entropy_backup
             stop = tf.stop_gradient
             next_q = codec.q_all(self.target_critics, target_in, stop(c))
             values = soft_state_value(

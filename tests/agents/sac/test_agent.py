@@ -219,13 +219,31 @@ def test_entropy_backup_keeps_the_discrete_bonus_out_of_the_target_by_default():
     """A discrete head's bonus is positive at every step: backed up, it paid for never taking an
     action that ends the episode (recurrent SAC learned never to stop). Continuous-only SAC is
     standard SAC by default."""
-    assert SACConfig().backup_entropy == "continuous"
+    assert SACConfig().backup_entropy == "auto"
     assert SACConfig().entropy_backup() == (0.0, 1.0)  # (discrete heads, continuous part)
+    assert SACConfig().entropy_backup(hybrid=True) == (0.0, 0.0)
+    assert SACConfig(backup_entropy="continuous").entropy_backup(hybrid=True) == (0.0, 1.0)
     assert SACConfig(backup_entropy=True).entropy_backup() == (1.0, 1.0)
     assert SACConfig(backup_entropy="all").entropy_backup() == (1.0, 1.0)
     assert SACConfig(backup_entropy=False).entropy_backup() == (0.0, 0.0)
     assert SACConfig(backup_entropy="none").entropy_backup() == (0.0, 0.0)
     assert SACConfig.from_dict({"backup_entropy": False}).entropy_backup() == (0.0, 0.0)
     for bad in ("discrete", 1, None):
-        with pytest.raises(ValueError, match=r"`backup_entropy` must be one of True, False"):
+        with pytest.raises(ValueError, match=r"`backup_entropy` must be one of 'auto', True"):
             SACConfig(backup_entropy=bad)
+
+
+@pytest.mark.parametrize(
+    ("env_id", "expected"),
+    [
+        ("Pendulum-v1", (0.0, 1.0)),  # continuous: standard SAC
+        ("CartPole-v1", (0.0, 1.0)),  # discrete: no continuous part to back up
+        ("reinforceable/MixedAction2D-v0", (0.0, 0.0)),  # hybrid: no bonus in the target
+    ],
+)
+def test_auto_entropy_backup_follows_the_action_space(env_id, expected):
+    """By default a hybrid action keeps its continuous bonus out of the target too: near
+    `-α_c dims` per step, it paid for stopping early where an action ends the episode."""
+    assert _agent(env_id).entropy_backup == expected
+    chosen = SACConfig(batch_size=32, hidden=(16,), backup_entropy="continuous")
+    assert _agent(env_id, config=chosen).entropy_backup == (0.0, 1.0)
