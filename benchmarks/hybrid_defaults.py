@@ -18,7 +18,8 @@ Each run then measures the deterministic policy's success over 500 (SAC: 300) ep
 `--before` runs the same seeds with the earlier defaults next to the current ones (no peer
 library has Dict actions, so the comparison is with ourselves): PPO without an entropy bonus
 and with standardised advantages (`entropy_coef=0.0, normalize_advantages=True`, SB3's), SAC
-with every entropy bonus in the critics' target (`backup_entropy=True`). Runs go `--jobs` (2)
+with the continuous part's entropy bonus in the critics' target (`backup_entropy="continuous"`;
+before that, every bonus: `True`). Runs go `--jobs` (2)
 at a time; each suite writes `media/hybrid_defaults_<suite>.md`. `--finished FILE` records each
 run as it ends and skips the runs already recorded (a long suite resumes); `--table-only`
 writes the table from that file alone, with the runs not yet made as `not run`.
@@ -40,9 +41,9 @@ import time
 from _examples import write_report
 
 BACKUP_CHANGE = (
-    "the current defaults keep the discrete heads' entropy bonus out of the critics' target "
-    "(`backup_entropy='continuous'`), the earlier ones backed up every bonus "
-    "(`backup_entropy=True`)"
+    "the current defaults keep every entropy bonus of a hybrid action out of the critics' target "
+    "(`backup_entropy='auto'`), the earlier ones backed up the continuous part's "
+    "(`backup_entropy='continuous'`)"
 )
 """How SAC's defaults changed (both SAC suites)."""
 SUITES = {
@@ -69,7 +70,7 @@ SUITES = {
         "seeds": [0, 1, 2],
         "num_envs": 1,
         "episodes": 300,
-        "before": {"backup_entropy": True},
+        "before": {"backup_entropy": "continuous"},
         "what": "`SACAgent(sac_actor(env), env, SACConfig(seed=s))` in one environment; "
         + BACKUP_CHANGE,
     },
@@ -82,7 +83,7 @@ SUITES = {
         "seeds": [0, 1, 2],
         "num_envs": 1,
         "episodes": 300,
-        "before": {"backup_entropy": True},
+        "before": {"backup_entropy": "continuous"},
         "what": "`RecurrentSACAgent(sac_actor(env, recurrent='gru'), env, "
         "RecurrentSACConfig(seed=s))` in one environment; " + BACKUP_CHANGE,
     },
