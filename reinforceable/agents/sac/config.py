@@ -18,15 +18,15 @@ __all__ = ["RecurrentSACConfig", "SACConfig"]
 
 OWNER = "SACConfig"
 BACKUPS = {
-    "auto": None,
     True: (True, True),
     "all": (True, True),
     "continuous": (False, True),
     False: (False, False),
     "none": (False, False),
 }
-"""`backup_entropy`'s values: (discrete heads backed up, continuous part backed up); `"auto"`
-is `"continuous"` for an action without a discrete part and `"none"` for a hybrid one."""
+"""`backup_entropy`'s explicit values: (discrete heads backed up, continuous part backed up).
+`"auto"`, the default, resolves to `"continuous"` for an action without a discrete part and to
+`"none"` for a hybrid one (`SACConfig.entropy_backup`)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,7 +128,8 @@ class SACConfig(Config):
             )
         for name in ("learn_temperature", "jit_compile"):
             check_bool(OWNER, name, getattr(self, name))
-        if not isinstance(self.backup_entropy, bool | str) or self.backup_entropy not in BACKUPS:
+        backup = self.backup_entropy
+        if not isinstance(backup, bool | str) or (backup != "auto" and backup not in BACKUPS):
             raise ValueError(
                 f"{OWNER}: `backup_entropy` must be one of 'auto', True, False, 'all', "
                 f"'continuous' or 'none'; received {self.backup_entropy!r}."
