@@ -16,6 +16,7 @@ from reinforceable.agents.policy_search import (
 )
 from reinforceable.agents.ppo import PPOConfig, RecurrentPPOAgent
 from reinforceable.agents.sac import RecurrentSACAgent, RecurrentSACConfig, SACAgent, SACConfig
+from reinforceable.agents.td3 import DDPGAgent, DDPGConfig, TD3Agent, TD3Config
 from reinforceable.errors import TrainingDivergedError
 
 __all__ = [
@@ -28,6 +29,8 @@ __all__ = [
     "AnalyticPolicySearch",
     "AnalyticPolicySearchConfig",
     "Collection",
+    "DDPGAgent",
+    "DDPGConfig",
     "DQNAgent",
     "DQNConfig",
     "MDGPSAgent",
@@ -41,5 +44,7 @@ __all__ = [
     "ScoreFunctionAgent",
     "ScoreFunctionConfig",
     "SharedReplayLearner",
+    "TD3Agent",
+    "TD3Config",
     "TrainingDivergedError",
 ]

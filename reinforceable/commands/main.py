@@ -20,7 +20,8 @@ the run's final agent (the one that line reports) and the best agent beside it, 
 `--env` takes gymnasium ids and gymnasium's `module:id` form (`popgym:popgym-...`), which
 imports the module that registers the id.
 `--set field=value` changes a field of the agent's config and `--set network.field=value` a
-keyword of the network builder (`actor_critic` for ppo, `sac_actor` for sac and rsac);
+keyword of the network builder (`actor_critic` for ppo, `sac_actor` for sac, rsac, td3 and
+ddpg, `q_network` for dqn);
 `lin_1e-3` is a linear schedule from 1e-3 to 0; `true`, `false`, `none`, numbers and tuples
 are as in Python.
 TensorFlow starts quietly (`REINFORCEABLE_TF_LOGS=1` shows its start-up lines).
@@ -94,7 +95,9 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     train = commands.add_parser("train", help="train an agent")
     train.add_argument(
-        "algo", choices=sorted(ALGOS), help="ppo (recurrent PPO), sac, or rsac (recurrent SAC)"
+        "algo",
+        choices=sorted(ALGOS),
+        help="ppo (recurrent PPO), sac, rsac (recurrent SAC), td3, ddpg or dqn",
     )
     train.add_argument("--env", help="a gymnasium id (the preset's, by default)")
     train.add_argument(

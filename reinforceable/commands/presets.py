@@ -85,6 +85,22 @@ ALGOS: dict[str, Algorithm] = {
         threads=2,
         network_defaults={"recurrent": "gru"},
     ),
+    "td3": _algorithm(
+        "TD3Agent",
+        "TD3Config",
+        "sac_actor",
+        num_envs=1,
+        threads=2,
+        network_defaults={"hidden": (400, 300)},
+    ),
+    "ddpg": _algorithm(
+        "DDPGAgent",
+        "DDPGConfig",
+        "sac_actor",
+        num_envs=1,
+        threads=2,
+        network_defaults={"hidden": (400, 300)},
+    ),
     "dqn": Algorithm(
         _lazy("reinforceable.agents", "DQNAgent"),
         _lazy("reinforceable.agents", "DQNConfig"),
@@ -94,8 +110,10 @@ ALGOS: dict[str, Algorithm] = {
     ),
 }
 """`ppo`: recurrent PPO (memoryless with a memoryless network); `sac`: SAC; `rsac`: recurrent
-SAC (a recurrent actor, recurrent critics, replayed sequences with burn-in); `dqn`: DQN (double
-DQN, n-step returns, optional dueling head) for a Discrete action space."""
+SAC (a recurrent actor, recurrent critics, replayed sequences with burn-in); `td3` and `ddpg`:
+TD3 and DDPG for Box actions (`sac_actor`'s heads, acted on by their modes; 400x300 as in
+SB3); `dqn`: DQN (double DQN, n-step returns, optional dueling head) for a Discrete action
+space."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -335,6 +353,28 @@ PRESETS: dict[str, Preset] = {
             command="python benchmarks/sac.py --tasks pendulum",
             check_steps=20_000,
             check_return=-200.0,
+        ),
+        Preset(
+            name="td3-pendulum",
+            algo="td3",
+            env_id="Pendulum-v1",
+            steps=20_000,
+            num_envs=1,
+            # The RL Zoo's TD3 settings for Pendulum-v1: 10k random steps, then 200 gradient
+            # steps after each 200-step episode; Gaussian noise 0.1; 400x300 (the network's
+            # default for td3).
+            config={
+                "warmup_steps": 10_000,
+                "discount": 0.98,
+                "buffer_capacity": 200_000,
+                "steps_per_iteration": 200,
+            },
+            network={},
+            figure=-133.5,
+            measured="seed 0 from the command line, the final agent's 10 deterministic episodes",
+            command="python benchmarks/td3.py",
+            check_steps=20_000,
+            check_return=-400.0,
         ),
         Preset(
             name="dqn-cartpole",

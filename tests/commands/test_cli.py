@@ -71,7 +71,7 @@ def test_train_then_evaluate_with_video(tmp_path):
 def test_bad_input_names_the_valid_choices(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["train", "a2c", "--env", "CartPole-v1"])
-    assert "choose from 'dqn', 'ppo', 'rsac', 'sac'" in capsys.readouterr().err
+    assert "choose from 'ddpg', 'dqn', 'ppo', 'rsac', 'sac', 'td3'" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["train", "ppo", "--preset", "nope"])
     assert "ppo-cartpole-novel" in capsys.readouterr().err

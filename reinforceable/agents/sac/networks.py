@@ -124,13 +124,15 @@ def critics_from(
     hidden: tuple[int, ...],
     owner: str = "SACAgent",
     observation_space: gym.Space | None = None,
+    count: int = 2,
 ) -> tuple[list[keras.Model], list[keras.Model]]:
-    """Twin critics and their targets (initialised to the critics' weights).
+    """`count` critics (twin critics by default) and their targets (initialised to the critics'
+    weights).
 
     Args:
         template: A user's critic, `[B, input_dim] -> [B]` (observation features, the
-            continuous action and one-hot discrete choices, concatenated), of which four fresh
-            copies are made (`keras.models.clone_model`); `None` for the default MLP.
+            continuous action and one-hot discrete choices, concatenated), of which `2 · count`
+            fresh copies are made (`keras.models.clone_model`); `None` for the default MLP.
         input_dim: The width of the critics' input.
         hidden: Units of the default MLP.
         observation_space: Where the default critic encodes observations (see `critic`).
@@ -159,8 +161,8 @@ def critics_from(
             copy.build((None, input_dim))
             return copy
 
-    critics = [make(f"critic_{i}") for i in range(2)]
-    targets = [make(f"target_critic_{i}") for i in range(2)]
+    critics = [make(f"critic_{i}") for i in range(count)]
+    targets = [make(f"target_critic_{i}") for i in range(count)]
     for source, target in zip(critics, targets, strict=True):
         target.set_weights(source.get_weights())
     return critics, targets
