@@ -25,6 +25,13 @@ from reinforceable.driver.policy import Policy, PolicyStep
 from reinforceable.envs.timestep import Timestep
 from reinforceable.layers.dense_normal import gsde_layers
 from reinforceable.layers.gsde import GSDE_KEY, gsde_act, gsde_initial_state
+from reinforceable.layers.noisy_dense import (
+    NOISY_KEY,
+    noisy_act,
+    noisy_initial_state,
+    noisy_layers,
+    using_noise,
+)
 from reinforceable.layers.recurrent_state import recurrent_layers
 
 __all__ = ["KerasPolicy", "SequenceEvaluation"]
@@ -82,9 +89,16 @@ class KerasPolicy(Policy):
     state, under `"_gsde"` next to the model's own state (for a memoryless model too), which
     the model never sees. Deterministic policies act with the mode and ignore it.
 
+    **Noisy layers** (`NoisyDense`) act with draws per environment kept in the policy state
+    under `"_noisy"` and redrawn on each layer's schedule (see `reinforceable.layers.noisy_dense`)
+    when `noise` is on (by default for a sampling policy, off for a deterministic one); with it
+    off they use their means.
+
     Args:
         model: The Keras policy model.
         deterministic: Act with the mode of the action distribution instead of a sample.
+        noise: Whether `NoisyDense` layers act with noise; `None`: `not deterministic` (a
+            deterministic actor that explores through noisy layers, TD3's, sets it).
         preprocess: A function applied to the observation nest before the model sees it (an
             agent's observation normaliser, say), in acting and in `evaluate` alike.
 
@@ -98,10 +112,12 @@ class KerasPolicy(Policy):
         model: keras.Model,
         deterministic: bool = False,
         preprocess: Callable[[Any], Any] | None = None,
+        noise: bool | None = None,
     ):
         check_instance("KerasPolicy", "model", model, keras.Model, "a keras.Model")
         self.model = model
         self.deterministic = bool(deterministic)
+        self.noise = not self.deterministic if noise is None else bool(noise)
         self.preprocess = preprocess
         try:
             self._inputs = model.input
@@ -125,6 +141,7 @@ class KerasPolicy(Policy):
                 "(rf.networks.actor_critic builds such models)."
             )
         self._gsde = gsde_layers(model)
+        self._noisy = noisy_layers(model) if self.noise else []
         self._time_axis = None
         self._masks = AllMaskedRows()
 
@@ -148,6 +165,8 @@ class KerasPolicy(Policy):
         state = self._model_initial_state(batch_size)
         if self._gsde:
             state = {**state, GSDE_KEY: gsde_initial_state(self._gsde, batch_size)}
+        if self._noisy:
+            state = {**state, NOISY_KEY: noisy_initial_state(self._noisy, batch_size)}
         return state
 
     def _model_initial_state(self, batch_size: int) -> Any:
@@ -257,8 +276,8 @@ class KerasPolicy(Policy):
 
     def _call(self, observation, episode_start, state=None):
         """Calls the model; returns its outputs and whether a time axis was added."""
-        if isinstance(state, dict) and GSDE_KEY in state:
-            state = {key: value for key, value in state.items() if key != GSDE_KEY}
+        if isinstance(state, dict) and (GSDE_KEY in state or NOISY_KEY in state):
+            state = {k: v for k, v in state.items() if k not in (GSDE_KEY, NOISY_KEY)}
         inputs, time_axis = self._model_inputs(observation, episode_start, state)
         if self._inputs is None:
             kwargs = {}
@@ -346,7 +365,9 @@ class KerasPolicy(Policy):
             unflat(joint.entropy()),
             unflat(discrete_entropy(distributions)),
             tf.nest.map_structure(unflat, extras),
-            state if isinstance(state, dict) and GSDE_KEY in state else {},
+            {k: v for k, v in state.items() if k in (GSDE_KEY, NOISY_KEY)}
+            if isinstance(state, dict)
+            else {},
         )
 
     def sequence_distributions(self, observation, episode_start, state) -> tuple[Any, dict, Any]:
@@ -366,15 +387,22 @@ class KerasPolicy(Policy):
         # Sequences match a declared time axis, so `_call` adds none.
         outputs, _ = self._call(observation, episode_start, state)
         distributions, extras, final_state = self._split_outputs(outputs)
-        if isinstance(state, dict) and GSDE_KEY in state:  # carried through, as the learner
-            final_state = {**final_state, GSDE_KEY: state[GSDE_KEY]}  # never acts with it
+        for key in (GSDE_KEY, NOISY_KEY):  # carried through, as the learner never acts with it
+            if isinstance(state, dict) and key in state:
+                final_state = {**final_state, key: state[key]}
         return distributions, extras, final_state
 
     def step(self, timestep: Timestep, state: Any, seed: tf.Tensor) -> PolicyStep:
-        outputs, time_axis = self._call(
-            timestep.observation, timestep.episode_start, state if self.recurrent else None
-        )
+        noise_state = None
+        if self._noisy:
+            noise_state = noisy_act(self._noisy, state[NOISY_KEY], seed)
+        with using_noise(self._noisy, noise_state["noise"] if noise_state else {}):
+            outputs, time_axis = self._call(
+                timestep.observation, timestep.episode_start, state if self.recurrent else None
+            )
         distributions, extras, new_state = self._split_outputs(outputs)
+        if noise_state is not None:
+            new_state = {**new_state, NOISY_KEY: noise_state}
         distribution = Joint(distributions)
         action = distribution.mode() if self.deterministic else distribution.sample(seed=seed)
         action = self._masks.watch(distributions, action)

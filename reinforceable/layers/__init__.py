@@ -1,4 +1,5 @@
-"""Keras 3 layers that output TFP distributions, and a stateful recurrent layer.
+"""Keras 3 layers that output TFP distributions, a stateful recurrent layer, and a noisy dense
+layer for exploration (`NoisyDense`).
 
 Compose them in one Keras model to build discrete, continuous, hybrid and recurrent policies.
 """
@@ -7,6 +8,7 @@ from reinforceable.layers.dense_bernoulli import DenseBernoulli
 from reinforceable.layers.dense_categorical import DenseCategorical
 from reinforceable.layers.dense_normal import DenseNormal
 from reinforceable.layers.fold_time import FoldTime
+from reinforceable.layers.noisy_dense import NoisyDense, noisy_layers, sampled_noise
 from reinforceable.layers.recurrent_state import (
     get_recurrent_state,
     recurrent_layers,
@@ -22,9 +24,12 @@ __all__ = [
     "FoldTime",
     "GRUState",
     "LSTMState",
+    "NoisyDense",
     "StatefulRNN",
     "get_recurrent_state",
+    "noisy_layers",
     "recurrent_layers",
     "reset_recurrent_state",
+    "sampled_noise",
     "set_recurrent_state",
 ]

@@ -10,7 +10,13 @@ import numpy as np
 
 from reinforceable.envs.base import Environment
 from reinforceable.envs.env_spec import EnvSpec
-from reinforceable.layers import DenseBernoulli, DenseCategorical, DenseNormal, StatefulRNN
+from reinforceable.layers import (
+    DenseBernoulli,
+    DenseCategorical,
+    DenseNormal,
+    NoisyDense,
+    StatefulRNN,
+)
 from reinforceable.networks.encoders import encode, needs_encoder, observation_inputs, per_step
 
 __all__ = ["action_heads", "actor_critic", "sac_actor"]
@@ -56,8 +62,12 @@ def action_heads(
     raise TypeError(f"action_heads: no distribution head for a {type(space).__name__} space.")
 
 
-def _mlp(x, hidden: Sequence[int], activation: str, name: str):
+def _mlp(x, hidden: Sequence[int], activation: str, name: str, noisy: dict | None = None):
+    """Dense layers of `hidden` units (`NoisyDense` ones with `noisy`'s options)."""
     for i, units in enumerate(hidden):
+        if noisy is not None:
+            x = NoisyDense(units, activation=activation, name=f"{name}_{i}", **noisy)(x)
+            continue
         x = keras.layers.Dense(
             units,
             activation=activation,
@@ -173,6 +183,9 @@ def sac_actor(
     sde: bool = False,
     sde_sample_freq: int = -1,
     sde_initial_std: float = 1.0,
+    noisy: bool = False,
+    noisy_sample_freq: int = 1,
+    noisy_sigma_zero: float = 0.5,
     name: str = "sac_actor",
 ) -> keras.Model:
     """An actor for `SACAgent` (or, with `recurrent`, `RecurrentSACAgent`), for any observation
@@ -185,6 +198,13 @@ def sac_actor(
     (`hard_bounds=True`, a `BoundedNormal`); Discrete parts a `DenseCategorical`. The output is
     the distribution nest, shaped like the action space.
 
+    With `noisy`, the MLP's layers (after the recurrent layer too) are `NoisyDense` ones
+    (NoisyNet, σ₀ = `noisy_sigma_zero`, noise redrawn every `noisy_sample_freq` steps of an
+    environment, or at episode starts only with -1): the exploration of an actor without
+    action noise (`TD3Config(exploration="none")`). Acting draws the noise into the policy
+    state; deterministic evaluation uses the means; TD3's and SAC's learners draw fresh noise
+    per batch row, so the noise scales learn.
+
     With `recurrent="gru"` or `"lstm"`, a dense embedding of `embedding` units (ReLU) feeds a
     `StatefulRNN` of `units`, reset at episode starts, and the MLP sees the recurrent output
     beside the current observation (as the recurrent critics' heads do, and as in Ni et al. 2022,
@@ -195,13 +215,19 @@ def sac_actor(
     Raises:
         TypeError: For an observation space without a default encoder, or an unsupported action
             space.
-        ValueError: For a `recurrent` other than None, "gru" and "lstm", or an `encoders` key
-            that is not part of the observation.
+        ValueError: For a `recurrent` other than None, "gru" and "lstm", an `encoders` key
+            that is not part of the observation, or `noisy` without hidden layers or with
+            options `NoisyDense` refuses.
     """
     observation, features = _observation("sac_actor", env.observation_space, encoders, recurrent)
     gsde = _sde_options(sde, sde_sample_freq, sde_initial_std)
+    noise = None
+    if noisy:
+        if not hidden:
+            raise ValueError("sac_actor: `noisy=True` needs hidden layers to make noisy.")
+        noise = {"sample_freq": noisy_sample_freq, "sigma_zero": noisy_sigma_zero}
     if recurrent is None:
-        x = _mlp(features, hidden, activation, "actor")
+        x = _mlp(features, hidden, activation, "actor", noise)
         heads = _sac_heads(env.action_space, x, "action", gsde)
         return keras.Model(observation, heads, name=name)
     episode_start = keras.Input((None,), dtype="bool", name="episode_start")
@@ -210,7 +236,7 @@ def sac_actor(
     x = keras.layers.Dense(embedding, activation="relu", name="actor_embedding")(features)
     x, final = rnn(x, reset_mask=episode_start, initial_state=state, return_state=True)
     x = keras.layers.Concatenate(name="actor_memory_and_observation")([x, features])
-    x = _mlp(x, hidden, activation, "actor")
+    x = _mlp(x, hidden, activation, "actor", noise)
     return keras.Model(
         {"observation": observation, "episode_start": episode_start, "state": {rnn.name: state}},
         {

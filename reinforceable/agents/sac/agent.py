@@ -20,6 +20,7 @@ from reinforceable.agents.sac.networks import critics_from, features, features_d
 from reinforceable.agents.sac.shared import SharedReplayLearning
 from reinforceable.driver.trajectory import Trajectory
 from reinforceable.envs.env_spec import EnvSpec
+from reinforceable.layers.noisy_dense import sampled_noise
 from reinforceable.layers.recurrent_state import recurrent_layers
 from reinforceable.replay.buffer import ReplayBuffer
 from reinforceable.replay.transitions import n_step_transitions, transition_spec
@@ -116,8 +117,11 @@ class SACAgent(SharedReplayLearning, SACBase):
         self.env_steps.assign_add(tf.size(trajectory.reward, tf.int64))
 
     def _sample_actor(self, observation, seed):
-        distributions, _ = self.learner_policy.distributions(observation)
         batch = tf.shape(tf.nest.flatten(observation)[0])[0]
+        # NoisyDense layers (none in most actors) act with fresh noise per row.
+        noise_seed = tf.random.experimental.stateless_fold_in(seed, 1)
+        with sampled_noise(self.model, batch, noise_seed):
+            distributions, _ = self.learner_policy.distributions(observation)
         return self.codec.sample(distributions, batch, seed)
 
     def _gradients(self, seed, batch=None) -> Gradients:

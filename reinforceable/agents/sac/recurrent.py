@@ -22,6 +22,7 @@ from reinforceable.agents.sac.networks import (
 from reinforceable.driver.trajectory import Trajectory
 from reinforceable.envs.base import Environment
 from reinforceable.envs.env_spec import EnvSpec
+from reinforceable.layers.noisy_dense import sampled_noise
 from reinforceable.layers.recurrent_state import recurrent_layers
 from reinforceable.ops.returns import n_step_returns
 from reinforceable.replay.sequence import (
@@ -224,9 +225,12 @@ class RecurrentSACAgent(SACBase):
         """One update's gradients on `batch_size` replayed sequences (see the class docstring);
         always from its own `SequenceReplay` (`batch` is for `SACAgent`'s shared replay)."""
         sample_seed, actor_seed = tf.unstack(tf.random.split(seed, 2))
-        return self.sequence_gradients(
-            self.buffer.sample(self.config.batch_size, sample_seed), actor_seed
-        )
+        # NoisyDense layers (none in most actors) hold fresh noise over each sequence.
+        noise_seed = tf.random.experimental.stateless_fold_in(seed, 1)
+        with sampled_noise(self.model, self.config.batch_size, noise_seed):
+            return self.sequence_gradients(
+                self.buffer.sample(self.config.batch_size, sample_seed), actor_seed
+            )
 
     def sequence_gradients(self, batch: SequenceBatch, seed) -> Gradients:
         """The gradients of the critics', actor's and temperatures' losses on a batch of

@@ -118,7 +118,8 @@ class TD3Actor(Actor):
 
     def __init__(self, agent: str, spec: EnvSpec, model: keras.Model, config):
         self.model = model
-        deterministic = KerasPolicy(model, deterministic=True)
+        # The mode; `NoisyDense` layers act with their noise (evaluation: their means).
+        deterministic = KerasPolicy(model, deterministic=True, noise=True)
         self.eval_policy = KerasPolicy(model, deterministic=True)
         example = tf.nest.map_structure(tf.convert_to_tensor, spec.example_timestep())
         for policy in (deterministic, self.eval_policy):

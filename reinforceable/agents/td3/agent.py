@@ -20,6 +20,7 @@ from reinforceable.agents.td3.losses import deterministic_policy_loss, smoothed_
 from reinforceable.driver.keras_policy import KerasPolicy
 from reinforceable.driver.trajectory import Trajectory
 from reinforceable.envs.env_spec import EnvSpec
+from reinforceable.layers.noisy_dense import sampled_noise
 from reinforceable.layers.recurrent_state import recurrent_layers
 from reinforceable.replay.buffer import ReplayBuffer
 from reinforceable.replay.transitions import n_step_transitions, transition_spec
@@ -41,8 +42,9 @@ class TD3Agent(SharedReplayLearning, ReplayActorCritic):
     One gradient step (`_gradient_step`): the target `y = r + γ^n min_i Q'_i(s', a')` with the
     target actor's smoothed action `a'` (`losses.smoothed_target_action`), the critics' squared
     error against it; every `policy_delay`-th critic step, the actor ascends `Q_1(s, μ(s))`
-    and the targets move `tau` towards their models. `DDPGAgent` is the case of one critic, no
-    delay and no smoothing.
+    (an actor with `NoisyDense` layers with fresh noise per batch row, so that their scales
+    learn; the target actor uses their means) and the targets move `tau` towards their models.
+    `DDPGAgent` is the case of one critic, no delay and no smoothing.
 
     Collection, replay and updates are SAC's: `observe` stores n-step transitions (bootstrapping
     from the final observation at a truncation) in a checkpointed `ReplayBuffer`; `update` makes
@@ -164,7 +166,9 @@ class TD3Agent(SharedReplayLearning, ReplayActorCritic):
 
         def actor_step():
             variables = self.model.trainable_variables
-            with tf.GradientTape() as tape:
+            rows = tf.shape(observation_features)[0]
+            noise_seed_actor = tf.random.experimental.stateless_fold_in(seed, 1)
+            with tf.GradientTape() as tape, sampled_noise(self.model, rows, noise_seed_actor):
                 action = self._action(self.learner_policy, batch["observation"])
                 q = self.critics[0](tf.concat([observation_features, action], 1))
                 pi_loss = deterministic_policy_loss(q)
