@@ -96,6 +96,7 @@ TINY_BUDGETS = {
         "2",
     ],
     "sac_mixed_action.py": ["--total-steps", "256", "--eval-episodes", "10"],
+    "td3_noisy_mountaincar.py": ["--total-steps", "256", "--eval-episodes", "1"],
     "sac_mujoco.py": [
         "--env-id",
         "InvertedPendulum-v5",
@@ -132,6 +133,7 @@ WRITES_RUN_DIR = {
     "sac_pendulum.py",
     "recurrent_sac_pendulum.py",
     "memory_mixed_action.py",
+    "td3_noisy_mountaincar.py",
 }
 
 

@@ -93,8 +93,14 @@ class SACAgent(SharedReplayLearning, SACBase):
 
     def _build_critics(self, spec: EnvSpec, critic: keras.Model | None) -> None:
         input_dim = features_dim(spec.observation_spec) + self.codec.action_dim
+        config = self.config
         self.critics, self.target_critics = critics_from(
-            critic, input_dim, self.config.hidden, observation_space=spec.observation_space
+            critic,
+            input_dim,
+            config.hidden,
+            observation_space=spec.observation_space,
+            count=config.n_critics,
+            dropout=config.critic_dropout,
         )
 
     def _critic_models(self) -> list[keras.Model]:
@@ -136,7 +142,14 @@ class SACAgent(SharedReplayLearning, SACBase):
         next_c, next_log_pc, next_pd, next_entropy = self._sample_actor(
             batch["next_observation"], next_seed
         )
-        next_q = codec.q_all(self.target_critics, next_features, next_c)
+        training = self._critic_training
+        next_q = codec.q_all(
+            self.target_critics,
+            next_features,
+            next_c,
+            subset=self._critic_subset(seed),
+            training=training,
+        )
         backup_d, backup_c = self.entropy_backup
         next_value = soft_state_value(
             next_q, next_pd, next_entropy, next_log_pc, backup_d * alpha_d, backup_c * alpha_c
@@ -148,13 +161,15 @@ class SACAgent(SharedReplayLearning, SACBase):
         stored_c, stored_d = codec.encode(batch["action"])
         inputs = tf.concat([observation_features, stored_c, stored_d], 1)
         with tf.GradientTape() as tape:
-            qs = [critic(inputs) for critic in self.critics]
+            qs = [critic(inputs, training=training) for critic in self.critics]
             q_loss = critic_loss(qs, target)
         critic_grads = tape.gradient(q_loss, self._critic_variables)
 
         with tf.GradientTape(persistent=True) as tape:
             c, log_pc, pd, entropy_d = self._sample_actor(batch["observation"], actor_seed)
-            q = codec.q_all(self.critics, observation_features, c)
+            q = codec.q_all(
+                self.critics, observation_features, c, self._actor_reduce, training=training
+            )
             pi_loss = actor_loss(q, pd, entropy_d, log_pc, alpha_d, alpha_c)
             alpha_loss = self._temperature_loss(log_pc, entropy_d)
         return self._gradients_of(

@@ -78,6 +78,25 @@ class SACBase(ReplayActorCritic):
 
     # ---------------------------------------------------------------------------- learning
 
+    def _critic_subset(self, seed):
+        """REDQ's random subset of the target critics for one update (`[M]` indices drawn from
+        `seed`), or None for all of them."""
+        size = self.config.critic_subset
+        if size is None:
+            return None
+        seed = tf.random.experimental.stateless_fold_in(seed, 2)
+        return tf.argsort(tf.random.stateless_uniform([self.config.n_critics], seed))[:size]
+
+    @property
+    def _actor_reduce(self) -> str:
+        """How the actor's loss reduces the critics: their minimum, or REDQ's mean."""
+        return "min" if self.config.critic_subset is None else "mean"
+
+    @property
+    def _critic_training(self) -> bool | None:
+        """The critics' `training` argument: True where DroQ's dropout must be on."""
+        return True if self.config.critic_dropout else None
+
     def _temperatures(self):
         """`(α_c, α_d [H])`."""
         return tf.exp(self.log_alpha_continuous), tf.exp(self.log_alpha_discrete)

@@ -145,13 +145,27 @@ class ActionCodec:
         entropy = tf.stack(entropies, 1) if entropies else tf.zeros([batch, 0])
         return continuous, continuous_log_prob, tf.exp(discrete_log_prob), entropy
 
-    def q_all(self, critics, features, continuous) -> tf.Tensor:
-        """min over `critics` of Q(s, c, k) for every discrete combination k: `[B, K]`."""
+    def q_all(
+        self, critics, features, continuous, reduce: str = "min", subset=None, training=None
+    ) -> tf.Tensor:
+        """Q(s, c, k) for every discrete combination k, reduced over `critics`: `[B, K]`.
+
+        Args:
+            critics: The critic models.
+            features: `[B, D]` observation features.
+            continuous: `[B, C]` continuous actions.
+            reduce: `"min"` (clipped double Q-learning) or `"mean"` (REDQ's actor).
+            subset: int32 `[M]`, the indices of the critics to reduce over (REDQ's random
+                subset), or None for all.
+            training: Passed to the critics (True: their dropout is on).
+        """
         batch = tf.shape(features)[0]
         num = self.combo_codes.shape[0]
         state = tf.concat([features, continuous], 1)
         tiled = tf.repeat(state, num, axis=0)  # [B*K, ...], combination-minor
         codes = tf.tile(tf.constant(self.combo_codes), [batch, 1])
         inputs = tf.concat([tiled, codes], 1)
-        qs = [tf.reshape(critic(inputs), [batch, num]) for critic in critics]
-        return tf.reduce_min(tf.stack(qs), axis=0)
+        qs = tf.stack([tf.reshape(c(inputs, training=training), [batch, num]) for c in critics])
+        if subset is not None:
+            qs = tf.gather(qs, subset)
+        return tf.reduce_min(qs, axis=0) if reduce == "min" else tf.reduce_mean(qs, axis=0)

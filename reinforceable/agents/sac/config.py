@@ -82,6 +82,17 @@ class SACConfig(Config):
     in Rainbow and D4PG). At most `steps_per_iteration`."""
     hidden: tuple[int, ...] = (256, 256)
     """Units of each critic's hidden layers."""
+    n_critics: int = 2
+    """Critics (and target critics)."""
+    critic_subset: int | None = None
+    """REDQ (Chen et al. 2021): the critics' target takes the minimum over a random subset of
+    this many target critics, drawn per update, and the actor follows the mean of all critics;
+    `None`: the minimum over all of them for both (SAC's clipped double Q-learning). REDQ's
+    settings: `n_critics=10, critic_subset=2, utd_ratio=20`."""
+    critic_dropout: float = 0.0
+    """DroQ (Hiraoka et al. 2022): dropout of this rate, then layer normalisation, in each
+    hidden layer of the default critics (on in every critic pass, targets included); 0: none.
+    DroQ's settings: `critic_dropout=0.01, utd_ratio=20`."""
     seed: int | None = None
     """Seed of the replay sampling and the updates' action samples."""
     jit_compile: bool = False
@@ -135,6 +146,19 @@ class SACConfig(Config):
                 f"'continuous' or 'none'; received {self.backup_entropy!r}."
             )
         object.__setattr__(self, "hidden", check_units(OWNER, "hidden", self.hidden))
+        check_positive_int(OWNER, "n_critics", self.n_critics)
+        if self.critic_subset is not None:
+            check_positive_int(OWNER, "critic_subset", self.critic_subset)
+            if self.critic_subset > self.n_critics:
+                raise ValueError(
+                    f"{OWNER}: `n_critics` ({self.n_critics}) must be at least `critic_subset` "
+                    f"({self.critic_subset}), the critics the target's minimum is taken over."
+                )
+        check_number(OWNER, "critic_dropout", self.critic_dropout, low=0.0, low_open=False)
+        if self.critic_dropout >= 1.0:
+            raise ValueError(
+                f"{OWNER}: `critic_dropout` must be in [0, 1); received {self.critic_dropout!r}."
+            )
         check_seed(OWNER, self.seed)
 
 

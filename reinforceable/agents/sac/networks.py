@@ -98,8 +98,11 @@ def critic(
     hidden: tuple[int, ...],
     name: str = "critic",
     observation_space: gym.Space | None = None,
+    dropout: float = 0.0,
 ) -> keras.Model:
-    """The default critic: an MLP (ReLU) from `[B, input_dim]` to `Q` `[B]`.
+    """The default critic: an MLP (ReLU) from `[B, input_dim]` to `Q` `[B]`; with `dropout`
+    (DroQ, Hiraoka et al. 2022), each hidden layer is Dense → Dropout → LayerNormalization →
+    ReLU.
 
     With an `observation_space` that is anything but a flat float `Box`, the observation's
     columns of the input (the first `features_dim` ones) go through `encoded_features` (fresh
@@ -113,7 +116,12 @@ def critic(
         parts = SplitFeatures([(size,)], ["float32"], name="observation_and_action")(inputs)
         x = keras.layers.Concatenate(name="encoded_and_action")([encoder(parts[0]), parts[1]])
     for units in hidden:
-        x = keras.layers.Dense(units, activation="relu")(x)
+        if dropout:
+            x = keras.layers.Dense(units)(x)
+            x = keras.layers.Dropout(dropout)(x)
+            x = keras.layers.Activation("relu")(keras.layers.LayerNormalization()(x))
+        else:
+            x = keras.layers.Dense(units, activation="relu")(x)
     q = keras.layers.Reshape(())(keras.layers.Dense(1)(x))
     return keras.Model(inputs, q, name=name)
 
@@ -125,6 +133,7 @@ def critics_from(
     owner: str = "SACAgent",
     observation_space: gym.Space | None = None,
     count: int = 2,
+    dropout: float = 0.0,
 ) -> tuple[list[keras.Model], list[keras.Model]]:
     """`count` critics (twin critics by default) and their targets (initialised to the critics'
     weights).
@@ -136,12 +145,14 @@ def critics_from(
         input_dim: The width of the critics' input.
         hidden: Units of the default MLP.
         observation_space: Where the default critic encodes observations (see `critic`).
+        count: How many critics (and targets).
+        dropout: The default critic's dropout rate (DroQ; 0: none).
 
     Raises:
         ValueError: If the template does not map `[B, input_dim]` to `[B]`.
     """
     if template is None:
-        make = lambda name: critic(input_dim, hidden, name, observation_space)  # noqa: E731
+        make = lambda name: critic(input_dim, hidden, name, observation_space, dropout)  # noqa: E731
     else:
         try:
             q = template(tf.zeros([2, input_dim]))

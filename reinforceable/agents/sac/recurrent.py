@@ -147,7 +147,9 @@ class RecurrentSACAgent(SACBase):
         self.target_critic_torso.set_weights(self.critic_torso.get_weights())
         encoded_dim = self.critic_torso.output["encoded"].shape[-1]
         head_dim = config.units + encoded_dim + self.codec.action_dim
-        self.critics, self.target_critics = critics_from(None, head_dim, config.hidden)
+        self.critics, self.target_critics = critics_from(
+            None, head_dim, config.hidden, count=config.n_critics, dropout=config.critic_dropout
+        )
 
     def _critic_models(self) -> list[keras.Model]:
         return [self.critic_torso, *self.critics]
@@ -283,7 +285,14 @@ class RecurrentSACAgent(SACBase):
             # Targets: soft values of the next rows from the target critics, n-step returns.
             backup_d, backup_c = self.entropy_backup
             stop = tf.stop_gradient
-            next_q = codec.q_all(self.target_critics, target_in, stop(c))
+            training = self._critic_training
+            next_q = codec.q_all(
+                self.target_critics,
+                target_in,
+                stop(c),
+                subset=self._critic_subset(seed),
+                training=training,
+            )
             values = soft_state_value(
                 next_q,
                 stop(pd),
@@ -299,7 +308,7 @@ class RecurrentSACAgent(SACBase):
                 tf.nest.map_structure(lambda x: flat(tail(x)), steps["action"])
             )
             inputs = tf.concat([online_in, stored_c, stored_d], 1)
-            qs = [critic(inputs) for critic in self.critics]
+            qs = [critic(inputs, training=training) for critic in self.critics]
             q_loss = critic_loss(qs, flat(target), weights)
 
             # The actor and temperatures, on its own samples at the trained steps.
@@ -307,12 +316,14 @@ class RecurrentSACAgent(SACBase):
                 return flat(tf.reshape(x, [n, rows, *x.shape[1:]])[:, :trained])
 
             c_now, log_pc_now, pd_now, entropy_now = now(c), now(log_pc), now(pd), now(entropy_d)
-            q_pi = codec.q_all(self.critics, stop(online_in), c_now)
+            q_pi = codec.q_all(
+                self.critics, stop(online_in), c_now, self._actor_reduce, training=training
+            )
             pi_loss = actor_loss(q_pi, pd_now, entropy_now, log_pc_now, alpha_d, alpha_c, weights)
             alpha_loss = self._temperature_loss(log_pc_now, entropy_now, weights)
         critic_grads = tape.gradient(q_loss, self._critic_variables)
         if config.prioritized:
-            td = tf.reshape(flat(target) - tf.minimum(qs[0], qs[1]), [n, trained])
+            td = tf.reshape(flat(target) - tf.reduce_min(tf.stack(qs), 0), [n, trained])
             self.buffer.update_priorities(
                 batch.indices, sequence_priority(td, mask, config.priority_eta)
             )
