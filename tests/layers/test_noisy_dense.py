@@ -141,3 +141,18 @@ def test_an_actor_in_another_process_draws_the_same_noise():
     (received,) = run_in_a_fresh_process([job])
     assert_same_trajectory(expected, received)
     assert NOISY_KEY in expected.policy_state
+
+
+def test_ppo_refuses_noisy_layers_by_name():
+    env = rf.GymEnv("CartPole-v1", 2, seed=0)
+    inputs = keras.Input((4,))
+    x = NoisyDense(8, activation="relu")(inputs)
+    model = keras.Model(
+        inputs,
+        {
+            "action": rf.DenseCategorical(2)(x),
+            "value": keras.layers.Reshape(())(keras.layers.Dense(1)(x)),
+        },
+    )
+    with pytest.raises(ValueError, match="RecurrentPPOAgent: the model has NoisyDense layers"):
+        rf.agents.RecurrentPPOAgent(model, env)

@@ -6,12 +6,22 @@ from __future__ import annotations
 import tensorflow as tf
 
 from reinforceable.driver.trajectory import Trajectory
+from reinforceable.layers.noisy_dense import noisy_layers
 
 __all__ = ["check_trajectory", "check_value_output"]
 
 
 def check_value_output(policy, example, num_envs: int, owner: str) -> None:
-    """A ValueError unless the model gives a `"value"` of shape `[num_envs]` for `example`."""
+    """A ValueError unless the model gives a `"value"` of shape `[num_envs]` for `example`, or
+    if it has `NoisyDense` layers (the acting noise is not recorded, so the learner's
+    probability ratios could not replay it)."""
+    if noisy_layers(policy.model):
+        raise ValueError(
+            f"{owner}: the model has NoisyDense layers; PPO's probability ratios would compare "
+            "the learner's means with the noise the actor acted with. Explore through the "
+            "action distribution (or gSDE: rf.networks.actor_critic(env, sde=True)), and keep "
+            "noisy layers for the off-policy agents (SAC, TD3, DDPG)."
+        )
     state = policy.initial_state(num_envs)
     extras = policy.step(example, state, tf.zeros([2], tf.int32)).extras
     value = extras.get("value")
