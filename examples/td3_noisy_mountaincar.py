@@ -9,6 +9,10 @@ way gSDE's are. `--exploration gaussian` runs the same agent with plain layers a
 action noise instead, for comparison. The script evaluates the deterministic policy (the
 layers' means) and ends with its return (above 90 is solved).
 
+Status (issue 38): not solved yet. With the defaults here, seed 0 never reached the flag in 30k
+steps (evaluation -99.9): `sac_actor`'s head starts with small weights (gain 0.01), so noise in
+the hidden layers barely moves the first actions.
+
     python examples/td3_noisy_mountaincar.py --total-steps 50000
     python examples/td3_noisy_mountaincar.py --exploration gaussian
 """
