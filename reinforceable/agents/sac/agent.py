@@ -7,7 +7,6 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from reinforceable.agents.base import Collection
 from reinforceable.agents.sac.base import Gradients, SACBase
 from reinforceable.agents.sac.config import SACConfig
 from reinforceable.agents.sac.losses import (
@@ -18,12 +17,9 @@ from reinforceable.agents.sac.losses import (
 )
 from reinforceable.agents.sac.networks import critics_from, features, features_dim
 from reinforceable.agents.sac.shared import SharedReplayLearning
-from reinforceable.driver.trajectory import Trajectory
 from reinforceable.envs.env_spec import EnvSpec
 from reinforceable.layers.noisy_dense import sampled_noise
 from reinforceable.layers.recurrent_state import recurrent_layers
-from reinforceable.replay.buffer import ReplayBuffer
-from reinforceable.replay.transitions import n_step_transitions, transition_spec
 
 __all__ = ["SACAgent"]
 
@@ -87,10 +83,6 @@ class SACAgent(SharedReplayLearning, SACBase):
                 "(use RecurrentSACAgent for a recurrent one)."
             )
 
-    def _example_distributions(self, example):
-        distributions, _ = self.learner_policy.distributions(example.observation)
-        return distributions
-
     def _build_critics(self, spec: EnvSpec, critic: keras.Model | None) -> None:
         input_dim = features_dim(spec.observation_spec) + self.codec.action_dim
         config = self.config
@@ -102,25 +94,6 @@ class SACAgent(SharedReplayLearning, SACBase):
             count=config.n_critics,
             dropout=config.critic_dropout,
         )
-
-    def _critic_models(self) -> list[keras.Model]:
-        return list(self.critics)
-
-    def _target_critic_models(self) -> list[keras.Model]:
-        return list(self.target_critics)
-
-    def _make_buffer(self, spec: EnvSpec) -> ReplayBuffer:
-        return ReplayBuffer(transition_spec(spec), self.config.buffer_capacity)
-
-    @property
-    def collection(self) -> Collection:
-        """`steps_per_iteration` steps per environment."""
-        return Collection(steps_per_env=self.config.steps_per_iteration)
-
-    def _add(self, trajectory: Trajectory):
-        transitions = n_step_transitions(trajectory, self.config.discount, self.config.n_step)
-        self.buffer.add(transitions)
-        self.env_steps.assign_add(tf.size(trajectory.reward, tf.int64))
 
     def _sample_actor(self, observation, seed):
         batch = tf.shape(tf.nest.flatten(observation)[0])[0]

@@ -1,5 +1,7 @@
-"""`SharedReplayLearning`: `SACAgent`'s side of the `SharedReplayLearner` capability (a shared
-replay, `reinforceable.distributed.RayReplay`, Ape-X): the replay's spec, step counts without
+"""`SharedReplayLearning`: what the memoryless replay actor-critics (`SACAgent`, `TD3Agent`,
+`DDPGAgent`) share: a replay of n-step transitions, collected `steps_per_iteration` steps at a
+time, and their side of the `SharedReplayLearner` capability (a shared replay,
+`reinforceable.distributed.RayReplay`, Ape-X): the replay's spec, step counts without
 trajectories, updates on the replay's batches, and the replay's contents for checkpoints."""
 
 from __future__ import annotations
@@ -7,16 +9,47 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+import keras
+import tensorflow as tf
+
+from reinforceable.agents.base import Collection
 from reinforceable.agents.capabilities import SharedReplayLearner
+from reinforceable.driver.trajectory import Trajectory
+from reinforceable.envs.env_spec import EnvSpec
+from reinforceable.replay.buffer import ReplayBuffer
 from reinforceable.replay.spec import ReplaySpec
-from reinforceable.replay.transitions import n_step_transitions
+from reinforceable.replay.transitions import n_step_transitions, transition_spec
 
 __all__ = ["SharedReplayLearning"]
 
 
 class SharedReplayLearning(SharedReplayLearner):
-    """A mixin of `SACAgent` (before `SACBase`): its transitions buffer is what the shared replay
-    holds, and `_update(replay)` does the learning."""
+    """A mixin (before `ReplayActorCritic`) of the memoryless replay actor-critics: a memoryless
+    actor's distributions, the critics as one list, a `ReplayBuffer` of n-step transitions
+    (what the shared replay holds too), and `_update(replay)` for the learning."""
+
+    def _example_distributions(self, example):
+        distributions, _ = self.learner_policy.distributions(example.observation)
+        return distributions
+
+    def _critic_models(self) -> list[keras.Model]:
+        return list(self.critics)
+
+    def _target_critic_models(self) -> list[keras.Model]:
+        return list(self.target_critics)
+
+    def _make_buffer(self, spec: EnvSpec) -> ReplayBuffer:
+        return ReplayBuffer(transition_spec(spec), self.config.buffer_capacity)
+
+    @property
+    def collection(self) -> Collection:
+        """`steps_per_iteration` steps per environment."""
+        return Collection(steps_per_env=self.config.steps_per_iteration)
+
+    def _add(self, trajectory: Trajectory):
+        transitions = n_step_transitions(trajectory, self.config.discount, self.config.n_step)
+        self.buffer.add(transitions)
+        self.env_steps.assign_add(tf.size(trajectory.reward, tf.int64))
 
     def replay_spec(self) -> ReplaySpec:
         config = self.config

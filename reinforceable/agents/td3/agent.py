@@ -9,7 +9,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from reinforceable.agents.base import Collection
 from reinforceable.agents.sac.losses import critic_loss, soft_q_target
 from reinforceable.agents.sac.networks import critics_from, features, features_dim
 from reinforceable.agents.sac.replay_actor_critic import ReplayActorCritic
@@ -18,12 +17,9 @@ from reinforceable.agents.td3.actor import TD3Actor, action_bounds
 from reinforceable.agents.td3.config import DDPGConfig, TD3Config
 from reinforceable.agents.td3.losses import deterministic_policy_loss, smoothed_target_action
 from reinforceable.driver.keras_policy import KerasPolicy
-from reinforceable.driver.trajectory import Trajectory
 from reinforceable.envs.env_spec import EnvSpec
 from reinforceable.layers.noisy_dense import sampled_noise
 from reinforceable.layers.recurrent_state import recurrent_layers
-from reinforceable.replay.buffer import ReplayBuffer
-from reinforceable.replay.transitions import n_step_transitions, transition_spec
 
 __all__ = ["DDPGAgent", "TD3Agent"]
 
@@ -81,10 +77,6 @@ class TD3Agent(SharedReplayLearning, ReplayActorCritic):
                 "memoryless actor (RecurrentSACAgent learns with a recurrent one)."
             )
 
-    def _example_distributions(self, example):
-        distributions, _ = self.learner_policy.distributions(example.observation)
-        return distributions
-
     def _build_critics(self, spec: EnvSpec, critic: keras.Model | None) -> None:
         owner = type(self).__name__
         self._low, self._high, self._half = action_bounds(spec.action_space, owner)
@@ -106,25 +98,6 @@ class TD3Agent(SharedReplayLearning, ReplayActorCritic):
         example = tf.nest.map_structure(tf.convert_to_tensor, self.spec.example_timestep())
         self.target_policy.build(example)
         self.critic_updates = tf.Variable(0, dtype=tf.int64, trainable=False)
-
-    def _critic_models(self) -> list[keras.Model]:
-        return list(self.critics)
-
-    def _target_critic_models(self) -> list[keras.Model]:
-        return list(self.target_critics)
-
-    def _make_buffer(self, spec: EnvSpec) -> ReplayBuffer:
-        return ReplayBuffer(transition_spec(spec), self.config.buffer_capacity)
-
-    @property
-    def collection(self) -> Collection:
-        """`steps_per_iteration` steps per environment."""
-        return Collection(steps_per_env=self.config.steps_per_iteration)
-
-    def _add(self, trajectory: Trajectory):
-        transitions = n_step_transitions(trajectory, self.config.discount, self.config.n_step)
-        self.buffer.add(transitions)
-        self.env_steps.assign_add(tf.size(trajectory.reward, tf.int64))
 
     # ---------------------------------------------------------------------------- learning
 
