@@ -4,13 +4,14 @@ environments; `atari_env` for preprocessed Atari games in ale-py's C++ vector en
 
 Importing this module registers the tasks with gymnasium under the `reinforceable/` namespace:
 the velocity-masked classic-control tasks (see `masked`), `reinforceable/MixedAction2D-v0` and
-`reinforceable/MemoryMixedAction2D-v0`.
+`reinforceable/MemoryMixedAction2D-v0`, and the goal task `reinforceable/BitFlipping-v0`.
 """
 
 import gymnasium as gym
 
 from reinforceable.envs.atari import atari_env
 from reinforceable.envs.base import Environment
+from reinforceable.envs.bit_flipping import BitFlipping
 from reinforceable.envs.env_spec import EnvSpec
 from reinforceable.envs.errors import EnvError, NonFiniteError
 from reinforceable.envs.masked import MASKED_TASKS, ObservationSubset
@@ -21,6 +22,7 @@ from reinforceable.envs.timestep import Timestep
 from reinforceable.envs.vector import GymEnv
 
 __all__ = [
+    "BitFlipping",
     "EnvError",
     "EnvSpec",
     "Environment",
@@ -68,6 +70,11 @@ def _register() -> None:
                 kwargs={"dims": dims, **kwargs},
                 max_episode_steps=20,
             )
+    if "reinforceable/BitFlipping-v0" not in gym.registry:
+        gym.register(
+            id="reinforceable/BitFlipping-v0",
+            entry_point="reinforceable.envs.bit_flipping:BitFlipping",
+        )
     if "reinforceable/MixedAction2D-v0" not in gym.registry:
         gym.register(
             id="reinforceable/MixedAction2D-v0",

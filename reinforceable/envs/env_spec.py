@@ -11,6 +11,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 import functools
+from collections.abc import Callable
 from typing import Any
 
 import gymnasium as gym
@@ -31,6 +32,10 @@ class EnvSpec:
         action_space: The gymnasium space of one environment's action.
         num_envs: How many environments are stepped together.
         env_id: The registered id, when known (`"CartPole-v1"`), for messages and saved agents.
+        compute_reward: A goal task's vectorised `compute_reward(achieved_goal, desired_goal,
+            info)` (a picklable `GoalReward`, which `GymEnv` sets for goal-conditioned tasks),
+            what hindsight replay relabels with; `None` for other tasks. It is neither compared
+            nor saved with an agent.
 
     Raises:
         TypeError: For spaces that are not gymnasium spaces, or that have no TF spec (the message
@@ -47,6 +52,7 @@ class EnvSpec:
     action_space: gym.Space
     num_envs: int
     env_id: str | None = None
+    compute_reward: Callable | None = None
 
     def __post_init__(self):
         for name in ("observation_space", "action_space"):
@@ -66,6 +72,11 @@ class EnvSpec:
         object.__setattr__(self, "num_envs", int(self.num_envs))
         if self.env_id is not None and not isinstance(self.env_id, str):
             raise TypeError(f"EnvSpec: `env_id` must be a str or None; received {self.env_id!r}.")
+        if self.compute_reward is not None and not callable(self.compute_reward):
+            raise TypeError(
+                f"EnvSpec: `compute_reward` must be callable or None; received "
+                f"{type(self.compute_reward).__name__}."
+            )
         # The TF specs are checked (and cached) now, so that an unsupported space fails here.
         self.observation_spec  # noqa: B018
         self.action_spec  # noqa: B018

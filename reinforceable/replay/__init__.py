@@ -2,6 +2,7 @@
 recurrent states (`SequenceReplay`); `ReplaySpec`, what an agent stores in a shared replay."""
 
 from reinforceable.replay.buffer import ReplayBuffer
+from reinforceable.replay.hindsight import HindsightReplay, her_goal_rows
 from reinforceable.replay.sequence import (
     SequenceBatch,
     SequenceReplay,
@@ -12,10 +13,12 @@ from reinforceable.replay.sequence import (
 from reinforceable.replay.spec import ReplaySpec
 
 __all__ = [
+    "HindsightReplay",
     "ReplayBuffer",
     "ReplaySpec",
     "SequenceBatch",
     "SequenceReplay",
+    "her_goal_rows",
     "sequence_priority",
     "sequence_starts",
     "trajectory_sequences",
