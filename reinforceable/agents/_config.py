@@ -6,10 +6,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from reinforceable._checks import check_known_names, check_number
+from reinforceable._checks import check_known_names, check_nonnegative_int, check_number
 from reinforceable.ops.schedules import LinearSchedule
+from reinforceable.replay.hindsight import STRATEGIES as HINDSIGHT_STRATEGIES
 
-__all__ = ["Config", "check_known_fields", "check_schedule"]
+__all__ = ["Config", "check_hindsight", "check_known_fields", "check_schedule"]
 
 
 class Config:
@@ -50,3 +51,28 @@ def check_schedule(owner: str, name: str, value) -> None:
         check_number(owner, f"{name}.end", value.end, low=0.0, low_open=False)
     else:
         check_number(owner, name, value, low=0.0)
+
+
+def check_hindsight(owner: str, config) -> None:
+    """The hindsight replay fields of an off-policy config (`hindsight`, `n_sampled_goal`), and
+    what they need of the others: one-step returns (each relabelled step's reward is recomputed)
+    and no XLA (the task's `compute_reward` runs in Python). Raises a `ValueError` naming the
+    field."""
+    check_nonnegative_int(owner, "n_sampled_goal", config.n_sampled_goal)
+    if config.hindsight is None:
+        return
+    if config.hindsight not in HINDSIGHT_STRATEGIES:
+        raise ValueError(
+            f"{owner}: `hindsight` must be None or one of {HINDSIGHT_STRATEGIES}; received "
+            f"{config.hindsight!r}."
+        )
+    if config.n_step != 1:
+        raise ValueError(
+            f"{owner}: hindsight replay recomputes each step's reward for its new goal, so it "
+            f"needs `n_step` = 1; received n_step={config.n_step}."
+        )
+    if config.jit_compile:
+        raise ValueError(
+            f"{owner}: hindsight replay calls the task's `compute_reward` in Python, which XLA "
+            "cannot compile; set `jit_compile` to False."
+        )

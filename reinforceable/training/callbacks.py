@@ -208,7 +208,8 @@ class ProgressBar(Callback):
 
     @staticmethod
     def _status(logs) -> str:
-        """`return R | eval E | F steps/s`; a return is shown as `–` until an episode has
+        """`return R | eval E | success S | F steps/s` (success where the evaluation env
+        carries `is_success`); a return is shown as `–` until an episode has
         ended (not as `nan`)."""
 
         def value(key: str) -> str:
@@ -218,6 +219,8 @@ class ProgressBar(Callback):
         parts = [f"return {value('charts/episode_return')}"]
         if "eval/episode_return" in logs:
             parts.append(f"eval {value('eval/episode_return')}")
+        if "eval/success_rate" in logs:
+            parts.append(f"success {logs['eval/success_rate']:.0%}")
         parts.append(f"{logs.get('charts/fps', 0.0):,.0f} steps/s")
         return " | ".join(parts)
 

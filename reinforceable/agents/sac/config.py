@@ -12,7 +12,7 @@ from reinforceable._checks import (
     check_seed,
     check_units,
 )
-from reinforceable.agents._config import Config
+from reinforceable.agents._config import Config, check_hindsight
 
 __all__ = ["RecurrentSACConfig", "SACConfig"]
 
@@ -93,6 +93,12 @@ class SACConfig(Config):
     """DroQ (Hiraoka et al. 2022): dropout of this rate, then layer normalisation, in each
     hidden layer of the default critics (on in every critic pass, targets included); 0: none.
     DroQ's settings: `critic_dropout=0.01, utd_ratio=20`."""
+    hindsight: str | None = None
+    """Hindsight experience replay for goal tasks (`HindsightReplay`): the goal strategy,
+    `"future"`, `"final"` or `"episode"`; `None`: none. Needs a goal-conditioned Dict observation
+    and the task's `compute_reward` (`EnvSpec.compute_reward`), `n_step=1` and no XLA."""
+    n_sampled_goal: int = 4
+    """Relabelled transitions per real one (`her_ratio = k / (k + 1)`), with `hindsight`."""
     seed: int | None = None
     """Seed of the replay sampling and the updates' action samples."""
     jit_compile: bool = False
@@ -160,6 +166,7 @@ class SACConfig(Config):
                 f"{OWNER}: `critic_dropout` must be in [0, 1); received {self.critic_dropout!r}."
             )
         check_seed(OWNER, self.seed)
+        check_hindsight(type(self).__name__, self)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -111,6 +111,11 @@ class RecurrentSACAgent(SACBase):
                 "RecurrentSACAgent: `critic` is not supported; the recurrent critics are built "
                 "from the config (`cell`, `units`, `embedding`, `hidden`)."
             )
+        if config is not None and getattr(config, "hindsight", None) is not None:
+            raise ValueError(
+                "RecurrentSACAgent: `hindsight` replay of whole sequences is not built yet; "
+                "use SACAgent or TD3Agent with a memoryless actor for goal tasks."
+            )
         super().__init__(actor_model, env, config)
 
     # ---------------------------------------------------------------------------- parts

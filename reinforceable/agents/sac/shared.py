@@ -17,6 +17,7 @@ from reinforceable.agents.capabilities import SharedReplayLearner
 from reinforceable.driver.trajectory import Trajectory
 from reinforceable.envs.env_spec import EnvSpec
 from reinforceable.replay.buffer import ReplayBuffer
+from reinforceable.replay.hindsight import HindsightReplay
 from reinforceable.replay.spec import ReplaySpec
 from reinforceable.replay.transitions import n_step_transitions, transition_spec
 
@@ -38,8 +39,20 @@ class SharedReplayLearning(SharedReplayLearner):
     def _target_critic_models(self) -> list[keras.Model]:
         return list(self.target_critics)
 
-    def _make_buffer(self, spec: EnvSpec) -> ReplayBuffer:
-        return ReplayBuffer(transition_spec(spec), self.config.buffer_capacity)
+    def _make_buffer(self, spec: EnvSpec) -> ReplayBuffer | HindsightReplay:
+        config = self.config
+        if config.hindsight is None:
+            return ReplayBuffer(transition_spec(spec), config.buffer_capacity)
+        try:
+            return HindsightReplay(
+                spec,
+                config.buffer_capacity,
+                strategy=config.hindsight,
+                n_sampled_goal=config.n_sampled_goal,
+                discount=config.discount,
+            )
+        except ValueError as error:
+            raise ValueError(f"{type(self).__name__} with `hindsight`: {error}") from None
 
     @property
     def collection(self) -> Collection:
@@ -47,12 +60,22 @@ class SharedReplayLearning(SharedReplayLearner):
         return Collection(steps_per_env=self.config.steps_per_iteration)
 
     def _add(self, trajectory: Trajectory):
+        if isinstance(self.buffer, HindsightReplay):
+            self.buffer.add_trajectory(trajectory)
+            self.env_steps.assign_add(tf.size(trajectory.reward, tf.int64))
+            return
         transitions = n_step_transitions(trajectory, self.config.discount, self.config.n_step)
         self.buffer.add(transitions)
         self.env_steps.assign_add(tf.size(trajectory.reward, tf.int64))
 
     def replay_spec(self) -> ReplaySpec:
         config = self.config
+        if config.hindsight is not None:
+            raise ValueError(
+                f"{type(self).__name__}: a shared replay holds transitions, not whole episodes, "
+                "so it cannot relabel goals; with `hindsight`, train with the agent's own "
+                "replay (runners without `replay=`)."
+            )
         transform = functools.partial(n_step_transitions, discount=config.discount, n=config.n_step)
         return ReplaySpec(self.buffer.item_spec, config.buffer_capacity, transform)
 

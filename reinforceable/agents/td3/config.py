@@ -13,7 +13,7 @@ from reinforceable._checks import (
     check_seed,
     check_units,
 )
-from reinforceable.agents._config import Config
+from reinforceable.agents._config import Config, check_hindsight
 
 __all__ = ["DDPGConfig", "TD3Config"]
 
@@ -64,6 +64,12 @@ class TD3Config(Config):
     """Rewards summed in each critic target, cut at the episode's end and the rollout's."""
     hidden: tuple[int, ...] = (400, 300)
     """Units of each critic's hidden layers (SB3's TD3)."""
+    hindsight: str | None = None
+    """Hindsight experience replay for goal tasks (`HindsightReplay`): the goal strategy,
+    `"future"`, `"final"` or `"episode"`; `None`: none. Needs a goal-conditioned Dict observation
+    and the task's `compute_reward` (`EnvSpec.compute_reward`), `n_step=1` and no XLA."""
+    n_sampled_goal: int = 4
+    """Relabelled transitions per real one (`her_ratio = k / (k + 1)`), with `hindsight`."""
     seed: int | None = None
     jit_compile: bool = False
     """Compile each burst of updates with XLA."""
@@ -95,6 +101,7 @@ class TD3Config(Config):
         check_bool(owner, "jit_compile", self.jit_compile)
         object.__setattr__(self, "hidden", check_units(owner, "hidden", self.hidden))
         check_seed(owner, self.seed)
+        check_hindsight(owner, self)
 
 
 @dataclasses.dataclass(frozen=True)
