@@ -254,12 +254,18 @@ def _train(args) -> int:
 
 
 def _make_env(env_id: str, num_envs: int, seed: int):
-    """`num_envs` environments of `env_id` as `train` makes them (Atari ids preprocessed)."""
+    """`num_envs` environments of `env_id` as `train` makes them (Atari ids preprocessed; a
+    goal task's carry `is_success`)."""
     import reinforceable as rf
     from reinforceable.envs.atari import is_atari_id
 
-    make = rf.envs.atari_env if is_atari_id(env_id) else rf.GymEnv
-    return make(env_id, num_envs, seed=seed)
+    if is_atari_id(env_id):
+        return rf.envs.atari_env(env_id, num_envs, seed=seed)
+    env = rf.GymEnv(env_id, num_envs, seed=seed)
+    if env.spec.compute_reward is None:
+        return env
+    env.close()  # a goal task: again, carrying `is_success` for the success rate
+    return rf.GymEnv(env_id, num_envs, seed=seed, infos={"is_success": "bool"})
 
 
 def _saved_agents(path: pathlib.Path) -> tuple[pathlib.Path, pathlib.Path | None]:

@@ -4,7 +4,8 @@ environments; `atari_env` for preprocessed Atari games in ale-py's C++ vector en
 
 Importing this module registers the tasks with gymnasium under the `reinforceable/` namespace:
 the velocity-masked classic-control tasks (see `masked`), `reinforceable/MixedAction2D-v0` and
-`reinforceable/MemoryMixedAction2D-v0`, and the goal task `reinforceable/BitFlipping-v0`.
+`reinforceable/MemoryMixedAction2D-v0`, and the goal tasks `reinforceable/BitFlipping-v0`
+(discrete, 10 bits) and `reinforceable/BitFlippingContinuous-v0` (15 bits).
 """
 
 import gymnasium as gym
@@ -74,6 +75,12 @@ def _register() -> None:
         gym.register(
             id="reinforceable/BitFlipping-v0",
             entry_point="reinforceable.envs.bit_flipping:BitFlipping",
+        )
+        # The HER paper's 15 bits, with the continuous actions of DDPG and TD3.
+        gym.register(
+            id="reinforceable/BitFlippingContinuous-v0",
+            entry_point="reinforceable.envs.bit_flipping:BitFlipping",
+            kwargs={"n_bits": 15, "continuous": True},
         )
     if "reinforceable/MixedAction2D-v0" not in gym.registry:
         gym.register(
