@@ -85,5 +85,6 @@ def main() -> None:
         "\n".join(lines),
     )
 
+
 if __name__ == "__main__":
     main()
