@@ -17,6 +17,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from reinforceable.envs.goals import GoalReward, goal_space_problem
+from reinforceable.envs.ids import registered_spec
 from reinforceable.envs.specs import batch_spec, space_to_spec
 from reinforceable.envs.timestep import Timestep
 
@@ -34,8 +36,8 @@ class EnvSpec:
         env_id: The registered id, when known (`"CartPole-v1"`), for messages and saved agents.
         compute_reward: A goal task's vectorised `compute_reward(achieved_goal, desired_goal,
             info)` (a picklable `GoalReward`, which `GymEnv` sets for goal-conditioned tasks),
-            what hindsight replay relabels with; `None` for other tasks. It is neither compared
-            nor saved with an agent.
+            what hindsight replay relabels with; `None` for other tasks. It is not compared nor
+            saved: `from_dict` makes it again from a registered goal task's id.
 
     Raises:
         TypeError: For spaces that are not gymnasium spaces, or that have no TF spec (the message
@@ -187,11 +189,14 @@ class EnvSpec:
         missing = {"observation_space", "action_space", "num_envs"} - set(values)
         if missing:
             raise ValueError(f"EnvSpec.from_dict: the fields {sorted(missing)} are missing.")
+        observation_space = space_from_dict(values["observation_space"], "observation_space")
+        env_id = values.get("env_id")
         return cls(
-            space_from_dict(values["observation_space"], "observation_space"),
+            observation_space,
             space_from_dict(values["action_space"], "action_space"),
             values["num_envs"],
-            values.get("env_id"),
+            env_id,
+            _goal_reward_of(env_id, observation_space),
         )
 
     @classmethod
@@ -216,6 +221,18 @@ class EnvSpec:
             f"EnvSpec({name}num_envs={self.num_envs}, observation_space={self.observation_space}, "
             f"action_space={self.action_space})"
         )
+
+
+def _goal_reward_of(env_id: str | None, observation_space: gym.Space) -> GoalReward | None:
+    """A goal task's `compute_reward`, made again from its registered id (a saved agent's spec
+    keeps the id, not the function), or `None`."""
+    if env_id is None or goal_space_problem(observation_space) is not None:
+        return None
+    try:
+        registered_spec(env_id, "EnvSpec.from_dict")
+    except ValueError:
+        return None
+    return GoalReward(functools.partial(gym.make, env_id), name=env_id)
 
 
 # ---------------------------------------------------------------------------- spaces as JSON

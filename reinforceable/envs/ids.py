@@ -3,11 +3,23 @@ imported, as `gym.make` does it), looked up with errors that name the id."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import io
 
 import gymnasium as gym
 
 __all__ = ["registered_spec", "uses_mujoco"]
+
+ROBOTICS_PREFIXES = ("Fetch", "HandManipulate", "HandReach", "AdroitHand", "PointMaze", "AntMaze",
+                     "FrankaKitchen")  # fmt: skip
+"""Ids that gymnasium-robotics (the `robotics` extra) registers when imported."""
+
+
+def _import_robotics() -> None:
+    """Imports gymnasium-robotics, which registers its ids, without its notice on stderr."""
+    with contextlib.redirect_stderr(io.StringIO()), contextlib.suppress(ImportError):
+        importlib.import_module("gymnasium_robotics")
 
 
 def registered_spec(
@@ -30,6 +42,8 @@ def registered_spec(
                 f"{owner}: `{argument}` = {env_id!r} names the module {module!r}, which should "
                 f"register {name!r} when imported, but it cannot be imported: {error}"
             ) from None
+    if not module and name.startswith(ROBOTICS_PREFIXES) and name not in gym.registry:
+        _import_robotics()
     try:
         return gym.spec(name)
     except gym.error.Error as error:

@@ -17,6 +17,7 @@ import tensorflow as tf
 
 import reinforceable as rf
 from reinforceable.agents import (
+    Agent,
     DDPGAgent,
     DDPGConfig,
     RecurrentSACAgent,
@@ -41,7 +42,9 @@ def _bits(n_bits=4, num_envs=2, seed=0):
     ("agent_class", "config_class"),
     [(SACAgent, SACConfig), (TD3Agent, TD3Config), (DDPGAgent, DDPGConfig)],
 )
-def test_agents_store_episodes_and_learn_from_relabelled_batches(agent_class, config_class):
+def test_agents_store_episodes_and_learn_from_relabelled_batches(
+    agent_class, config_class, tmp_path
+):
     keras.utils.set_random_seed(0)
     env = _bits()
     config = config_class(hindsight="final", n_sampled_goal=3, hidden=(16,), batch_size=16,
@@ -65,6 +68,15 @@ def test_agents_store_episodes_and_learn_from_relabelled_batches(agent_class, co
     assert (batch["reward"] == 0).mean() > (stored == 0).mean() + 0.1
     action, _ = agent.predict(_bits(num_envs=1).reset().observation, deterministic=True)
     assert np.shape(action) == (1, 4)
+    # A saved agent loads without its environment: the spec's id gives compute_reward again.
+    agent.save(tmp_path / "agent")
+    loaded = Agent.load(tmp_path / "agent")
+    assert isinstance(loaded.buffer, HindsightReplay)
+    np.testing.assert_array_equal(
+        loaded.spec.compute_reward(np.zeros([2, 4]), np.eye(2, 4)), [-1.0, -1.0]
+    )
+    reloaded, _ = loaded.predict(_bits(num_envs=1).reset().observation, deterministic=True)
+    np.testing.assert_allclose(reloaded, action, atol=1e-6)
 
 
 def _success(agent, n_bits):
