@@ -10,14 +10,26 @@ from reinforceable.driver.keras_policy import KerasPolicy
 from reinforceable.driver.policy import Policy, PolicyStep
 from reinforceable.driver.random_policy import RandomPolicy
 from reinforceable.envs.env_spec import EnvSpec
+from reinforceable.ops.observation import ObservationNormalizer
 
-__all__ = ["SACActor", "WarmupPolicy", "sac_acting_variables"]
+__all__ = ["SACActor", "WarmupPolicy", "acting_normalizer", "sac_acting_variables"]
 
 
-def sac_acting_variables(model: keras.Model, warmup: tf.Variable) -> dict:
-    """SAC's acting variables, keyed alike on both sides: the actor's weights and the warm-up
-    flag (True while the learner has seen fewer than `warmup_steps` env steps)."""
-    return acting_variables(policy=model, warmup=warmup)
+def sac_acting_variables(
+    model: keras.Model, warmup: tf.Variable, normalizer: ObservationNormalizer | None = None
+) -> dict:
+    """SAC's, TD3's and DDPG's acting variables, keyed alike on both sides: the actor's weights,
+    the warm-up flag (True while the learner has seen fewer than `warmup_steps` env steps) and,
+    with `normalize_observations`, the observation statistics."""
+    return acting_variables(policy=model, warmup=warmup, observation_normalizer=normalizer)
+
+
+def acting_normalizer(spec: EnvSpec, config) -> ObservationNormalizer | None:
+    """The observation statistics an actor (and its learner) keeps where the config has
+    `normalize_observations` set, else `None`."""
+    if not getattr(config, "normalize_observations", False):
+        return None
+    return ObservationNormalizer(spec.observation_spec)
 
 
 class WarmupPolicy(Policy):
@@ -58,12 +70,23 @@ class SACActor(Actor):
         spec: The `EnvSpec`.
         model: The actor model (its weights are set by `update`).
         warmup_steps: The config's warm-up; with 0, the policy never draws random actions.
+        normalizer: The observation statistics the actor sees its observations through, or
+            `None` (`acting_normalizer`).
     """
 
-    def __init__(self, agent: str, spec: EnvSpec, model: keras.Model, warmup_steps: int):
+    def __init__(
+        self,
+        agent: str,
+        spec: EnvSpec,
+        model: keras.Model,
+        warmup_steps: int,
+        normalizer: ObservationNormalizer | None = None,
+    ):
         self.model = model
-        sample = KerasPolicy(model)
-        self.eval_policy = KerasPolicy(model, deterministic=True)
+        self.normalizer = normalizer
+        preprocess = None if normalizer is None else normalizer.normalize
+        sample = KerasPolicy(model, preprocess=preprocess)
+        self.eval_policy = KerasPolicy(model, deterministic=True, preprocess=preprocess)
         example = tf.nest.map_structure(tf.convert_to_tensor, spec.example_timestep())
         for policy in (sample, self.eval_policy):
             policy.build(example)
@@ -73,9 +96,11 @@ class SACActor(Actor):
             if warmup_steps
             else sample
         )
-        super().__init__(agent, sac_acting_variables(model, self.warmup))
+        super().__init__(agent, sac_acting_variables(model, self.warmup, normalizer))
 
     @classmethod
     def from_blueprint(cls, blueprint: ActorBlueprint) -> SACActor:
-        config = blueprint.config_object()
-        return cls(blueprint.agent, blueprint.spec, blueprint.model("policy"), config.warmup_steps)
+        config, spec = blueprint.config_object(), blueprint.spec
+        normalizer = acting_normalizer(spec, config)
+        model = blueprint.model("policy")
+        return cls(blueprint.agent, spec, model, config.warmup_steps, normalizer)

@@ -105,10 +105,9 @@ class SACAgent(SharedReplayLearning, SACBase):
 
     def _gradients(self, seed, batch=None) -> Gradients:
         """The gradients of one update on a batch of transitions (by default from the buffer)."""
-        config, codec = self.config, self.codec
+        codec = self.codec
         sample_seed, next_seed, actor_seed = tf.unstack(tf.random.split(seed, 3))
-        if batch is None:
-            batch = self.buffer.sample(config.batch_size, sample_seed)
+        batch = self._learning_batch(sample_seed, batch)
         alpha_c, alpha_d = self._temperatures()
 
         next_features = features(batch["next_observation"])

@@ -93,6 +93,11 @@ class SACConfig(Config):
     """DroQ (Hiraoka et al. 2022): dropout of this rate, then layer normalisation, in each
     hidden layer of the default critics (on in every critic pass, targets included); 0: none.
     DroQ's settings: `critic_dropout=0.01, utd_ratio=20`."""
+    normalize_observations: bool = False
+    """Normalise each float observation leaf (each key of a Dict: the goal tasks' `observation`,
+    `achieved_goal` and `desired_goal`) with running statistics of the observations collected,
+    which the actor acts through and the learner applies to its batches (SB3's `VecNormalize`,
+    the HER paper's normaliser); clipped at ±10."""
     hindsight: str | None = None
     """Hindsight experience replay for goal tasks (`HindsightReplay`): the goal strategy,
     `"future"`, `"final"` or `"episode"`; `None`: none. Needs a goal-conditioned Dict observation
@@ -143,7 +148,7 @@ class SACConfig(Config):
             raise ValueError(
                 f"SACConfig: `discrete_target_entropy_ratio` must be in [0, 1); received {ratio!r}."
             )
-        for name in ("learn_temperature", "jit_compile"):
+        for name in ("learn_temperature", "jit_compile", "normalize_observations"):
             check_bool(OWNER, name, getattr(self, name))
         backup = self.backup_entropy
         if not isinstance(backup, bool | str) or (backup != "auto" and backup not in BACKUPS):

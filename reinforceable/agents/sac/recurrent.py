@@ -116,6 +116,11 @@ class RecurrentSACAgent(SACBase):
                 "RecurrentSACAgent: `hindsight` replay of whole sequences is not built yet; "
                 "use SACAgent or TD3Agent with a memoryless actor for goal tasks."
             )
+        if config is not None and getattr(config, "normalize_observations", False):
+            raise ValueError(
+                "RecurrentSACAgent: `normalize_observations` is not built for replayed "
+                "sequences yet; use SACAgent or TD3Agent, or normalise in the model."
+            )
         super().__init__(actor_model, env, config)
 
     # ---------------------------------------------------------------------------- parts

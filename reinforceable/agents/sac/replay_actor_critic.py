@@ -24,7 +24,7 @@ from reinforceable._checks import check_instance
 from reinforceable._random import generator
 from reinforceable.agents._off_policy import gradient_burst, update_iteration
 from reinforceable.agents.base import Agent
-from reinforceable.agents.sac.actor import sac_acting_variables
+from reinforceable.agents.sac.actor import acting_normalizer, sac_acting_variables
 from reinforceable.agents.sac.codec import ActionCodec
 from reinforceable.agents.sac.losses import polyak_average
 from reinforceable.driver.keras_policy import KerasPolicy
@@ -72,6 +72,7 @@ class ReplayActorCritic(Agent):
         self.actor_optimizer.build(actor_model.trainable_variables)
         self.critic_optimizer.build(self._critic_variables)
 
+        self.observation_normalizer = acting_normalizer(spec, config)
         self.buffer = self._make_buffer(spec)
         self.rng = generator(config.seed)
         self._warmup = tf.Variable(config.warmup_steps > 0, trainable=False, name="warmup")
@@ -133,7 +134,7 @@ class ReplayActorCritic(Agent):
     def acting_variables(self) -> dict[str, tf.Variable]:
         # The warm-up flag follows the env steps observed so far.
         self._warmup.assign(self.env_steps < self.config.warmup_steps)
-        return sac_acting_variables(self.model, self._warmup)
+        return sac_acting_variables(self.model, self._warmup, self.observation_normalizer)
 
     def actor_models(self) -> dict[str, keras.Model]:
         return {"policy": self.model}
@@ -166,6 +167,20 @@ class ReplayActorCritic(Agent):
         for model, target in pairs:
             for weight, target_weight in zip(model.weights, target.weights, strict=True):
                 target_weight.assign(polyak_average(target_weight, weight, self.config.tau))
+
+    def _learning_batch(self, seed, batch=None):
+        """`batch` (from a shared replay), or one sampled from the replay with `seed`; its
+        observations normalised with the acting statistics where the config says so."""
+        if batch is None:
+            batch = self.buffer.sample(self.config.batch_size, seed)
+        if self.observation_normalizer is None:
+            return batch
+        normalize = self.observation_normalizer.normalize
+        return {
+            **batch,
+            "observation": normalize(batch["observation"]),
+            "next_observation": normalize(batch["next_observation"]),
+        }
 
     def _updates(self, num_updates, batches=None):
         """`num_updates` gradient steps, each on a batch from the buffer, or on `batches[u]`
@@ -219,4 +234,6 @@ class ReplayActorCritic(Agent):
             "env_steps": self.env_steps,
             "iterations": self.iterations,
             "rng": self.rng,
-        }
+            **({} if self.observation_normalizer is None
+               else {"observation_normalizer": self.observation_normalizer}),
+        }  # fmt: skip

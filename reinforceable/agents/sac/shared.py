@@ -60,6 +60,8 @@ class SharedReplayLearning(SharedReplayLearner):
         return Collection(steps_per_env=self.config.steps_per_iteration)
 
     def _add(self, trajectory: Trajectory):
+        if self.observation_normalizer is not None:
+            self.observation_normalizer.update(trajectory.observation)
         if isinstance(self.buffer, HindsightReplay):
             self.buffer.add_trajectory(trajectory)
             self.env_steps.assign_add(tf.size(trajectory.reward, tf.int64))

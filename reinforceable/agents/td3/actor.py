@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from reinforceable.agents.actor import Actor, ActorBlueprint
-from reinforceable.agents.sac.actor import WarmupPolicy, sac_acting_variables
+from reinforceable.agents.sac.actor import WarmupPolicy, acting_normalizer, sac_acting_variables
 from reinforceable.driver.keras_policy import KerasPolicy
 from reinforceable.driver.policy import Policy, PolicyStep
 from reinforceable.driver.random_policy import RandomPolicy
@@ -113,14 +113,16 @@ class TD3Actor(Actor):
         agent: The agent type, which acting states must name.
         spec: The `EnvSpec`.
         model: The actor model (its weights are set by `update`).
-        config: A `TD3Config` (warm-up and exploration noise).
+        config: A `TD3Config` (warm-up, exploration noise, observation normalisation).
     """
 
     def __init__(self, agent: str, spec: EnvSpec, model: keras.Model, config):
         self.model = model
+        self.normalizer = acting_normalizer(spec, config)
+        preprocess = None if self.normalizer is None else self.normalizer.normalize
         # The mode; `NoisyDense` layers act with their noise (evaluation: their means).
-        deterministic = KerasPolicy(model, deterministic=True, noise=True)
-        self.eval_policy = KerasPolicy(model, deterministic=True)
+        deterministic = KerasPolicy(model, deterministic=True, noise=True, preprocess=preprocess)
+        self.eval_policy = KerasPolicy(model, deterministic=True, preprocess=preprocess)
         example = tf.nest.map_structure(tf.convert_to_tensor, spec.example_timestep())
         for policy in (deterministic, self.eval_policy):
             policy.build(example)
@@ -139,7 +141,7 @@ class TD3Actor(Actor):
             if config.warmup_steps
             else explore
         )
-        super().__init__(agent, sac_acting_variables(model, self.warmup))
+        super().__init__(agent, sac_acting_variables(model, self.warmup, self.normalizer))
 
     @classmethod
     def from_blueprint(cls, blueprint: ActorBlueprint) -> TD3Actor:

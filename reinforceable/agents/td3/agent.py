@@ -113,8 +113,7 @@ class TD3Agent(SharedReplayLearning, ReplayActorCritic):
         """A critic step; every `policy_delay`-th, an actor step and the targets' Polyak step."""
         config = self.config
         sample_seed, noise_seed = tf.unstack(tf.random.split(seed, 2))
-        if batch is None:
-            batch = self.buffer.sample(config.batch_size, sample_seed)
+        batch = self._learning_batch(sample_seed, batch)
         next_action = self._action(self.target_policy, batch["next_observation"])
         next_action = smoothed_target_action(
             next_action,

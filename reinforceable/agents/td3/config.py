@@ -64,6 +64,11 @@ class TD3Config(Config):
     """Rewards summed in each critic target, cut at the episode's end and the rollout's."""
     hidden: tuple[int, ...] = (400, 300)
     """Units of each critic's hidden layers (SB3's TD3)."""
+    normalize_observations: bool = False
+    """Normalise each float observation leaf (each key of a Dict: the goal tasks' `observation`,
+    `achieved_goal` and `desired_goal`) with running statistics of the observations collected,
+    which the actor acts through and the learner applies to its batches (SB3's `VecNormalize`,
+    the HER paper's normaliser); clipped at ±10."""
     hindsight: str | None = None
     """Hindsight experience replay for goal tasks (`HindsightReplay`): the goal strategy,
     `"future"`, `"final"` or `"episode"`; `None`: none. Needs a goal-conditioned Dict observation
@@ -99,6 +104,7 @@ class TD3Config(Config):
                 f"received {self.exploration!r}."
             )
         check_bool(owner, "jit_compile", self.jit_compile)
+        check_bool(owner, "normalize_observations", self.normalize_observations)
         object.__setattr__(self, "hidden", check_units(owner, "hidden", self.hidden))
         check_seed(owner, self.seed)
         check_hindsight(owner, self)
