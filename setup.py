@@ -1,7 +1,7 @@
 """Packaging for reinforceable.
 
 Core requirements are what `import reinforceable` needs. Everything else is an extra:
-`atari`, `mujoco`, `plot`, `video`, `distributed`, `test` and `all`.
+`atari`, `mujoco`, `robotics`, `plot`, `video`, `distributed`, `test` and `all`.
 """
 
 import pathlib
@@ -18,6 +18,9 @@ EXTRAS = {
     # gymnasium's AtariPreprocessing resizes frames with OpenCV.
     "atari": ["ale-py>=0.10", "opencv-python-headless>=4.8"],
     "mujoco": ["mujoco>=3.1", "imageio>=2.30"],
+    # The Fetch goal tasks (`FetchReach-v4`, `FetchPush-v4`): gymnasium-robotics 1.4.2 fails to
+    # build them with mujoco 3.12 and later (an assertion on joint types in `set_joint_qpos`).
+    "robotics": ["gymnasium-robotics>=1.4,<1.5", "mujoco>=3.1,<3.12"],
     "plot": ["matplotlib>=3.8"],
     # Evaluation videos (gymnasium's RecordVideo writes MP4 with moviepy; classic control
     # renders with pygame).
@@ -32,7 +35,8 @@ EXTRAS = {
         "matplotlib>=3.8",
         "ale-py>=0.10",
         "opencv-python-headless>=4.8",
-        "mujoco>=3.1",
+        "mujoco>=3.1,<3.12",
+        "gymnasium-robotics>=1.4,<1.5",
         "imageio>=2.30",
         "ray>=2.50",
         "moviepy>=1.0",

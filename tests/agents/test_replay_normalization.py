@@ -20,7 +20,7 @@ def test_statistics_follow_the_data_and_reach_actor_learner_and_disk(
     keras.utils.set_random_seed(0)
     env = rf.GymEnv("reinforceable/BitFlipping-v0", 2, n_bits=5, continuous=True, seed=0)
     config = config_class(normalize_observations=True, hindsight="future", hidden=(16,),
-                          batch_size=16, warmup_steps=16, steps_per_iteration=8, seed=0)  # fmt: skip
+                          batch_size=16, warmup_steps=16, steps_per_iteration=8)  # fmt: skip
     agent = agent_class(sac_actor(env, hidden=(16,)), env, config)
     agent.fit(160)
     normalizer = agent.observation_normalizer
