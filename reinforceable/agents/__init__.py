@@ -3,7 +3,7 @@ the actors that act for them. Every agent follows one contract, `Agent` (see its
 
 from reinforceable.agents.actor import ActingState, Actor, ActorBlueprint
 from reinforceable.agents.base import Agent, Collection
-from reinforceable.agents.capabilities import SharedReplayLearner
+from reinforceable.agents.capabilities import EpisodeStreamLearner, SharedReplayLearner
 from reinforceable.agents.dqn import DQNAgent, DQNConfig
 from reinforceable.agents.gps import MDGPSAgent, MDGPSConfig
 from reinforceable.agents.policy_search import (
@@ -33,6 +33,7 @@ __all__ = [
     "DDPGConfig",
     "DQNAgent",
     "DQNConfig",
+    "EpisodeStreamLearner",
     "MDGPSAgent",
     "MDGPSConfig",
     "PPOConfig",

@@ -8,7 +8,7 @@ from typing import Any
 
 from reinforceable.replay.spec import ReplaySpec
 
-__all__ = ["SharedReplayLearner"]
+__all__ = ["EpisodeStreamLearner", "SharedReplayLearner"]
 
 
 class SharedReplayLearner(abc.ABC):
@@ -46,3 +46,23 @@ class SharedReplayLearner(abc.ABC):
     def set_replay_state(self, state: dict[str, Any]) -> None:
         """Copies a shared replay's contents (`SharedReplay.state()`) into the agent's buffer,
         which checkpoints hold."""
+
+
+class EpisodeStreamLearner(abc.ABC):
+    """Keeps each environment's episodes whole across trajectories (hindsight replay), so it
+    must know which environment each trajectory column is.
+
+    With runners, when `streams_episodes` is true, the runners' environments together must be
+    the spec's `num_envs`, and the learner stores runner `i`'s chunks (of `k` environments
+    each) as its columns `i * k` to `(i + 1) * k - 1` (`observe_columns`).
+    """
+
+    @property
+    @abc.abstractmethod
+    def streams_episodes(self) -> bool:
+        """Whether the learner keeps episodes per environment (with its present config)."""
+
+    @abc.abstractmethod
+    def observe_columns(self, trajectory, first_column: int) -> None:
+        """`observe(trajectory)` for a trajectory whose columns are the learner's environments
+        `first_column` onwards."""

@@ -285,7 +285,10 @@ PRESETS: dict[str, Preset] = {
             },
             network={"hidden": (64, 64)},
             figure=-1.5,
-            measured="seed 0 through the Python API: 100% success from 3k steps; media/her_fetch_reach.md",
+            measured=(
+                "seed 0 through the Python API: 100% success from 3k steps; "
+                "media/her_fetch_reach.md"
+            ),
             command="python benchmarks/her_fetch_reach.py",
             check_steps=10_000,
             check_return=-10.0,

@@ -10,7 +10,7 @@ import time
 import numpy as np
 
 from reinforceable._checks import check_positive_int
-from reinforceable.agents.capabilities import SharedReplayLearner
+from reinforceable.agents.capabilities import EpisodeStreamLearner, SharedReplayLearner
 from reinforceable.distributed.replay import SharedReplay
 from reinforceable.training.trainable import CollectorLoop
 
@@ -56,11 +56,19 @@ class RunnerLoop(CollectorLoop):
                 "it takes no runners."
             )
         check_positive_int("Trainer", "broadcast_every", broadcast_every)
-        if agent.collection.splits_columns and runners.num_envs != agent.spec.num_envs:
+        self.streams = isinstance(agent, EpisodeStreamLearner) and agent.streams_episodes
+        if (agent.collection.splits_columns or self.streams) and (
+            runners.num_envs != agent.spec.num_envs
+        ):
+            why = (
+                "keeps each environment's episodes whole (hindsight replay)"
+                if self.streams
+                else "runs a different policy in each of its environments"
+            )
             raise ValueError(
-                f"Trainer: {type(agent).__name__} runs a different policy in each of its "
-                f"{agent.spec.num_envs} environments, so the runners must have that many in all;"
-                f" received {runners.num_runners} x {runners.num_envs_per_runner}."
+                f"Trainer: {type(agent).__name__} {why}, so the runners must have its "
+                f"{agent.spec.num_envs} environments in all; received {runners.num_runners} x "
+                f"{runners.num_envs_per_runner}."
             )
         if replay is not None:
             check_shared_replay(agent, replay)
@@ -96,7 +104,10 @@ class RunnerLoop(CollectorLoop):
             chunks = self.runners.sample(self.agent.acting_state())
         waited = time.perf_counter() - start
         for chunk in chunks:
-            if self.replay is None:
+            if self.streams:  # runner i's environments are the learner's i * k onwards
+                first = chunk.runner * self.runners.num_envs_per_runner
+                self.agent.observe_columns(chunk.trajectory, first)
+            elif self.replay is None:
                 self.agent.observe(chunk.trajectory)
             else:  # the runner stored it in the replay
                 self.agent.observe_shared(chunk.steps)

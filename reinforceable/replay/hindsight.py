@@ -161,46 +161,57 @@ class HindsightReplay(tf.Module):
         """Transitions held."""
         return tf.reduce_sum(tf.minimum(self._written, self.rows))
 
-    def add_trajectory(self, trajectory: Trajectory) -> None:
-        """Stores the trajectory's real transitions (`[T, num_envs]` rows, one column per
-        environment, in the order of the previous trajectories' columns) with their episodes'
-        bounds, filling in the end of each episode that ends in it.
+    def add_trajectory(self, trajectory: Trajectory, first_column=0) -> None:
+        """Stores the trajectory's real transitions with their episodes' bounds, filling in the
+        end of each episode that ends in it. Its `B` environment columns are the replay's
+        columns `first_column` to `first_column + B - 1` (the runner's share, with several
+        runners; all `num_envs` by default), each continuing that column's earlier rows.
 
         Raises:
-            ValueError: If the trajectory does not have `num_envs` columns.
+            ValueError: If the trajectory's columns do not fit from `first_column` (a static
+                `first_column` and column count are checked here).
         """
         columns = trajectory.reward.shape[1]
-        if columns is not None and columns != self.num_envs:
+        if (
+            isinstance(first_column, int)
+            and columns is not None
+            and (first_column < 0 or first_column + columns > self.num_envs)
+        ):
             raise ValueError(
-                f"HindsightReplay.add_trajectory: the trajectory has {columns} environment "
-                f"columns; the replay keeps episodes of {self.num_envs} (its spec's num_envs), "
-                "column by column, so every trajectory must have that many."
+                f"HindsightReplay.add_trajectory: a trajectory of {columns} environment columns "
+                f"from column {first_column} does not fit the replay's {self.num_envs} columns "
+                "(its spec's num_envs), which keep each environment's episodes in order."
             )
+        count = tf.shape(trajectory.reward, out_type=tf.int64)[1]
+        column = tf.cast(first_column, tf.int64) + tf.range(count)  # [B]
+        written = tf.gather(self._written, column)
+        open_start = tf.gather(self._open_start, column)
         valid = tf.cast(trajectory.valid, tf.int64)
         ends = trajectory.valid & (trajectory.terminated | trajectory.truncated)
-        absolute = self._written[None] + tf.cumsum(valid, 0, exclusive=True)  # [T, B]
+        absolute = written[None] + tf.cumsum(valid, 0, exclusive=True)  # [T, B]
         # An episode starts after the latest end before the row, or where the open one started.
-        after_end = tf.where(ends, absolute + 1, _OPEN)
-        none = tf.fill([self.num_envs], tf.constant(_OPEN, tf.int64))
-        latest = tf.scan(tf.maximum, after_end, initializer=none)  # [T, B]
+        none = tf.fill([count], tf.constant(_OPEN, tf.int64))
+        latest = tf.scan(tf.maximum, tf.where(ends, absolute + 1, _OPEN), initializer=none)
         before = tf.concat([none[None], latest[:-1]], 0)
-        start = tf.where(before >= 0, before, self._open_start[None])
+        start = tf.where(before >= 0, before, open_start[None])
         # It ends one past the first end at or after the row, if there is one in this trajectory.
         big = tf.constant(np.iinfo(np.int64).max, tf.int64)
         first_after = tf.scan(tf.minimum, tf.where(ends, absolute + 1, big), reverse=True,
-                              initializer=tf.fill([self.num_envs], big))  # fmt: skip
+                              initializer=tf.fill([count], big))  # fmt: skip
         end = tf.where(first_after < big, first_after, _OPEN)
 
         # The open episode's earlier rows learn their end from the first end in this trajectory.
         closes = tf.reduce_any(ends, 0)
-        oldest = tf.maximum(self._open_start, self._written - self.rows)
-        ranges = tf.ragged.range(oldest, tf.where(closes, self._written, oldest))
-        column = tf.cast(ranges.value_rowids(), tf.int64)
-        rows = ranges.flat_values % self.rows
-        self._end.scatter_nd_update(tf.stack([rows, column], 1), tf.gather(first_after[0], column))
+        oldest = tf.maximum(open_start, written - self.rows)
+        ranges = tf.ragged.range(oldest, tf.where(closes, written, oldest))
+        local = tf.cast(ranges.value_rowids(), tf.int64)
+        self._end.scatter_nd_update(
+            tf.stack([ranges.flat_values % self.rows, tf.gather(column, local)], 1),
+            tf.gather(first_after[0], local),
+        )
         # The new rows, at their place in their column's ring.
         mask = tf.cast(valid, tf.bool)
-        column_of = tf.zeros_like(absolute) + tf.range(self.num_envs, dtype=tf.int64)[None]
+        column_of = tf.zeros_like(absolute) + column[None]
         indices = tf.stack([tf.boolean_mask(absolute, mask) % self.rows,
                             tf.boolean_mask(column_of, mask)], 1)  # fmt: skip
         items = self._transitions(trajectory)
@@ -209,8 +220,10 @@ class HindsightReplay(tf.Module):
             variable.scatter_nd_update(indices, tf.boolean_mask(value, mask))
         self._start.scatter_nd_update(indices, tf.boolean_mask(start, mask))
         self._end.scatter_nd_update(indices, tf.boolean_mask(end, mask))
-        self._open_start.assign(tf.where(closes, latest[-1], self._open_start))
-        self._written.assign_add(tf.reduce_sum(valid, 0))
+        self._open_start.scatter_nd_update(
+            column[:, None], tf.where(closes, latest[-1], open_start)
+        )
+        self._written.scatter_nd_update(column[:, None], written + tf.reduce_sum(valid, 0))
 
     def _transitions(self, trajectory: Trajectory) -> dict:
         """`[T, B]` one-step transitions (the next observation is the next row's: the final one

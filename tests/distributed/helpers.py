@@ -42,3 +42,18 @@ def sac_agent(seed=0):
     config = SACConfig(batch_size=32, hidden=(16,), steps_per_iteration=8, warmup_steps=64,
                        seed=seed)  # fmt: skip
     return SACAgent(rf.networks.sac_actor(env, hidden=(16,)), env.spec, config)
+
+
+def bit_flipping_env(num_envs, seed):
+    """4-bit flipping with continuous actions, carrying `is_success` (a goal task for HER)."""
+    return rf.GymEnv("reinforceable/BitFlipping-v0", num_envs, n_bits=4, continuous=True,
+                     seed=seed, infos={"is_success": "bool"})  # fmt: skip
+
+
+def her_agent(num_envs=2, seed=0, cls=SACAgent, config_class=SACConfig):
+    """A small SAC (or TD3) with hindsight replay on `bit_flipping_env`."""
+    keras.utils.set_random_seed(seed)
+    env = bit_flipping_env(num_envs, seed)
+    config = config_class(hindsight="future", hidden=(16,), batch_size=16, warmup_steps=16,
+                          steps_per_iteration=8, seed=seed)  # fmt: skip
+    return cls(rf.networks.sac_actor(env, hidden=(16,)), env.spec, config)

@@ -168,10 +168,37 @@ def test_refusals_name_the_problem():
         HindsightReplay(SPEC, 10, n_sampled_goal=-1)
     with pytest.raises(ValueError, match="strategy"):
         HindsightReplay(SPEC, 10, strategy="past")
-    with pytest.raises(ValueError, match="3 environment columns"):
+    with pytest.raises(ValueError, match="3 environment columns from column 0 does not fit"):
         HindsightReplay(SPEC, 10).add_trajectory(
             tf.nest.map_structure(
                 lambda x: np.concatenate([x, x[:, :1]], 1) if np.ndim(x) >= 2 else x,
                 trajectory(0.0, VALID, TERMINATED, TRUNCATED),
             )
         )
+
+
+def _column(trajectory, b):
+    """Column `b` of a hand-made trajectory, as one runner of one environment would send it."""
+    fields = {}
+    for name in Trajectory._fields:
+        axis = 0 if name in ("policy_state", "next_timestep", "next_policy_state") else 1
+        fields[name] = tf.nest.map_structure(
+            lambda x, axis=axis: np.take(x, [b], axis=axis), getattr(trajectory, name)
+        )
+    return Trajectory(**fields)
+
+
+def test_columns_added_by_separate_runners_match_columns_added_together():
+    first = trajectory(0.0, VALID, TERMINATED, TRUNCATED)
+    second = trajectory(6.0, [[1, 1], [0, 1], [1, 0]], [[0, 0], [0, 0], [0, 0]],
+                        [[1, 0], [0, 1], [0, 0]])  # fmt: skip
+    together = HindsightReplay(SPEC, 64, strategy="episode")
+    apart = HindsightReplay(SPEC, 64, strategy="episode")
+    add = tf.function(apart.add_trajectory)
+    for chunk in (first, second):
+        together.add_trajectory(chunk)
+    # Runner 1's chunks arrive before runner 0's: each column keeps its own order.
+    for b, chunk in ((1, first), (1, second), (0, first), (0, second)):
+        add(_column(chunk, b), tf.constant(b))
+    for a, b in zip(together.variables, apart.variables, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())

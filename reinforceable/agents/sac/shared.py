@@ -12,8 +12,8 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from reinforceable.agents.base import Collection
-from reinforceable.agents.capabilities import SharedReplayLearner
+from reinforceable.agents.base import Collection, as_trajectory
+from reinforceable.agents.capabilities import EpisodeStreamLearner, SharedReplayLearner
 from reinforceable.driver.trajectory import Trajectory
 from reinforceable.envs.env_spec import EnvSpec
 from reinforceable.replay.buffer import ReplayBuffer
@@ -24,7 +24,7 @@ from reinforceable.replay.transitions import n_step_transitions, transition_spec
 __all__ = ["SharedReplayLearning"]
 
 
-class SharedReplayLearning(SharedReplayLearner):
+class SharedReplayLearning(SharedReplayLearner, EpisodeStreamLearner):
     """A mixin (before `ReplayActorCritic`) of the memoryless replay actor-critics: a memoryless
     actor's distributions, the critics as one list, a `ReplayBuffer` of n-step transitions
     (what the shared replay holds too), and `_update(replay)` for the learning."""
@@ -59,16 +59,32 @@ class SharedReplayLearning(SharedReplayLearner):
         """`steps_per_iteration` steps per environment."""
         return Collection(steps_per_env=self.config.steps_per_iteration)
 
-    def _add(self, trajectory: Trajectory):
+    def _add(self, trajectory: Trajectory, first_column=0):
         if self.observation_normalizer is not None:
             self.observation_normalizer.update(trajectory.observation)
         if isinstance(self.buffer, HindsightReplay):
-            self.buffer.add_trajectory(trajectory)
+            self.buffer.add_trajectory(trajectory, first_column)
             self.env_steps.assign_add(tf.size(trajectory.reward, tf.int64))
             return
         transitions = n_step_transitions(trajectory, self.config.discount, self.config.n_step)
         self.buffer.add(transitions)
         self.env_steps.assign_add(tf.size(trajectory.reward, tf.int64))
+
+    @property
+    def streams_episodes(self) -> bool:
+        return isinstance(self.buffer, HindsightReplay)
+
+    def observe_columns(self, trajectory, first_column: int) -> None:
+        trajectory = as_trajectory(trajectory, f"{type(self).__name__}.observe_columns")
+        if not self.streams_episodes:
+            self._observe(trajectory)
+            return
+        if self._add_columns_graph is None:
+            self._add_columns_graph = tf.function(self._add, autograph=False, reduce_retracing=True)
+        self._add_columns_graph(trajectory, tf.constant(first_column, tf.int64))
+        self._new_steps += int(tf.size(trajectory.reward))
+
+    _add_columns_graph = None
 
     def replay_spec(self) -> ReplaySpec:
         config = self.config
