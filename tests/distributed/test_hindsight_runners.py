@@ -37,7 +37,7 @@ def test_local_runners_give_each_environment_its_own_column():
 
 def test_runners_of_another_total_are_refused():
     agent = her_agent(cls=TD3Agent, config_class=TD3Config)
-    with pytest.raises(ValueError, match="episodes whole.*its 2 environments in all"):
+    with pytest.raises(ValueError, match=r"episodes whole.*its 2 environments in all"):
         agent.fit(64, runners=LocalRunners(2, bit_flipping_env, 2))
 
 
