@@ -97,6 +97,7 @@ TINY_BUDGETS = {
     ],
     "sac_mixed_action.py": ["--total-steps", "256", "--eval-episodes", "10"],
     "td3_noisy_mountaincar.py": ["--total-steps", "256", "--eval-episodes", "1"],
+    "her_fetch_reach.py": ["--total-steps", "1200", "--eval-episodes", "2"],
     "sac_mujoco.py": [
         "--env-id",
         "InvertedPendulum-v5",
@@ -134,6 +135,7 @@ WRITES_RUN_DIR = {
     "recurrent_sac_pendulum.py",
     "memory_mixed_action.py",
     "td3_noisy_mountaincar.py",
+    "her_fetch_reach.py",
 }
 
 
