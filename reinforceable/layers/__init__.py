@@ -1,9 +1,10 @@
 """Keras 3 layers that output TFP distributions, a stateful recurrent layer, and a noisy dense
-layer for exploration (`NoisyDense`).
+layer for exploration (`NoisyDense`) and batch renormalisation for CrossQ's critics.
 
 Compose them in one Keras model to build discrete, continuous, hybrid and recurrent policies.
 """
 
+from reinforceable.layers.batch_renorm import BatchRenormalization, normalization_layers
 from reinforceable.layers.dense_bernoulli import DenseBernoulli
 from reinforceable.layers.dense_categorical import DenseCategorical
 from reinforceable.layers.dense_normal import DenseNormal
@@ -18,6 +19,7 @@ from reinforceable.layers.recurrent_state import (
 from reinforceable.layers.stateful_rnn import GRUState, LSTMState, StatefulRNN
 
 __all__ = [
+    "BatchRenormalization",
     "DenseBernoulli",
     "DenseCategorical",
     "DenseNormal",
@@ -28,6 +30,7 @@ __all__ = [
     "StatefulRNN",
     "get_recurrent_state",
     "noisy_layers",
+    "normalization_layers",
     "recurrent_layers",
     "reset_recurrent_state",
     "sampled_noise",

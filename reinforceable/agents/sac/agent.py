@@ -93,6 +93,7 @@ class SACAgent(SharedReplayLearning, SACBase):
             observation_space=spec.observation_space,
             count=config.n_critics,
             dropout=config.critic_dropout,
+            batch_renorm=config.crossq,
         )
 
     def _sample_actor(self, observation, seed):
@@ -102,6 +103,24 @@ class SACAgent(SharedReplayLearning, SACBase):
         with sampled_noise(self.model, batch, noise_seed):
             distributions, _ = self.learner_policy.distributions(observation)
         return self.codec.sample(distributions, batch, seed)
+
+    def _crossq_critic_step(self, inputs, next_inputs, target_of, subset):
+        """CrossQ's critic loss (Bhatt et al. 2024): no target critics; the current
+        state-actions `inputs` `[B, F]` and the next ones `next_inputs` `[B * K, F]` (every
+        discrete combination) go through each critic in one batch in training mode, so their
+        batch renormalisation sees both, and the next values, without gradient, make the
+        target. Returns `(qs, loss, gradients)`."""
+        rows = tf.shape(inputs)[0]
+        joint = tf.concat([inputs, next_inputs], 0)
+        with tf.GradientTape() as tape:
+            outputs = [critic(joint, training=True) for critic in self.critics]
+            qs = [q[:rows] for q in outputs]
+            next_qs = tf.stack(
+                [self.codec.per_combination(tf.stop_gradient(q[rows:]), rows) for q in outputs]
+            )
+            target = target_of(self.codec.reduce_critics(next_qs, "min", subset))
+            q_loss = critic_loss(qs, target)
+        return qs, q_loss, tape.gradient(q_loss, self._critic_variables)
 
     def _gradients(self, seed, batch=None) -> Gradients:
         """The gradients of one update on a batch of transitions (by default from the buffer)."""
@@ -114,33 +133,40 @@ class SACAgent(SharedReplayLearning, SACBase):
         next_c, next_log_pc, next_pd, next_entropy = self._sample_actor(
             batch["next_observation"], next_seed
         )
-        training = self._critic_training
-        next_q = codec.q_all(
-            self.target_critics,
-            next_features,
-            next_c,
-            subset=self._critic_subset(seed),
-            training=training,
-        )
+        training, subset = self._critic_training, self._critic_subset(seed)
         backup_d, backup_c = self.entropy_backup
-        next_value = soft_state_value(
-            next_q, next_pd, next_entropy, next_log_pc, backup_d * alpha_d, backup_c * alpha_c
-        )
-        # The stored discount is γ^n, or 0 where the episode terminated within the n steps.
-        target = soft_q_target(batch["reward"], batch["discount"], False, next_value)
+
+        def target_of(next_q):
+            next_value = soft_state_value(
+                next_q, next_pd, next_entropy, next_log_pc, backup_d * alpha_d, backup_c * alpha_c
+            )
+            # The stored discount is γ^n, or 0 where the episode terminated within the n steps.
+            return soft_q_target(batch["reward"], batch["discount"], False, next_value)
 
         observation_features = features(batch["observation"])
         stored_c, stored_d = codec.encode(batch["action"])
         inputs = tf.concat([observation_features, stored_c, stored_d], 1)
-        with tf.GradientTape() as tape:
-            qs = [critic(inputs, training=training) for critic in self.critics]
-            q_loss = critic_loss(qs, target)
-        critic_grads = tape.gradient(q_loss, self._critic_variables)
+        if self.config.crossq:
+            next_inputs = codec.q_inputs(next_features, next_c)
+            qs, q_loss, critic_grads = self._crossq_critic_step(
+                inputs, next_inputs, target_of, subset
+            )
+        else:
+            next_q = codec.q_all(
+                self.target_critics, next_features, next_c, subset=subset, training=training
+            )
+            target = target_of(next_q)
+            with tf.GradientTape() as tape:
+                qs = [critic(inputs, training=training) for critic in self.critics]
+                q_loss = critic_loss(qs, target)
+            critic_grads = tape.gradient(q_loss, self._critic_variables)
 
+        # CrossQ's actor sees the critics' normalisation in inference mode.
+        actor_training = False if self.config.crossq else training
         with tf.GradientTape(persistent=True) as tape:
             c, log_pc, pd, entropy_d = self._sample_actor(batch["observation"], actor_seed)
             q = codec.q_all(
-                self.critics, observation_features, c, self._actor_reduce, training=training
+                self.critics, observation_features, c, self._actor_reduce, training=actor_training
             )
             pi_loss = actor_loss(q, pd, entropy_d, log_pc, alpha_d, alpha_c)
             alpha_loss = self._temperature_loss(log_pc, entropy_d)

@@ -140,7 +140,8 @@ class SACBase(ReplayActorCritic):
             self._apply(self.actor_optimizer, grads.actor, actor_variables)
             if config.learn_temperature:
                 self._apply(self.alpha_optimizer, grads.alpha, self._alpha_variables)
-            self._update_targets()
+            if not config.crossq:  # CrossQ has no target critics
+                self._update_targets()
             return tf.constant(True)
 
         tf.cond(finite, apply, lambda: tf.constant(False))

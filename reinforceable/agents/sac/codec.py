@@ -160,12 +160,25 @@ class ActionCodec:
             training: Passed to the critics (True: their dropout is on).
         """
         batch = tf.shape(features)[0]
-        num = self.combo_codes.shape[0]
+        inputs = self.q_inputs(features, continuous)
+        qs = tf.stack([self.per_combination(c(inputs, training=training), batch) for c in critics])
+        return self.reduce_critics(qs, reduce, subset)
+
+    def q_inputs(self, features, continuous) -> tf.Tensor:
+        """The critics' inputs for every discrete combination: `[B * K, F]`, combination-minor."""
+        batch = tf.shape(features)[0]
         state = tf.concat([features, continuous], 1)
-        tiled = tf.repeat(state, num, axis=0)  # [B*K, ...], combination-minor
+        tiled = tf.repeat(state, self.combo_codes.shape[0], axis=0)
         codes = tf.tile(tf.constant(self.combo_codes), [batch, 1])
-        inputs = tf.concat([tiled, codes], 1)
-        qs = tf.stack([tf.reshape(c(inputs, training=training), [batch, num]) for c in critics])
+        return tf.concat([tiled, codes], 1)
+
+    def per_combination(self, q, batch) -> tf.Tensor:
+        """A critic's output on `q_inputs`, `[B * K]`, as `[B, K]`."""
+        return tf.reshape(q, [batch, self.combo_codes.shape[0]])
+
+    @staticmethod
+    def reduce_critics(qs, reduce: str = "min", subset=None) -> tf.Tensor:
+        """`[N, B, K]` of N critics reduced to `[B, K]` (see `q_all`)."""
         if subset is not None:
             qs = tf.gather(qs, subset)
         return tf.reduce_min(qs, axis=0) if reduce == "min" else tf.reduce_mean(qs, axis=0)

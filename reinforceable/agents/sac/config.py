@@ -104,6 +104,12 @@ class SACConfig(Config):
     and the task's `compute_reward` (`EnvSpec.compute_reward`), `n_step=1` and no XLA."""
     n_sampled_goal: int = 4
     """Relabelled transitions per real one (`her_ratio = k / (k + 1)`), with `hindsight`."""
+    crossq: bool = False
+    """CrossQ (Bhatt et al. 2024): batch-renormalised critics (`BatchRenormalization` on the
+    input and after each hidden layer; a custom critic must have normalisation layers), no
+    target critics (`tau` is unused), and the current and next state-actions through each
+    critic in one batch. The paper's settings add wider critics (`hidden=(2048, 2048)`) and
+    `learning_rate=1e-3`."""
     seed: int | None = None
     """Seed of the replay sampling and the updates' action samples."""
     jit_compile: bool = False
@@ -148,7 +154,7 @@ class SACConfig(Config):
             raise ValueError(
                 f"SACConfig: `discrete_target_entropy_ratio` must be in [0, 1); received {ratio!r}."
             )
-        for name in ("learn_temperature", "jit_compile", "normalize_observations"):
+        for name in ("learn_temperature", "jit_compile", "normalize_observations", "crossq"):
             check_bool(OWNER, name, getattr(self, name))
         backup = self.backup_entropy
         if not isinstance(backup, bool | str) or (backup != "auto" and backup not in BACKUPS):

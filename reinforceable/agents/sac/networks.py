@@ -9,6 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from reinforceable.envs.specs import space_to_spec
+from reinforceable.layers.batch_renorm import BatchRenormalization, normalization_layers
 from reinforceable.layers.fold_time import FoldTime
 from reinforceable.layers.stateful_rnn import StatefulRNN
 from reinforceable.networks.encoders import needs_encoder, observation_encoder
@@ -99,10 +100,12 @@ def critic(
     name: str = "critic",
     observation_space: gym.Space | None = None,
     dropout: float = 0.0,
+    batch_renorm: bool = False,
 ) -> keras.Model:
     """The default critic: an MLP (ReLU) from `[B, input_dim]` to `Q` `[B]`; with `dropout`
     (DroQ, Hiraoka et al. 2022), each hidden layer is Dense → Dropout → LayerNormalization →
-    ReLU.
+    ReLU; with `batch_renorm` (CrossQ, Bhatt et al. 2024), `BatchRenormalization` on the input
+    and after each hidden layer's ReLU.
 
     With an `observation_space` that is anything but a flat float `Box`, the observation's
     columns of the input (the first `features_dim` ones) go through `encoded_features` (fresh
@@ -115,6 +118,8 @@ def critic(
         size = encoder.input.shape[-1]
         parts = SplitFeatures([(size,)], ["float32"], name="observation_and_action")(inputs)
         x = keras.layers.Concatenate(name="encoded_and_action")([encoder(parts[0]), parts[1]])
+    if batch_renorm:
+        x = BatchRenormalization(name="input_renorm")(x)
     for units in hidden:
         if dropout:
             x = keras.layers.Dense(units)(x)
@@ -122,6 +127,8 @@ def critic(
             x = keras.layers.Activation("relu")(keras.layers.LayerNormalization()(x))
         else:
             x = keras.layers.Dense(units, activation="relu")(x)
+        if batch_renorm:
+            x = BatchRenormalization()(x)
     q = keras.layers.Reshape(())(keras.layers.Dense(1)(x))
     return keras.Model(inputs, q, name=name)
 
@@ -134,6 +141,7 @@ def critics_from(
     observation_space: gym.Space | None = None,
     count: int = 2,
     dropout: float = 0.0,
+    batch_renorm: bool = False,
 ) -> tuple[list[keras.Model], list[keras.Model]]:
     """`count` critics (twin critics by default) and their targets (initialised to the critics'
     weights).
@@ -147,12 +155,17 @@ def critics_from(
         observation_space: Where the default critic encodes observations (see `critic`).
         count: How many critics (and targets).
         dropout: The default critic's dropout rate (DroQ; 0: none).
+        batch_renorm: CrossQ: the default critic's batch renormalisation, and a template must
+            have normalisation layers (`normalization_layers`).
 
     Raises:
-        ValueError: If the template does not map `[B, input_dim]` to `[B]`.
+        ValueError: If the template does not map `[B, input_dim]` to `[B]`, or has no
+            normalisation layers with `batch_renorm`.
     """
     if template is None:
-        make = lambda name: critic(input_dim, hidden, name, observation_space, dropout)  # noqa: E731
+        make = lambda name: critic(  # noqa: E731
+            input_dim, hidden, name, observation_space, dropout, batch_renorm
+        )
     else:
         try:
             q = template(tf.zeros([2, input_dim]))
@@ -165,6 +178,12 @@ def critics_from(
             raise ValueError(
                 f"{owner}: `critic` must return Q of shape [batch]; it returned {tuple(q.shape)} "
                 "for a batch of 2 (a Dense(1) needs a keras.layers.Reshape(()) after it)."
+            )
+        if batch_renorm and not normalization_layers(template):
+            raise ValueError(
+                f"{owner}: CrossQ (`crossq=True`) trains without target critics and needs "
+                "normalisation layers in the critic (BatchNormalization or "
+                "reinforceable.layers.BatchRenormalization); the given `critic` has none."
             )
 
         def make(name):

@@ -116,6 +116,10 @@ class RecurrentSACAgent(SACBase):
                 "RecurrentSACAgent: `hindsight` replay of whole sequences is not built yet; "
                 "use SACAgent or TD3Agent with a memoryless actor for goal tasks."
             )
+        if config is not None and getattr(config, "crossq", False):
+            raise ValueError(
+                "RecurrentSACAgent: `crossq` is not built for recurrent critics yet; use SACAgent."
+            )
         if config is not None and getattr(config, "normalize_observations", False):
             raise ValueError(
                 "RecurrentSACAgent: `normalize_observations` is not built for replayed "
