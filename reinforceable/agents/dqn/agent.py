@@ -17,6 +17,7 @@ from reinforceable.agents.base import Agent, Collection
 from reinforceable.agents.dqn.actor import DQNActor
 from reinforceable.agents.dqn.config import DQNConfig
 from reinforceable.agents.dqn.losses import dqn_target
+from reinforceable.layers.noisy_dense import sampled_noise
 from reinforceable.ops.schedules import schedule_value
 from reinforceable.replay.buffer import ReplayBuffer
 from reinforceable.replay.transitions import n_step_transitions, transition_spec
@@ -117,10 +118,17 @@ class DQNAgent(Agent):
         """One update on a replayed batch; applied, with the target's copy, only if finite."""
         config, model = self.config, self.model
         batch = self.buffer.sample(config.batch_size, seed)
+        noise = [tf.random.experimental.stateless_fold_in(seed, i) for i in (1, 2, 3)]
         reward, discount, after = batch["reward"], batch["discount"], batch["next_observation"]
-        target = dqn_target(reward, discount, model(after), self.target(after), config.double)
+        rows = config.batch_size
+        # NoisyDense layers (if any) see fresh noise per row in each of the three passes.
+        with sampled_noise(model, rows, noise[0]):
+            online_after = model(after)
+        with sampled_noise(self.target, rows, noise[1]):
+            target_after = self.target(after)
+        target = dqn_target(reward, discount, online_after, target_after, config.double)
         action = tf.cast(batch["action"], tf.int32)
-        with tf.GradientTape() as tape:
+        with tf.GradientTape() as tape, sampled_noise(model, rows, noise[2]):
             q = tf.gather(model(batch["observation"]), action, axis=1, batch_dims=1)
             loss = keras.losses.Huber()(target, q)
         grads = tape.gradient(loss, model.trainable_variables)
