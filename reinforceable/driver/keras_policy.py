@@ -13,6 +13,7 @@ import tensorflow_probability as tfp
 from reinforceable._checks import check_instance
 from reinforceable._nest import conform, leaf_paths
 from reinforceable.distributions.joint import Joint
+from reinforceable.driver.acting_noise import NOISE_KEYS, ActingNoise
 from reinforceable.driver.masks import AllMaskedRows
 from reinforceable.driver.model_io import (
     canonical,
@@ -23,15 +24,6 @@ from reinforceable.driver.model_io import (
 )
 from reinforceable.driver.policy import Policy, PolicyStep
 from reinforceable.envs.timestep import Timestep
-from reinforceable.layers.dense_normal import gsde_layers
-from reinforceable.layers.gsde import GSDE_KEY, gsde_act, gsde_initial_state
-from reinforceable.layers.noisy_dense import (
-    NOISY_KEY,
-    noisy_act,
-    noisy_initial_state,
-    noisy_layers,
-    using_noise,
-)
 from reinforceable.layers.recurrent_state import recurrent_layers
 
 __all__ = ["KerasPolicy", "SequenceEvaluation"]
@@ -140,8 +132,7 @@ class KerasPolicy(Policy):
                 "'state': {rnn.name: state} and the output 'state': {rnn.name: list(final)} "
                 "(rf.networks.actor_critic builds such models)."
             )
-        self._gsde = gsde_layers(model)
-        self._noisy = noisy_layers(model) if self.noise else []
+        self._noise = ActingNoise(model, self.deterministic, self.noise)
         self._time_axis = None
         self._masks = AllMaskedRows()
 
@@ -162,12 +153,7 @@ class KerasPolicy(Policy):
     def initial_state(self, batch_size: int) -> Any:
         """Zeros of the model's `"state"` input, `[batch_size, ...]` each (lists and dicts);
         `{}` for a memoryless model; with gSDE heads, their noise state under `"_gsde"` too."""
-        state = self._model_initial_state(batch_size)
-        if self._gsde:
-            state = {**state, GSDE_KEY: gsde_initial_state(self._gsde, batch_size)}
-        if self._noisy:
-            state = {**state, NOISY_KEY: noisy_initial_state(self._noisy, batch_size)}
-        return state
+        return self._noise.initial_state(self._model_initial_state(batch_size), batch_size)
 
     def _model_initial_state(self, batch_size: int) -> Any:
         if not self.recurrent:
@@ -276,8 +262,8 @@ class KerasPolicy(Policy):
 
     def _call(self, observation, episode_start, state=None):
         """Calls the model; returns its outputs and whether a time axis was added."""
-        if isinstance(state, dict) and (GSDE_KEY in state or NOISY_KEY in state):
-            state = {k: v for k, v in state.items() if k not in (GSDE_KEY, NOISY_KEY)}
+        if isinstance(state, dict) and any(key in state for key in NOISE_KEYS):
+            state = {k: v for k, v in state.items() if k not in NOISE_KEYS}
         inputs, time_axis = self._model_inputs(observation, episode_start, state)
         if self._inputs is None:
             kwargs = {}
@@ -365,9 +351,7 @@ class KerasPolicy(Policy):
             unflat(joint.entropy()),
             unflat(discrete_entropy(distributions)),
             tf.nest.map_structure(unflat, extras),
-            {k: v for k, v in state.items() if k in (GSDE_KEY, NOISY_KEY)}
-            if isinstance(state, dict)
-            else {},
+            {k: v for k, v in state.items() if k in NOISE_KEYS} if isinstance(state, dict) else {},
         )
 
     def sequence_distributions(self, observation, episode_start, state) -> tuple[Any, dict, Any]:
@@ -387,27 +371,24 @@ class KerasPolicy(Policy):
         # Sequences match a declared time axis, so `_call` adds none.
         outputs, _ = self._call(observation, episode_start, state)
         distributions, extras, final_state = self._split_outputs(outputs)
-        for key in (GSDE_KEY, NOISY_KEY):  # carried through, as the learner never acts with it
+        for key in NOISE_KEYS:  # carried through, as the learner never acts with it
             if isinstance(state, dict) and key in state:
                 final_state = {**final_state, key: state[key]}
         return distributions, extras, final_state
 
     def step(self, timestep: Timestep, state: Any, seed: tf.Tensor) -> PolicyStep:
-        noise_state = None
-        if self._noisy:
-            noise_state = noisy_act(self._noisy, state[NOISY_KEY], seed)
-        with using_noise(self._noisy, noise_state["noise"] if noise_state else {}):
+        noisy_state = self._noise.noisy_state(state, seed)
+        with self._noise.acting(noisy_state):
             outputs, time_axis = self._call(
                 timestep.observation, timestep.episode_start, state if self.recurrent else None
             )
         distributions, extras, new_state = self._split_outputs(outputs)
-        if noise_state is not None:
-            new_state = {**new_state, NOISY_KEY: noise_state}
         distribution = Joint(distributions)
         action = distribution.mode() if self.deterministic else distribution.sample(seed=seed)
         action = self._masks.watch(distributions, action)
-        if self._gsde:
-            action, new_state = self._gsde_step(distributions, action, state, new_state, seed)
+        action, new_state = self._noise.finish(
+            distributions, action, state, new_state, noisy_state, seed
+        )
         extras = {**extras, "log_prob": distribution.log_prob(action)}
         if time_axis:
             action, extras = drop_time_axis(action), drop_time_axis(extras)
@@ -416,17 +397,3 @@ class KerasPolicy(Policy):
     def take_warnings(self) -> list[str]:
         """Once per policy: the first batch row where an action mask allowed no action."""
         return self._masks.take_warnings()
-
-    def _gsde_step(self, distributions, action, state, new_state, seed):
-        """The gSDE heads' actions in place of their samples, and their next noise state."""
-        noise_state = state[GSDE_KEY]
-        if not self.deterministic:
-            gsde_actions, noise_state = gsde_act(distributions, noise_state, seed)
-            flat = [
-                gsde_actions.get(getattr(getattr(d, "gsde", None), "name", None), a)
-                for d, a in zip(
-                    tf.nest.flatten(distributions), tf.nest.flatten(action), strict=True
-                )
-            ]
-            action = tf.nest.pack_sequence_as(action, flat)
-        return action, {**new_state, GSDE_KEY: noise_state}

@@ -4,12 +4,13 @@ task's vectorised `compute_reward(achieved_goal, desired_goal, info)`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Sequence
 
 import gymnasium as gym
 import numpy as np
 
-__all__ = ["GOAL_KEYS", "GoalReward", "goal_space_problem"]
+__all__ = ["GOAL_KEYS", "GoalReward", "goal_space_problem", "vector_goal_reward"]
 
 GOAL_KEYS = ("observation", "achieved_goal", "desired_goal")
 
@@ -85,3 +86,20 @@ class GoalReward:
 
     def __repr__(self) -> str:
         return f"GoalReward({self.name})"
+
+
+def vector_goal_reward(env, make_kwargs: dict, vector_env, env_id) -> GoalReward | None:
+    """The `GoalReward` of a `GymEnv` made from `env` (an id, factories or a vector env) over
+    `vector_env`, or `None` when its observations are not goal-conditioned (or, for a
+    synchronous one, its environments have no `compute_reward`)."""
+    if goal_space_problem(vector_env.single_observation_space) is not None:
+        return None
+    if isinstance(env, str):
+        make = functools.partial(gym.make, env, **make_kwargs)
+    elif isinstance(env, Sequence):
+        make = env[0]
+    else:
+        make = None
+    first = getattr(vector_env, "envs", [None])[0]  # synchronous ones are here already
+    reward = GoalReward(make, first, name=env_id or "the environment")
+    return reward if first is None or reward.available() else None

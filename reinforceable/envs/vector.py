@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import multiprocessing.connection
 import sys
 from collections.abc import Callable, Sequence
@@ -16,7 +15,7 @@ from reinforceable.envs._outputs import mismatch
 from reinforceable.envs.base import Environment
 from reinforceable.envs.env_spec import EnvSpec
 from reinforceable.envs.errors import EnvError, NonFiniteError, non_finite_error, report_errors
-from reinforceable.envs.goals import GoalReward, goal_space_problem
+from reinforceable.envs.goals import vector_goal_reward
 from reinforceable.envs.ids import registered_spec, uses_mujoco
 from reinforceable.envs.infos import gather_infos, info_specs
 from reinforceable.envs.specs import SpaceConverter, batch_spec
@@ -140,7 +139,7 @@ class GymEnv(Environment):
             self._env.single_action_space,
             self._env.num_envs,
             env_id,
-            self._goal_reward(env, make_kwargs, env_id),
+            vector_goal_reward(env, make_kwargs, self._env, env_id),
         )
         self._observations = SpaceConverter(self.observation_space)
         self._actions = SpaceConverter(self.action_space)
@@ -184,20 +183,6 @@ class GymEnv(Environment):
         return [
             report_errors(make, index, asynchronous, mujoco) for index, make in enumerate(makes)
         ]
-
-    def _goal_reward(self, env, make_kwargs, env_id) -> GoalReward | None:
-        """A goal task's `compute_reward` (see `EnvSpec.compute_reward`), `None` for others."""
-        if goal_space_problem(self._env.single_observation_space) is not None:
-            return None
-        if isinstance(env, str):
-            make = functools.partial(gym.make, env, **make_kwargs)
-        elif isinstance(env, Sequence):
-            make = env[0]
-        else:
-            make = None
-        first = getattr(self._env, "envs", [None])[0]  # synchronous ones are here already
-        reward = GoalReward(make, first, name=env_id or "the environment")
-        return reward if first is None or reward.available() else None
 
     @property
     def spec(self) -> EnvSpec:

@@ -7,7 +7,9 @@ import sys
 
 import pytest
 
-pytest.importorskip("mujoco")
+mujoco = pytest.importorskip("mujoco")
+# The line came with MuJoCo 3.17; the `robotics` extra pins an older MuJoCo, which never prints it.
+PRINTS_IT = tuple(int(part) for part in mujoco.__version__.split(".")[:2]) >= (3, 17)
 
 CODE = """
 import reinforceable as rf
@@ -24,6 +26,8 @@ if handler is not None:
 
 @pytest.mark.parametrize("logs", [False, True])
 def test_the_settotalmass_line_is_dropped_and_other_warnings_pass(logs):
+    if logs and not PRINTS_IT:
+        pytest.skip(f"MuJoCo {mujoco.__version__} prints no 'settotalmass' line to bring back")
     env = {k: v for k, v in os.environ.items() if not k.startswith("REINFORCEABLE_")}
     if logs:
         env["REINFORCEABLE_MUJOCO_LOGS"] = "1"
