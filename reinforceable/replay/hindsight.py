@@ -100,7 +100,8 @@ class HindsightReplay(tf.Module):
                 f"{owner}: needs the task's vectorised `compute_reward(achieved_goal, "
                 f"desired_goal, info)`; {spec.env_id or 'the environment'} has none (GymEnv "
                 "takes it from the environment's `unwrapped.compute_reward`; pass "
-                "`compute_reward=` for another source)."
+                "`compute_reward=` for another source, or load a saved agent with its "
+                "environment, `Agent.load(path, env)`)."
             )
         if strategy not in STRATEGIES:
             raise ValueError(
