@@ -79,9 +79,9 @@ def main() -> None:
         args.report,
         f"TD3 with and without hindsight replay on 15-bit flipping, {args.steps:,} steps",
         f"her_bits.py --seeds {seeds} --steps {args.steps}",
-        "success rate of deterministic episodes after training (ours 50, SB3 100); ours and SB3's one after "
-        "the other per seed. SB3's task ends an episode at the first success (ours runs to "
-        "the 15th step and counts the state there).",
+        "success rate of deterministic episodes after training (ours 50, SB3 100); ours and "
+        "SB3's one after the other per seed. SB3's task ends an episode at the first success "
+        "(ours runs to the 15th step and counts the state there).",
         "\n".join(lines),
     )
 
