@@ -57,17 +57,17 @@ class RunnerLoop(CollectorLoop):
             )
         check_positive_int("Trainer", "broadcast_every", broadcast_every)
         self.streams = isinstance(agent, EpisodeStreamLearner) and agent.streams_episodes
-        if (agent.collection.splits_columns or self.streams) and (
-            runners.num_envs != agent.spec.num_envs
-        ):
-            why = (
-                "keeps each environment's episodes whole (hindsight replay)"
-                if self.streams
-                else "runs a different policy in each of its environments"
-            )
+        if agent.collection.splits_columns and runners.num_envs != agent.spec.num_envs:
             raise ValueError(
-                f"Trainer: {type(agent).__name__} {why}, so the runners must have its "
-                f"{agent.spec.num_envs} environments in all; received {runners.num_runners} x "
+                f"Trainer: {type(agent).__name__} runs a different policy in each of its "
+                f"{agent.spec.num_envs} environments, so the runners must have that many in all;"
+                f" received {runners.num_runners} x {runners.num_envs_per_runner}."
+            )
+        if self.streams and runners.num_envs != agent.spec.num_envs:
+            raise ValueError(
+                f"Trainer: {type(agent).__name__} keeps each environment's episodes whole "
+                f"(hindsight replay), so the runners must have its {agent.spec.num_envs} "
+                f"environments in all; received {runners.num_runners} x "
                 f"{runners.num_envs_per_runner}."
             )
         if replay is not None:

@@ -140,7 +140,8 @@ def test_sac_with_hindsight_killed_with_sigkill_resumes_with_its_episodes(tmp_pa
     checkpoint = tf.train.Checkpoint(**restored.checkpoint_items())
     checkpoint.read(tf.train.latest_checkpoint(run_dir / "checkpoints")).expect_partial()
     steps = int(restored.env_steps.numpy())
-    assert steps >= 30 * 16
+    # The kill may come between ckpt-30's files and the pointer to them: then ckpt-29 is read.
+    assert steps >= 29 * 16
     buffer = restored.buffer
     assert int(buffer.size) == steps - 2 * (steps // 2 // 5)
     start, end = buffer._start.numpy(), buffer._end.numpy()
