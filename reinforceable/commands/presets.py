@@ -286,7 +286,8 @@ PRESETS: dict[str, Preset] = {
             network={"hidden": (64, 64)},
             figure=-1.5,
             measured=(
-                "seed 0 through the Python API: 100% success from 3k steps; "
+                "seed 0 through the Python API (100% success from 3k steps); success 100% on "
+                "seeds 0 and 1 at 10k from the command line; "
                 "media/her_fetch_reach.md"
             ),
             command="python benchmarks/her_fetch_reach.py",
@@ -314,7 +315,10 @@ PRESETS: dict[str, Preset] = {
             },
             network={"hidden": (64, 64)},
             figure=float("nan"),
-            measured="not measured yet (benchmarks/her_fetch_reach.py)",
+            measured=(
+                "success 100% on seeds 0 and 1 at 10k (media/her_fetch_reach.md); the return "
+                "was not recorded"
+            ),
             command="python benchmarks/her_fetch_reach.py",
             check_steps=10_000,
             check_return=-10.0,
