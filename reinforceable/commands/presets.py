@@ -93,6 +93,36 @@ RL_ZOO_PENDULUM_NOVEL_NETWORK: dict[str, Any] = {
 every 4 steps). With `RL_ZOO_PENDULUM_NOVEL_CONFIG`, what `benchmarks/ppo_pendulum_novel.py` puts
 next to sb3-contrib at 100k steps."""
 
+
+def _her_fetch_reach(algo: str, figure: float, measured: str) -> Preset:
+    """The RL Zoo's FetchReach settings (with SB3's HER) for `algo`: future goals, 4 per
+    transition, normalised observations, γ 0.95, 64x64 networks, 1k random steps."""
+    return Preset(
+        name=f"{algo}-her-fetchreach",
+        algo=algo,
+        env_id="FetchReach-v4",
+        steps=10_000,
+        num_envs=1,
+        config={
+            "hindsight": "future",
+            "n_sampled_goal": 4,
+            "normalize_observations": True,
+            "discount": 0.95,
+            "learning_rate": 1e-3,
+            "warmup_steps": 1000,
+            "steps_per_iteration": 8,
+            "hidden": (64, 64),
+        },
+        network={"hidden": (64, 64)},
+        figure=figure,
+        measured=measured,
+        command="python benchmarks/her_fetch_reach.py",
+        check_steps=10_000,
+        check_return=-10.0,
+        eval_episodes=20,
+    )
+
+
 PRESETS: dict[str, Preset] = {
     preset.name: preset
     for preset in (
@@ -265,64 +295,22 @@ PRESETS: dict[str, Preset] = {
             check_steps=20_000,
             check_return=-200.0,
         ),
-        Preset(
-            name="sac-her-fetchreach",
-            algo="sac",
-            env_id="FetchReach-v4",
-            steps=10_000,
-            num_envs=1,
-            # The RL Zoo's FetchReach settings (with SB3's HER): future goals, 4 per transition,
-            # normalised observations, γ 0.95, 64x64 networks, 1k random steps.
-            config={
-                "hindsight": "future",
-                "n_sampled_goal": 4,
-                "normalize_observations": True,
-                "discount": 0.95,
-                "learning_rate": 1e-3,
-                "warmup_steps": 1000,
-                "steps_per_iteration": 8,
-                "hidden": (64, 64),
-            },
-            network={"hidden": (64, 64)},
-            figure=-1.5,
-            measured=(
+        _her_fetch_reach(
+            "sac",
+            -1.5,
+            (
                 "seed 0 through the Python API (100% success from 3k steps); success 100% on "
                 "seeds 0 and 1 at 10k from the command line; "
                 "media/her_fetch_reach.md"
             ),
-            command="python benchmarks/her_fetch_reach.py",
-            check_steps=10_000,
-            check_return=-10.0,
-            eval_episodes=20,
         ),
-        Preset(
-            name="td3-her-fetchreach",
-            algo="td3",
-            env_id="FetchReach-v4",
-            steps=10_000,
-            num_envs=1,
-            # The RL Zoo's FetchReach settings (with SB3's HER): future goals, 4 per transition,
-            # normalised observations, γ 0.95, 64x64 networks, 1k random steps.
-            config={
-                "hindsight": "future",
-                "n_sampled_goal": 4,
-                "normalize_observations": True,
-                "discount": 0.95,
-                "learning_rate": 1e-3,
-                "warmup_steps": 1000,
-                "steps_per_iteration": 8,
-                "hidden": (64, 64),
-            },
-            network={"hidden": (64, 64)},
-            figure=float("nan"),
-            measured=(
+        _her_fetch_reach(
+            "td3",
+            float("nan"),
+            (
                 "success 100% on seeds 0 and 1 at 10k (media/her_fetch_reach.md); the return "
                 "was not recorded"
             ),
-            command="python benchmarks/her_fetch_reach.py",
-            check_steps=10_000,
-            check_return=-10.0,
-            eval_episodes=20,
         ),
         Preset(
             name="td3-her-bits",
