@@ -1,7 +1,9 @@
-"""Runs the project's examples as a user would, and reads figures from what they print."""
+"""Runs the project's examples and command line as a user would, and reads figures from what
+they print and write."""
 
 from __future__ import annotations
 
+import csv
 import pathlib
 import re
 import subprocess
@@ -19,6 +21,31 @@ def run_example(script: str, *args: str, run_dir: bool = True) -> str:
         if run_dir:
             command.append(f"--run-dir={directory}")
         return subprocess.run(command, capture_output=True, text=True, check=True).stdout
+
+
+def train_cli(algo: str, env_id: str, steps: int, seed: int, *args: str) -> dict:
+    """Runs `python -m reinforceable train ALGO --env ENV_ID` for `steps` with `seed` (and
+    `args`) in a throwaway run directory; returns `{"output": stdout, "rows": progress.csv's
+    rows, "wall_s": the training wall-clock it printed, "final_return": its final evaluation's
+    return}`."""
+    with tempfile.TemporaryDirectory() as run_dir:
+        command = [sys.executable, "-m", "reinforceable", "train", algo, "--env", env_id,
+                   "--seed", str(seed), "--steps", str(steps), "--run-dir", run_dir,
+                   *args]  # fmt: skip
+        output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+        with open(pathlib.Path(run_dir) / "progress.csv") as file:
+            rows = list(csv.DictReader(file))
+    return {
+        "output": output,
+        "rows": rows,
+        "wall_s": figure(r"training: ([\d.]+) s", output),
+        "final_return": figure(r"result: evaluation return ([-\d.]+)", output),
+    }
+
+
+def last_success_rate(rows: list[dict]) -> float:
+    """The last `eval/success_rate` in progress.csv's `rows`."""
+    return float([row for row in rows if row.get("eval/success_rate")][-1]["eval/success_rate"])
 
 
 def figure(pattern: str, output: str) -> float:

@@ -17,15 +17,10 @@ hindsight, and near 0% without (HER paper, figure 1). Writes `media/her_bit_flip
 from __future__ import annotations
 
 import argparse
-import csv
 import pathlib
-import re
 import statistics
-import subprocess
-import sys
-import tempfile
 
-from _examples import write_report
+from _examples import last_success_rate, train_cli, write_report
 from _peers import run_peer
 
 PEER = str(pathlib.Path(__file__).resolve().parent / "peers" / "sb3_her_bits.py")
@@ -34,17 +29,9 @@ ENV = "reinforceable/BitFlippingContinuous-v0"
 
 def ours(steps: int, seed: int, hindsight: str) -> dict[str, float]:
     """The final evaluation's success rate and the training wall-clock of one run."""
-    with tempfile.TemporaryDirectory() as run_dir:
-        command = [sys.executable, "-m", "reinforceable", "train", "td3", "--env", ENV,
-                   "--preset", "td3-her-bits", "--seed", str(seed), "--steps", str(steps),
-                   "--run-dir", run_dir, "--set", f"hindsight={hindsight}"]  # fmt: skip
-        output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-        with open(pathlib.Path(run_dir) / "progress.csv") as file:
-            rows = [row for row in csv.DictReader(file) if row.get("eval/success_rate")]
-    return {
-        "success_rate": float(rows[-1]["eval/success_rate"]),
-        "wall_s": float(re.search(r"training: ([\d.]+) s", output)[1]),
-    }
+    preset = ("--preset", "td3-her-bits", "--set", f"hindsight={hindsight}")
+    run = train_cli("td3", ENV, steps, seed, *preset)
+    return {"success_rate": last_success_rate(run["rows"]), "wall_s": run["wall_s"]}
 
 
 def main() -> None:

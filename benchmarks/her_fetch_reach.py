@@ -17,15 +17,10 @@ steps, for SAC + HER and TD3 + HER (the RL Zoo trains 20k). Writes `media/her_fe
 from __future__ import annotations
 
 import argparse
-import csv
 import pathlib
-import re
 import statistics
-import subprocess
-import sys
-import tempfile
 
-from _examples import write_report
+from _examples import last_success_rate, train_cli, write_report
 from _peers import run_peer
 
 PEER = str(pathlib.Path(__file__).resolve().parent / "peers" / "sb3_her_fetch_reach.py")
@@ -33,17 +28,8 @@ PEER = str(pathlib.Path(__file__).resolve().parent / "peers" / "sb3_her_fetch_re
 
 def ours(algo: str, steps: int, seed: int) -> dict[str, float]:
     """The final evaluation's success rate and the training wall-clock of one run."""
-    with tempfile.TemporaryDirectory() as run_dir:
-        command = [sys.executable, "-m", "reinforceable", "train", algo, "--env",
-                   "FetchReach-v4", "--seed", str(seed), "--steps", str(steps),
-                   "--run-dir", run_dir]  # fmt: skip
-        output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-        with open(pathlib.Path(run_dir) / "progress.csv") as file:
-            rows = [row for row in csv.DictReader(file) if row.get("eval/success_rate")]
-    return {
-        "success_rate": float(rows[-1]["eval/success_rate"]),
-        "wall_s": float(re.search(r"training: ([\d.]+) s", output)[1]),
-    }
+    run = train_cli(algo, "FetchReach-v4", steps, seed)
+    return {"success_rate": last_success_rate(run["rows"]), "wall_s": run["wall_s"]}
 
 
 def main() -> None:

@@ -17,15 +17,10 @@ update <= 0.5x SB3's. Writes `media/td3_pendulum.md`.
 from __future__ import annotations
 
 import argparse
-import csv
 import pathlib
-import re
 import statistics
-import subprocess
-import sys
-import tempfile
 
-from _examples import write_report
+from _examples import train_cli, write_report
 from _peers import run_peer
 
 PEER = str(pathlib.Path(__file__).resolve().parent / "peers" / "sb3_td3_pendulum.py")
@@ -33,17 +28,12 @@ PEER = str(pathlib.Path(__file__).resolve().parent / "peers" / "sb3_td3_pendulum
 
 def ours(steps: int, seed: int) -> dict[str, float]:
     """The final agent's return, the training wall-clock and the gradient steps of one run."""
-    with tempfile.TemporaryDirectory() as run_dir:
-        command = [sys.executable, "-m", "reinforceable", "train", "td3", "--env", "Pendulum-v1",
-                   "--preset", "td3-pendulum", "--seed", str(seed), "--steps", str(steps),
-                   "--run-dir", run_dir, "--threads", "2"]  # fmt: skip
-        output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-        with open(pathlib.Path(run_dir) / "progress.csv") as file:
-            updates = sum(float(row["losses/updates"]) for row in csv.DictReader(file))
+    preset = ("--preset", "td3-pendulum", "--threads", "2")
+    run = train_cli("td3", "Pendulum-v1", steps, seed, *preset)
     return {
-        "eval_mean_return": float(re.search(r"result: evaluation return ([-\d.]+)", output)[1]),
-        "wall_s": float(re.search(r"training: ([\d.]+) s", output)[1]),
-        "updates": updates,
+        "eval_mean_return": run["final_return"],
+        "wall_s": run["wall_s"],
+        "updates": sum(float(row["losses/updates"]) for row in run["rows"]),
     }
 
 

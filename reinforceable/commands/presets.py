@@ -10,10 +10,10 @@ of the network builder).
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from reinforceable.commands.algorithms import ALGOS, Algorithm
+from reinforceable.commands.preset import Preset
 
 __all__ = [
     "ALGOS",
@@ -25,42 +25,6 @@ __all__ = [
     "get_preset",
     "preset_for",
 ]
-
-
-@dataclasses.dataclass(frozen=True)
-class Preset:
-    """Tuned settings for one task, with the figure they reach."""
-
-    name: str
-    algo: str
-    env_id: str
-    steps: int
-    num_envs: int
-    config: dict[str, Any]
-    """Fields of the algorithm's config, as its `to_dict` writes them (a linear schedule is
-    `{"linear": {"start": ...}}`); the seed is added by `train`."""
-    network: dict[str, Any]
-    """Keyword arguments of the algorithm's network builder."""
-    figure: float
-    """Mean deterministic evaluation return at `steps`, over the seeds of `command`."""
-    measured: str
-    """What `figure` is: seeds, episodes, the media file."""
-    command: str
-    """The benchmark command that measured `figure`."""
-    check_steps: int
-    """The budget of the preset's slow test (tests/commands), `<= steps`."""
-    check_return: float
-    """The return its slow test asserts at `check_steps` (seed 0)."""
-    eval_episodes: int = 10
-
-    def make_config(self, seed: int, changes: dict[str, Any] | None = None):
-        """The algorithm's config with this preset's fields, `changes` and the seed."""
-        values = {**self.config, **(changes or {}), "seed": seed}
-        return ALGOS[self.algo].config().from_dict(values)
-
-    def make_network(self, spec, changes: dict[str, Any] | None = None):
-        """The network builder's model for `spec` with this preset's fields and `changes`."""
-        return ALGOS[self.algo].network(spec, **{**self.network, **(changes or {})})
 
 
 _PENDULUM_NOVEL_TORSO: dict[str, Any] = {

@@ -93,7 +93,12 @@ class DenseDistributionLayer(keras.layers.Layer):
     def project(inputs, kernel, bias, shape: tuple[int, ...]) -> tf.Tensor:
         """`inputs @ kernel + bias`, reshaped from `[..., prod(shape)]` to `[..., *shape]`."""
         inputs = tf.convert_to_tensor(inputs)
-        outputs = tf.matmul(inputs, kernel) + bias
+        return DenseDistributionLayer.to_event(inputs, tf.matmul(inputs, kernel) + bias, shape)
+
+    @staticmethod
+    def to_event(inputs, outputs, shape: tuple[int, ...]) -> tf.Tensor:
+        """`outputs` `[..., prod(shape)]` (from `inputs` `[..., features]`) as `[..., *shape]`."""
+        inputs = tf.convert_to_tensor(inputs)
         if len(shape) == 1:
             return outputs  # already [..., units]: no reshape (it costs ops in a driver's loop)
         if not shape:

@@ -10,6 +10,7 @@ import tensorflow_probability as tfp
 from reinforceable.distributions.bounded_normal import BoundedNormal
 from reinforceable.layers._base import DenseDistributionLayer, event_shape_arg, input_features
 from reinforceable.layers.gsde import GSDENoise
+from reinforceable.layers.noisy_dense import NoisyDense
 
 tfd = tfp.distributions
 
@@ -82,6 +83,13 @@ class DenseNormal(DenseDistributionLayer):
             environment, and at its episode starts; `-1` (the default, as in SB3) at episode
             starts only.
         sde_initial_std: With `sde`, the initial entries of `σ` (SB3's `exp(log_std_init)`).
+        noisy: Make the location projection a `NoisyDense` (named `<name>_loc`, initialised as
+            NoisyNet's layers are, `μ ~ U(±1/√p)`): a noisy output head, whose weight noise a
+            `KerasPolicy` draws into its policy state and a deterministic policy acts with, so
+            a deterministic actor (TD3) explores without action noise. Excludes `sde`.
+        noisy_sample_freq: With `noisy`, the `NoisyDense`'s `sample_freq` (1: redraw every
+            step; N: every N steps; -1: at episode starts only).
+        noisy_sigma_zero: With `noisy`, its σ₀ (> 0).
         kernel_initializer: For the kernels. Defaults to orthogonal with gain 0.01, so the initial
             location is close to zero (the middle of the bounds).
         bias_initializer: For the location bias.
@@ -96,7 +104,7 @@ class DenseNormal(DenseDistributionLayer):
     Raises:
         ValueError: At construction, for a non-positive `output_shape`, bounds that are not finite,
             have low >= high or do not fit `output_shape`, `hard_bounds` without bounds, or a
-            non-positive scale.
+            non-positive scale, `sde` with `noisy`, or noisy options `NoisyDense` refuses.
 
     Example:
         >>> x = keras.Input((16,))
@@ -122,9 +130,17 @@ class DenseNormal(DenseDistributionLayer):
         sde: bool = False,
         sde_sample_freq: int = -1,
         sde_initial_std: float = 1.0,
+        noisy: bool = False,
+        noisy_sample_freq: int = 1,
+        noisy_sigma_zero: float = 0.5,
         **kwargs,
     ):
         event_shape = event_shape_arg(output_shape, "output_shape", "DenseNormal")
+        if sde and noisy:
+            raise ValueError(
+                "DenseNormal: `sde=True` and `noisy=True` are two kinds of exploration noise; "
+                "choose one."
+            )
         if sde and state_dependent_scale:
             raise ValueError(
                 "DenseNormal: `sde=True` makes the scale state-dependent itself; it excludes "
@@ -170,10 +186,29 @@ class DenseNormal(DenseDistributionLayer):
         self.sde = bool(sde)
         self.sde_sample_freq = int(sde_sample_freq)
         self.sde_initial_std = float(sde_initial_std)
+        self.noisy = bool(noisy)
+        self.noisy_loc = None
+        if self.noisy:
+            try:
+                self.noisy_loc = NoisyDense(
+                    int(np.prod(event_shape)),
+                    sigma_zero=noisy_sigma_zero,
+                    sample_freq=noisy_sample_freq,
+                    name=f"{self.name}_loc",
+                )
+            except ValueError as error:
+                raise ValueError(
+                    str(error).replace("NoisyDense: `", "DenseNormal: `noisy_")
+                ) from None
 
     def build(self, input_shape):
         features = input_features(input_shape, "DenseNormal")
-        self.loc_kernel, self.loc_bias = self.add_projection("loc", features, self.event_shape)
+        if self.noisy:
+            self.noisy_loc.build((None, features))
+        else:
+            self.loc_kernel, self.loc_bias = self.add_projection(
+                "loc", features, self.event_shape
+            )
         if self.sde:
             self.sde_log_std = self.add_weight(
                 name="sde_log_std",
@@ -194,7 +229,10 @@ class DenseNormal(DenseDistributionLayer):
             )
 
     def call(self, inputs):
-        loc = self.project(inputs, self.loc_kernel, self.loc_bias, self.event_shape)
+        if self.noisy:
+            loc = self.to_event(inputs, self.noisy_loc(inputs), self.event_shape)
+        else:
+            loc = self.project(inputs, self.loc_kernel, self.loc_bias, self.event_shape)
         latent = std = None
         if self.sde:
             latent, std, scale = self._gsde_scale(inputs, loc)
@@ -245,6 +283,12 @@ class DenseNormal(DenseDistributionLayer):
                 sde=True,
                 sde_sample_freq=self.sde_sample_freq,
                 sde_initial_std=self.sde_initial_std,
+            )
+        if self.noisy:
+            config.update(
+                noisy=True,
+                noisy_sample_freq=self.noisy_loc.sample_freq,
+                noisy_sigma_zero=self.noisy_loc.sigma_zero,
             )
         return config
 

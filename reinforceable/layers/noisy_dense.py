@@ -160,13 +160,18 @@ class NoisyDense(keras.layers.Layer):
 
 
 def noisy_layers(model) -> list[NoisyDense]:
-    """Every `NoisyDense` in `model`, nested models included, in a fixed order."""
-    found, stack = [], [model]
+    """Every `NoisyDense` in `model`, nested models and layers (a `DenseNormal`'s noisy head)
+    included, in a fixed order."""
+    found, stack, seen = [], [model], set()
     while stack:
         layer = stack.pop(0)
+        if id(layer) in seen:
+            continue
+        seen.add(id(layer))
         if isinstance(layer, NoisyDense):
             found.append(layer)
-        stack.extend(getattr(layer, "layers", []))
+        children = getattr(layer, "layers", None)
+        stack.extend(children if children is not None else getattr(layer, "_layers", []))
     return found
 
 

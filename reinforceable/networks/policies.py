@@ -183,7 +183,7 @@ def sac_actor(
     sde: bool = False,
     sde_sample_freq: int = -1,
     sde_initial_std: float = 1.0,
-    noisy: bool = False,
+    noisy: bool | str = False,
     noisy_sample_freq: int = 1,
     noisy_sigma_zero: float = 0.5,
     name: str = "sac_actor",
@@ -198,12 +198,14 @@ def sac_actor(
     (`hard_bounds=True`, a `BoundedNormal`); Discrete parts a `DenseCategorical`. The output is
     the distribution nest, shaped like the action space.
 
-    With `noisy`, the MLP's layers (after the recurrent layer too) are `NoisyDense` ones
-    (NoisyNet, σ₀ = `noisy_sigma_zero`, noise redrawn every `noisy_sample_freq` steps of an
-    environment, or at episode starts only with -1): the exploration of an actor without
-    action noise (`TD3Config(exploration="none")`). Acting draws the noise into the policy
-    state; deterministic evaluation uses the means; TD3's and SAC's learners draw fresh noise
-    per batch row, so the noise scales learn.
+    With `noisy`, layers are `NoisyDense` ones (NoisyNet, σ₀ = `noisy_sigma_zero`, noise
+    redrawn every `noisy_sample_freq` steps of an environment, or at episode starts only with
+    -1): `True` or `"all"` makes the MLP's layers (after the recurrent layer too) and the Box
+    heads' locations noisy, `"hidden"` the MLP's layers only, `"head"` the Box heads only
+    (`DenseNormal(noisy=True)`). It is the exploration of an actor without action noise
+    (`TD3Config(exploration="none")`): acting draws the noise into the policy state;
+    deterministic evaluation uses the means; TD3's and SAC's learners draw fresh noise per
+    batch row, so the noise scales learn.
 
     With `recurrent="gru"` or `"lstm"`, a dense embedding of `embedding` units (ReLU) feeds a
     `StatefulRNN` of `units`, reset at episode starts, and the MLP sees the recurrent output
@@ -216,16 +218,19 @@ def sac_actor(
         TypeError: For an observation space without a default encoder, or an unsupported action
             space.
         ValueError: For a `recurrent` other than None, "gru" and "lstm", an `encoders` key
-            that is not part of the observation, or `noisy` without hidden layers or with
-            options `NoisyDense` refuses.
+            that is not part of the observation, a `noisy` other than False, True, "all",
+            "hidden" and "head", `noisy="hidden"` without hidden layers, noisy options
+            `NoisyDense` refuses, or noisy heads with `sde`.
     """
     observation, features = _observation("sac_actor", env.observation_space, encoders, recurrent)
     gsde = _sde_options(sde, sde_sample_freq, sde_initial_std)
-    noise = None
-    if noisy:
-        if not hidden:
-            raise ValueError("sac_actor: `noisy=True` needs hidden layers to make noisy.")
-        noise = {"sample_freq": noisy_sample_freq, "sigma_zero": noisy_sigma_zero}
+    noise, head = _noisy_options(noisy, noisy_sample_freq, noisy_sigma_zero, hidden)
+    if head is not None and gsde is not None:
+        raise ValueError(
+            "sac_actor: noisy heads and `sde=True` are two kinds of exploration noise; choose "
+            "one (or `noisy='hidden'` beside gSDE)."
+        )
+    gsde = gsde or head
     if recurrent is None:
         x = _mlp(features, hidden, activation, "actor", noise)
         heads = _sac_heads(env.action_space, x, "action", gsde)
@@ -264,21 +269,42 @@ def _observation(owner: str, space: gym.Space, encoders, recurrent: str | None):
     return observation, encode(space, observation, encoders, per_step if time_axis else None)
 
 
+def _noisy_options(noisy, sample_freq: int, sigma_zero: float, hidden) -> tuple:
+    """`(hidden layers' NoisyDense options or None, Box heads' DenseNormal options or None)`."""
+    kinds = {False: (), True: ("hidden", "head"), "all": ("hidden", "head"),
+             "hidden": ("hidden",), "head": ("head",)}  # fmt: skip
+    if not isinstance(noisy, bool | str) or noisy not in kinds:
+        raise ValueError(
+            "sac_actor: `noisy` must be False, True (or 'all'), 'hidden' or 'head'; received "
+            f"{noisy!r}."
+        )
+    where = kinds[noisy]
+    if noisy == "hidden" and not hidden:
+        raise ValueError("sac_actor: `noisy='hidden'` needs hidden layers to make noisy.")
+    layers = {"sample_freq": sample_freq, "sigma_zero": sigma_zero}
+    NoisyDense(1, **layers)  # refuses bad options by name before any layer is built
+    head = {"noisy": True, "noisy_sample_freq": sample_freq, "noisy_sigma_zero": sigma_zero}
+    return (
+        layers if "hidden" in where and hidden else None,
+        head if "head" in where else None,
+    )
+
+
 def _sde_options(sde: bool, sample_freq: int, initial_std: float) -> dict | None:
     if not sde:
         return None
     return {"sde": True, "sde_sample_freq": sample_freq, "sde_initial_std": initial_std}
 
 
-def _sac_heads(space: gym.Space, features, name: str, sde: dict | None = None):
+def _sac_heads(space: gym.Space, features, name: str, options: dict | None = None):
     if isinstance(space, gym.spaces.Dict):
         return {
-            key: _sac_heads(sub, features, f"{name}_{key}", sde)
+            key: _sac_heads(sub, features, f"{name}_{key}", options)
             for key, sub in space.spaces.items()
         }
     if isinstance(space, gym.spaces.Tuple):
         return tuple(
-            _sac_heads(sub, features, f"{name}_{i}", sde) for i, sub in enumerate(space.spaces)
+            _sac_heads(sub, features, f"{name}_{i}", options) for i, sub in enumerate(space.spaces)
         )
     if isinstance(space, gym.spaces.Box):
         bounded = bool(np.all(np.isfinite(space.low)) and np.all(np.isfinite(space.high)))
@@ -286,8 +312,8 @@ def _sac_heads(space: gym.Space, features, name: str, sde: dict | None = None):
             space.shape,
             output_bounds=np.stack([space.low, space.high], -1).tolist() if bounded else None,
             hard_bounds=bounded,
-            state_dependent_scale=sde is None,
+            state_dependent_scale=not (options or {}).get("sde", False),
             name=name,
-            **(sde or {}),
+            **(options or {}),
         )(features)
     return action_heads(space, features, name=name)

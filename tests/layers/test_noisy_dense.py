@@ -51,7 +51,49 @@ def test_initialisation_as_in_the_paper_and_bad_options_refused_by_name():
             NoisyDense(**{"units": 4, field: value})
     env = rf.GymEnv("Pendulum-v1", 1, seed=0)
     with pytest.raises(ValueError, match="needs hidden layers"):
-        sac_actor(env, hidden=(), noisy=True)
+        sac_actor(env, hidden=(), noisy="hidden")
+
+
+def test_a_noisy_dense_normal_head_moves_its_location_by_the_draws_and_saves():
+    head = rf.DenseNormal(2, output_bounds=[-2.0, 2.0], hard_bounds=True, noisy=True,
+                          noisy_sample_freq=-1, noisy_sigma_zero=0.3, name="move")  # fmt: skip
+    inputs = keras.Input((6,))
+    model = keras.Model(inputs, head(inputs))
+    (layer,) = noisy_layers(model)
+    assert layer.name == "move_loc" and layer.sample_freq == -1
+    np.testing.assert_allclose(layer.sigma_bias.numpy(), 0.3 / np.sqrt(6))
+    x = np.random.default_rng(0).normal(size=(3, 6)).astype(np.float32)
+    means = model(x).mode().numpy()
+    want = np.tanh(x @ layer.mu_kernel.numpy() + layer.mu_bias.numpy()) * 2.0
+    np.testing.assert_allclose(means, want, rtol=1e-5, atol=1e-6)
+    with sampled_noise(model, 3, tf.constant([4, 5])):
+        moved = model(x).mode().numpy()
+    assert np.all(np.abs(moved - means) > 1e-4) and np.all(np.abs(moved) <= 2.0)
+    again = keras.Model.from_config(model.get_config())
+    again.set_weights(model.get_weights())
+    assert [x.name for x in noisy_layers(again)] == ["move_loc"]
+    np.testing.assert_allclose(again(x).mode(), means, rtol=1e-6)
+    with pytest.raises(ValueError, match="DenseNormal: `noisy_sigma_zero`"):
+        rf.DenseNormal(2, noisy=True, noisy_sigma_zero=0.0)
+    with pytest.raises(ValueError, match="DenseNormal: `sde=True` and `noisy=True`"):
+        rf.DenseNormal(2, noisy=True, sde=True)
+
+
+@pytest.mark.parametrize(
+    "noisy, names",
+    [("head", ["action_loc"]), ("hidden", ["actor_0"]), ("all", ["actor_0", "action_loc"])],
+)
+def test_sac_actor_makes_the_layers_it_is_asked_to_noisy(noisy, names):
+    env = rf.GymEnv("Pendulum-v1", 1, seed=0)
+    model = sac_actor(env, hidden=(8,), noisy=noisy)
+    assert [layer.name for layer in noisy_layers(model)] == names
+    assert [x.name for x in noisy_layers(sac_actor(env, hidden=(), noisy=True))] == ["action_loc"]
+    with pytest.raises(ValueError, match="sac_actor: `noisy` must be False, True"):
+        sac_actor(env, noisy="heads")
+    with pytest.raises(ValueError, match="sac_actor: noisy heads and `sde=True`"):
+        sac_actor(env, noisy="head", sde=True)
+    with pytest.raises(ValueError, match="NoisyDense: `sigma_zero`"):
+        sac_actor(env, noisy="hidden", noisy_sigma_zero=-1.0)
 
 
 def _policy(freq, noise=True):
@@ -67,7 +109,7 @@ def _policy(freq, noise=True):
 @pytest.mark.parametrize("freq, redraws", [(1, [1, 2, 3, 4]), (3, [3]), (-1, [])])
 def test_noise_is_redrawn_on_the_layer_schedule(freq, redraws):
     policy, model, timestep = _policy(freq)
-    assert len(noisy_layers(model)) == 2
+    assert [layer.name for layer in noisy_layers(model)] == ["actor_0", "actor_1", "action_loc"]
     state = policy.initial_state(2)
     draws, actions = [], []
     for t in range(5):
