@@ -1,19 +1,19 @@
 """TD3 on MountainCarContinuous-v0, exploring through noisy layers instead of action noise.
 
 The flag pays +100 once reached, and every step costs a little force, so an actor that explores
-with small independent noise per step learns to stand still. Here the actor's hidden layers are
-`rf.layers.NoisyDense` (`sac_actor(env, noisy=True)`) and the agent adds no action noise
-(`exploration="none"`): each episode the actor acts with weights perturbed by fresh noise,
-held for the whole episode (`--noise-sample-freq -1`), so its pushes are coherent in time, the
-way gSDE's are. `--exploration gaussian` runs the same agent with plain layers and Gaussian
-action noise instead, for comparison. The script evaluates the deterministic policy (the
-layers' means) and ends with its return (above 90 is solved).
+with small independent noise per step learns to stand still. Here the actor's hidden layers and
+its output head are `rf.layers.NoisyDense` ones (`sac_actor(env, noisy=True)`) and the agent adds
+no action noise (`exploration="none"`): each environment acts with weights perturbed by its own
+noise, drawn at its episode starts and held for the episode, so its pushes are coherent in time,
+the way gSDE's are. The noise scales stay fixed and the learner updates the means
+(`noisy_learn_sigma=False`, parameter-space noise): TD3's actor loss would otherwise learn to
+silence the noise before the flag is ever found. Observations are normalised (the car's velocity is at most 0.07, which the
+noise would barely see otherwise). The settings are the preset `td3-noisy-mountaincar`.
+`--exploration gaussian` runs the same agent with plain layers and Gaussian action noise
+instead, for comparison. The script evaluates the deterministic policy (the layers' means) and
+ends with its return (90 or more is solved).
 
-Status (issue 38): not solved yet. With the defaults here, seed 0 never reached the flag in 30k
-steps (evaluation -99.9): `sac_actor`'s head starts with small weights (gain 0.01), so noise in
-the hidden layers barely moves the first actions.
-
-    python examples/td3_noisy_mountaincar.py --total-steps 50000
+    python examples/td3_noisy_mountaincar.py
     python examples/td3_noisy_mountaincar.py --exploration gaussian
 """
 
@@ -29,27 +29,25 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import reinforceable as rf  # noqa: I001 (first: TensorFlow then starts quietly)
 import keras
 
-from reinforceable.agents import TD3Agent, TD3Config
+from reinforceable.agents import TD3Agent
+from reinforceable.commands.presets import get_preset
 from reinforceable.training import Evaluation, ProgressBar
 
-rf.training.configure_threads(inter_op=2, intra_op=2)
-ENV_ID = "MountainCarContinuous-v0"
+rf.training.configure_threads(inter_op=1, intra_op=1)  # small networks: the env step dominates
+PRESET = get_preset("td3-noisy-mountaincar")
 
 
 @dataclasses.dataclass(frozen=True)
 class Args:
-    total_steps: int = 50_000
-    """Environment steps to train for."""
+    total_steps: int = PRESET.steps
+    """Environment steps to train for (over the preset's 4 environments)."""
     exploration: str = "noisy"
-    """noisy (NoisyDense hidden layers, no action noise) or gaussian (plain layers, N(0, σ))."""
-    noise_sample_freq: int = -1
-    """Steps between redraws of the layers' noise (-1: at episode starts only)."""
-    sigma_zero: float = 0.5
-    """σ₀ of the noisy layers' initial scales."""
+    """noisy (the preset: NoisyDense layers, no action noise) or gaussian (plain layers and
+    Gaussian action noise)."""
     action_std: float = 0.5
     """σ of the Gaussian action noise (with --exploration gaussian), in half-ranges."""
     eval_every: int = 10
-    """Iterations (999 steps each) between evaluations."""
+    """Iterations (1,000 steps each) between evaluations."""
     eval_episodes: int = 10
     """Episodes per evaluation, with the deterministic policy."""
     seed: int = 0
@@ -68,24 +66,14 @@ class Args:
 
 def main(args: Args) -> float:
     keras.utils.set_random_seed(args.seed)
-    env = rf.GymEnv(ENV_ID, num_envs=1, seed=args.seed)
-    eval_env = rf.GymEnv(ENV_ID, num_envs=5, seed=args.seed + 10_000)
-    noisy = args.exploration == "noisy"
-    model = rf.networks.sac_actor(
-        env,
-        hidden=(400, 300),
-        noisy=noisy,
-        noisy_sample_freq=args.noise_sample_freq,
-        noisy_sigma_zero=args.sigma_zero,
-    )
-    config = TD3Config(
-        exploration="none" if noisy else "gaussian",
-        exploration_std=args.action_std,
-        warmup_steps=0 if noisy else 1000,  # noisy layers explore from the first step
-        steps_per_iteration=999,  # one episode's length: update after each
-        seed=args.seed,
-    )
-    agent = TD3Agent(model, env, config)
+    env = rf.GymEnv(PRESET.env_id, num_envs=PRESET.num_envs, seed=args.seed)
+    eval_env = rf.GymEnv(PRESET.env_id, num_envs=5, seed=args.seed + 10_000)
+    config_changes, network_changes = {}, {}
+    if args.exploration == "gaussian":
+        config_changes = {"exploration": "gaussian", "exploration_std": args.action_std}
+        network_changes = {"noisy": False}
+    model = PRESET.make_network(env.spec, network_changes)
+    agent = TD3Agent(model, env, PRESET.make_config(args.seed, config_changes))
     evaluation = Evaluation(eval_env, every=args.eval_every, episodes=args.eval_episodes)
     run_dir = pathlib.Path(args.run_dir)
     start = time.perf_counter()

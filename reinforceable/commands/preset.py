@@ -1,5 +1,6 @@
 """`Preset`: one task's tuned settings (algorithm, environment, budget, config, network) with
-the figure they reach and the command that measured it; `presets` holds the table."""
+the figure they reach and the command that measured it, and settings several presets and
+benchmarks share; `presets` holds the table."""
 
 from __future__ import annotations
 
@@ -8,7 +9,12 @@ from typing import Any
 
 from reinforceable.commands.algorithms import ALGOS
 
-__all__ = ["Preset"]
+__all__ = [
+    "PENDULUM_NOVEL_TORSO",
+    "RL_ZOO_PENDULUM_NOVEL_CONFIG",
+    "RL_ZOO_PENDULUM_NOVEL_NETWORK",
+    "Preset",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,3 +51,34 @@ class Preset:
     def make_network(self, spec, changes: dict[str, Any] | None = None):
         """The network builder's model for `spec` with this preset's fields and `changes`."""
         return ALGOS[self.algo].network(spec, **{**self.network, **(changes or {})})
+
+
+PENDULUM_NOVEL_TORSO: dict[str, Any] = {
+    "hidden": (),
+    "recurrent": "lstm",
+    "units": 64,
+    "hidden_after": (64,),
+    "activation": "relu",
+}
+RL_ZOO_PENDULUM_NOVEL_CONFIG: dict[str, Any] = {
+    "num_steps": 1024,
+    "batch_size": 128,
+    "sequence_length": 32,  # ours: chunks replayed from recorded LSTM states
+    "num_epochs": 10,
+    "discount": 0.9,
+    "gae_lambda": 0.95,
+    "learning_rate": 1e-3,
+    "clip_range": 0.2,
+    "normalize_observations": True,
+    "normalize_advantages": True,  # SB3's
+}
+"""The RL Zoo's sb3-contrib ppo_lstm settings for PendulumNoVel-v1 (4 envs, 100k steps)."""
+RL_ZOO_PENDULUM_NOVEL_NETWORK: dict[str, Any] = {
+    **PENDULUM_NOVEL_TORSO,
+    "hard_bounds": False,  # clipped samples, as sb3-contrib
+    "sde": True,
+    "sde_sample_freq": 4,
+}
+"""The RL Zoo's sb3-contrib network for PendulumNoVel-v1 (LSTM 64 then 64 ReLU, gSDE resampled
+every 4 steps). With `RL_ZOO_PENDULUM_NOVEL_CONFIG`, what `benchmarks/ppo_pendulum_novel.py` puts
+next to sb3-contrib at 100k steps."""

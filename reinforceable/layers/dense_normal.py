@@ -90,6 +90,7 @@ class DenseNormal(DenseDistributionLayer):
         noisy_sample_freq: With `noisy`, the `NoisyDense`'s `sample_freq` (1: redraw every
             step; N: every N steps; -1: at episode starts only).
         noisy_sigma_zero: With `noisy`, its σ₀ (> 0).
+        noisy_learn_sigma: With `noisy`, its `learn_sigma` (learn the noise scales).
         kernel_initializer: For the kernels. Defaults to orthogonal with gain 0.01, so the initial
             location is close to zero (the middle of the bounds).
         bias_initializer: For the location bias.
@@ -133,6 +134,7 @@ class DenseNormal(DenseDistributionLayer):
         noisy: bool = False,
         noisy_sample_freq: int = 1,
         noisy_sigma_zero: float = 0.5,
+        noisy_learn_sigma: bool = True,
         **kwargs,
     ):
         event_shape = event_shape_arg(output_shape, "output_shape", "DenseNormal")
@@ -194,6 +196,7 @@ class DenseNormal(DenseDistributionLayer):
                     int(np.prod(event_shape)),
                     sigma_zero=noisy_sigma_zero,
                     sample_freq=noisy_sample_freq,
+                    learn_sigma=noisy_learn_sigma,
                     name=f"{self.name}_loc",
                 )
             except ValueError as error:
@@ -206,9 +209,7 @@ class DenseNormal(DenseDistributionLayer):
         if self.noisy:
             self.noisy_loc.build((None, features))
         else:
-            self.loc_kernel, self.loc_bias = self.add_projection(
-                "loc", features, self.event_shape
-            )
+            self.loc_kernel, self.loc_bias = self.add_projection("loc", features, self.event_shape)
         if self.sde:
             self.sde_log_std = self.add_weight(
                 name="sde_log_std",
@@ -289,6 +290,7 @@ class DenseNormal(DenseDistributionLayer):
                 noisy=True,
                 noisy_sample_freq=self.noisy_loc.sample_freq,
                 noisy_sigma_zero=self.noisy_loc.sigma_zero,
+                noisy_learn_sigma=self.noisy_loc.learn_sigma,
             )
         return config
 

@@ -17,7 +17,8 @@ Where the noise comes from:
   episode starts only; an episode start always redraws). The Driver resets the state where an
   episode starts, and the draws come from the step's seed, so an actor in another process with
   the same seed acts with the same noise;
-* learning: a learner draws fresh noise per batch row with `sampled_noise(model, batch, seed)`;
+* learning: a learner draws fresh noise per batch row with `sampled_noise(model, batch, seed)`
+  (layers with fixed scales, `learn_sigma=False`, learn through their means);
 * anything else (a plain model call, deterministic evaluation): the means alone.
 """
 
@@ -84,6 +85,13 @@ class NoisyDense(keras.layers.Layer):
         sigma_zero: σ₀ of the initial scales `σ₀/√p`, > 0.
         sample_freq: When acting, redraw each environment's noise every this many of its steps,
             1 (every step) or more, or -1 (at episode starts only).
+        learn_sigma: Learn the scales `σ` (NoisyNet: learners draw noise per batch row). False
+            keeps them at their initial `σ₀/√p` and learners use the means alone
+            (`sampled_noise`), so the noise explores when acting and no loss can silence it,
+            as parameter-space noise does (Plappert et al. 2018). A deterministic actor's loss
+            has no term that rewards noise: with learned scales (or learning through the
+            noise) its optimiser shrinks the noise's effect wherever the critic penalises
+            large actions, as on MountainCarContinuous before the flag is ever reached.
 
     Raises:
         ValueError: For `units` < 1, `sigma_zero` <= 0 (or not finite), or a `sample_freq` other
@@ -94,7 +102,7 @@ class NoisyDense(keras.layers.Layer):
     """
 
     def __init__(self, units: int, activation=None, sigma_zero: float = 0.5,
-                 sample_freq: int = 1, **kwargs):  # fmt: skip
+                 sample_freq: int = 1, learn_sigma: bool = True, **kwargs):  # fmt: skip
         super().__init__(**kwargs)
         if isinstance(units, bool) or not isinstance(units, int | np.integer) or units < 1:
             raise ValueError(f"NoisyDense: `units` must be an int >= 1; received {units!r}.")
@@ -116,6 +124,11 @@ class NoisyDense(keras.layers.Layer):
                 "NoisyDense: `sample_freq` must be -1 (episode starts) or an int >= 1; "
                 f"received {sample_freq!r}."
             )
+        if not isinstance(learn_sigma, bool):
+            raise ValueError(
+                f"NoisyDense: `learn_sigma` must be True or False; received {learn_sigma!r}."
+            )
+        self.learn_sigma = learn_sigma
         self.units = int(units)
         self.activation = keras.activations.get(activation)
         self.sigma_zero = float(sigma_zero)
@@ -131,9 +144,11 @@ class NoisyDense(keras.layers.Layer):
             shape=(p, self.units), initializer=uniform, name="mu_kernel"
         )
         self.mu_bias = self.add_weight(shape=(self.units,), initializer=uniform, name="mu_bias")
+        learn = self.learn_sigma
         self.sigma_kernel = self.add_weight(shape=(p, self.units), initializer=sigma,
-                                            name="sigma_kernel")  # fmt: skip
-        self.sigma_bias = self.add_weight(shape=(self.units,), initializer=sigma, name="sigma_bias")
+                                            name="sigma_kernel", trainable=learn)  # fmt: skip
+        self.sigma_bias = self.add_weight(shape=(self.units,), initializer=sigma,
+                                          name="sigma_bias", trainable=learn)  # fmt: skip
 
     @property
     def noise_shapes(self) -> tuple[int, int]:
@@ -156,6 +171,7 @@ class NoisyDense(keras.layers.Layer):
             "activation": keras.activations.serialize(self.activation),
             "sigma_zero": self.sigma_zero,
             "sample_freq": self.sample_freq,
+            "learn_sigma": self.learn_sigma,
         }
 
 
@@ -202,9 +218,12 @@ def _draws(layers, batch, seed) -> dict:
 
 @contextlib.contextmanager
 def sampled_noise(model, batch, seed):
-    """Within the block, `model`'s `NoisyDense` layers act with fresh draws for each of `batch`
-    rows, from the stateless `seed` (a learner's forward pass)."""
-    layers = noisy_layers(model)
+    """Within the block, `model`'s `NoisyDense` layers that learn their scales act with fresh
+    draws for each of `batch` rows, from the stateless `seed` (a learner's forward pass); those
+    with fixed scales (`learn_sigma=False`) act with their means, so their noise explores
+    without a loss that could learn to silence it (parameter-space noise, Plappert et al.
+    2018: the learner updates the unperturbed network)."""
+    layers = [layer for layer in noisy_layers(model) if layer.learn_sigma]
     with using_noise(layers, _draws(layers, batch, seed)):
         yield
 

@@ -186,6 +186,7 @@ def sac_actor(
     noisy: bool | str = False,
     noisy_sample_freq: int = 1,
     noisy_sigma_zero: float = 0.5,
+    noisy_learn_sigma: bool = True,
     name: str = "sac_actor",
 ) -> keras.Model:
     """An actor for `SACAgent` (or, with `recurrent`, `RecurrentSACAgent`), for any observation
@@ -205,7 +206,8 @@ def sac_actor(
     (`DenseNormal(noisy=True)`). It is the exploration of an actor without action noise
     (`TD3Config(exploration="none")`): acting draws the noise into the policy state;
     deterministic evaluation uses the means; TD3's and SAC's learners draw fresh noise per
-    batch row, so the noise scales learn.
+    batch row, so the noise scales learn (unless `noisy_learn_sigma=False`, which holds them
+    at `σ₀/√p`).
 
     With `recurrent="gru"` or `"lstm"`, a dense embedding of `embedding` units (ReLU) feeds a
     `StatefulRNN` of `units`, reset at episode starts, and the MLP sees the recurrent output
@@ -224,7 +226,9 @@ def sac_actor(
     """
     observation, features = _observation("sac_actor", env.observation_space, encoders, recurrent)
     gsde = _sde_options(sde, sde_sample_freq, sde_initial_std)
-    noise, head = _noisy_options(noisy, noisy_sample_freq, noisy_sigma_zero, hidden)
+    noise, head = _noisy_options(
+        noisy, noisy_sample_freq, noisy_sigma_zero, noisy_learn_sigma, hidden
+    )
     if head is not None and gsde is not None:
         raise ValueError(
             "sac_actor: noisy heads and `sde=True` are two kinds of exploration noise; choose "
@@ -269,7 +273,7 @@ def _observation(owner: str, space: gym.Space, encoders, recurrent: str | None):
     return observation, encode(space, observation, encoders, per_step if time_axis else None)
 
 
-def _noisy_options(noisy, sample_freq: int, sigma_zero: float, hidden) -> tuple:
+def _noisy_options(noisy, sample_freq: int, sigma_zero: float, learn_sigma: bool, hidden):
     """`(hidden layers' NoisyDense options or None, Box heads' DenseNormal options or None)`."""
     kinds = {False: (), True: ("hidden", "head"), "all": ("hidden", "head"),
              "hidden": ("hidden",), "head": ("head",)}  # fmt: skip
@@ -281,9 +285,10 @@ def _noisy_options(noisy, sample_freq: int, sigma_zero: float, hidden) -> tuple:
     where = kinds[noisy]
     if noisy == "hidden" and not hidden:
         raise ValueError("sac_actor: `noisy='hidden'` needs hidden layers to make noisy.")
-    layers = {"sample_freq": sample_freq, "sigma_zero": sigma_zero}
+    layers = {"sample_freq": sample_freq, "sigma_zero": sigma_zero, "learn_sigma": learn_sigma}
     NoisyDense(1, **layers)  # refuses bad options by name before any layer is built
-    head = {"noisy": True, "noisy_sample_freq": sample_freq, "noisy_sigma_zero": sigma_zero}
+    head = {f"noisy_{key}": value for key, value in layers.items()}
+    head["noisy"] = True
     return (
         layers if "hidden" in where and hidden else None,
         head if "head" in where else None,

@@ -175,6 +175,26 @@ def test_td3_learns_the_noise_scales_and_evaluates_with_the_means(tmp_path):
     assert len(np.unique(noisy.round(6))) == 4  # one draw per row
 
 
+def test_scales_held_fixed_stay_at_their_initial_value_while_the_means_learn():
+    keras.utils.set_random_seed(0)
+    env = rf.GymEnv("Pendulum-v1", 2, seed=0)
+    model = sac_actor(env, hidden=(16,), noisy=True, noisy_learn_sigma=False)
+    layers = noisy_layers(model)
+    assert [layer.name for layer in layers] == ["actor_0", "action_loc"]
+    config = TD3Config(hidden=(16,), batch_size=16, warmup_steps=32, steps_per_iteration=16,
+                       exploration="none", policy_delay=1, seed=0)  # fmt: skip
+    agent = TD3Agent(model, env, config)
+    before = [(layer.sigma_kernel.numpy(), layer.mu_kernel.numpy()) for layer in layers]
+    agent.fit(96)
+    for (sigma, mu), layer in zip(before, noisy_layers(agent.model), strict=True):
+        np.testing.assert_array_equal(layer.sigma_kernel.numpy(), sigma)
+        assert not np.allclose(layer.mu_kernel.numpy(), mu)
+    again = keras.Model.from_config(agent.model.get_config())
+    assert not any(layer.learn_sigma for layer in noisy_layers(again))
+    with pytest.raises(ValueError, match="NoisyDense: `learn_sigma`"):
+        NoisyDense(4, learn_sigma="no")
+
+
 def test_an_actor_in_another_process_draws_the_same_noise():
     agent = _td3()
     agent.fit(64)
