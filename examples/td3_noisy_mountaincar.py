@@ -7,8 +7,10 @@ no action noise (`exploration="none"`): each environment acts with weights pertu
 noise, drawn at its episode starts and held for the episode, so its pushes are coherent in time,
 the way gSDE's are. The noise scales stay fixed and the learner updates the means
 (`noisy_learn_sigma=False`, parameter-space noise): TD3's actor loss would otherwise learn to
-silence the noise before the flag is ever found. Observations are normalised (the car's velocity is at most 0.07, which the
-noise would barely see otherwise). The settings are the preset `td3-noisy-mountaincar`.
+silence the noise before the flag is ever found. Observations are normalised (the car's
+velocity is at most 0.07, which the noise would barely see otherwise). The settings are the
+preset `td3-noisy-mountaincar`: 90.9-93.1 on seeds 0-4 at 50k steps (the same agent with
+Gaussian action noise solved 1 of 5), `media/td3_noisy_mountaincar.md`.
 `--exploration gaussian` runs the same agent with plain layers and Gaussian action noise
 instead, for comparison. The script evaluates the deterministic policy (the layers' means) and
 ends with its return (90 or more is solved).

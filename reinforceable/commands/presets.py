@@ -315,9 +315,12 @@ PRESETS: dict[str, Preset] = {
             # (parameter-space noise): with learned scales, or learning through the noise,
             # TD3's actor loss silences the noise before the flag is found (seeds 1 and 2
             # never reached it). Normalised observations (the velocity is at most 0.07, which
-            # the noise would barely see) and 64x64 networks (the RL Zoo's for this task).
+            # the noise would barely see), 64x64 networks (the RL Zoo's for this task) and a
+            # learning rate of 3e-4 (with TD3's 1e-3, seed 0 found the flag and then lost it:
+            # 94.3 at 40k, 28.0 at 50k; γ 0.999 instead did worse, 3 of 5 seeds).
             config={
                 "exploration": "none",
+                "learning_rate": 3e-4,
                 "warmup_steps": 0,
                 "steps_per_iteration": 250,
                 "normalize_observations": True,
@@ -330,8 +333,12 @@ PRESETS: dict[str, Preset] = {
                 "noisy_sigma_zero": 1.0,
                 "noisy_learn_sigma": False,
             },
-            figure=float("nan"),
-            measured="not measured yet",
+            figure=92.5,
+            measured=(
+                "seeds 0-4 from the command line, the final agent's 10 deterministic episodes: "
+                "90.9, 92.6, 93.1, 93.0, 92.7 (5 of 5 at or above 90; the same with Gaussian "
+                "action noise 0.5: 1 of 5, media/td3_noisy_mountaincar.md)"
+            ),
             command="python benchmarks/td3_noisy_mountaincar.py",
             check_steps=50_000,
             check_return=90.0,
