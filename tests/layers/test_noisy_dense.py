@@ -218,3 +218,31 @@ def test_ppo_refuses_noisy_layers_by_name():
     )
     with pytest.raises(ValueError, match="RecurrentPPOAgent: the model has NoisyDense layers"):
         rf.agents.RecurrentPPOAgent(model, env)
+
+
+def test_noisy_heads_after_a_recurrent_layer_act_learn_and_evaluate_with_the_means():
+    """Recurrent SAC with noisy layers after its GRU: acting keeps each environment's draws in
+    the policy state beside the GRU's, the learner learns the scales over sequences, and the
+    deterministic evaluation policy acts with the means."""
+    keras.utils.set_random_seed(0)
+    env = rf.GymEnv("reinforceable/PendulumNoVel-v1", 2, seed=0)
+    model = sac_actor(env, hidden=(8,), recurrent="gru", units=8, embedding=8, noisy=True,
+                      noisy_sample_freq=-1)  # fmt: skip
+    assert [layer.name for layer in noisy_layers(model)] == ["actor_0", "action_loc"]
+    config = rf.agents.RecurrentSACConfig(batch_size=4, sequence_length=4, burn_in=1, overlap=2,
+                                          units=8, embedding=8, hidden=(8,), warmup_steps=16,
+                                          steps_per_iteration=8, seed=0)  # fmt: skip
+    agent = rf.agents.RecurrentSACAgent(model, env, config)
+    sigma = [layer.sigma_kernel.numpy() for layer in noisy_layers(agent.model)]
+    history = agent.fit(64)
+    assert np.isfinite(history[-1]["losses/actor_loss"])
+    assert all(not np.allclose(s, layer.sigma_kernel.numpy())
+               for s, layer in zip(sigma, noisy_layers(agent.model), strict=True))  # fmt: skip
+    state = agent.policy.initial_state(2)
+    assert set(state) == {"actor_rnn", NOISY_KEY}  # the GRU's state beside the draws
+    timestep = tf.nest.map_structure(tf.convert_to_tensor, env.spec.example_timestep())
+    evaluation = agent.eval_policy
+    assert NOISY_KEY not in evaluation.initial_state(1)
+    first = evaluation.step(timestep, evaluation.initial_state(1), tf.constant([0, 1])).action
+    again = evaluation.step(timestep, evaluation.initial_state(1), tf.constant([5, 9])).action
+    np.testing.assert_allclose(first, again)  # the means: no noise, whatever the seed
