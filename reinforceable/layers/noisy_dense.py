@@ -94,8 +94,8 @@ class NoisyDense(keras.layers.Layer):
             large actions, as on MountainCarContinuous before the flag is ever reached.
 
     Raises:
-        ValueError: For `units` < 1, `sigma_zero` <= 0 (or not finite), or a `sample_freq` other
-            than -1 or a positive int.
+        ValueError: For `units` < 1, `sigma_zero` <= 0 (or not finite), a `sample_freq` other
+            than -1 or a positive int, or a `learn_sigma` that is not a bool.
 
     Example:
         >>> x = NoisyDense(64, activation="relu")(keras.Input((8,)))
