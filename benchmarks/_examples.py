@@ -3,6 +3,7 @@ they print and write."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import csv
 import pathlib
 import re
@@ -41,6 +42,19 @@ def train_cli(algo: str, env_id: str, steps: int, seed: int, *args: str) -> dict
         "wall_s": figure(r"training: ([\d.]+) s", output),
         "final_return": figure(r"result: evaluation return ([-\d.]+)", output),
     }
+
+
+def run_grid(run, rows, seeds, jobs: int) -> dict:
+    """`run(row, seed)` for every row and seed, `jobs` at a time, printing each result as it
+    ends; returns `{row: {seed: result}}`."""
+    results: dict = {row: {} for row in rows}
+    with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
+        futures = {pool.submit(run, row, seed): (row, seed) for row in rows for seed in seeds}
+        for future in concurrent.futures.as_completed(futures):
+            row, seed = futures[future]
+            results[row][seed] = future.result()
+            print(row, seed, results[row][seed], flush=True)
+    return results
 
 
 def last_success_rate(rows: list[dict]) -> float:

@@ -21,10 +21,9 @@ take hours; `--variants plain crossq` is the quick pair. Writes `media/sac_criti
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import statistics
 
-from _examples import train_cli, write_report
+from _examples import run_grid, train_cli, write_report
 
 ENV = "Hopper-v5"
 STANDARD = ("warmup_steps=10000", "steps_per_iteration=64")
@@ -52,17 +51,8 @@ def main() -> None:
     parser.add_argument("--report", default="sac_critics.md", help="the file in media/")
     args = parser.parse_args()
     threads = 1 if args.jobs > 1 else 2
-    results: dict[str, dict[int, dict]] = {variant: {} for variant in args.variants}
-    with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
-        futures = {
-            pool.submit(run, variant, args.steps, seed, threads): (variant, seed)
-            for seed in args.seeds
-            for variant in args.variants
-        }
-        for future in concurrent.futures.as_completed(futures):
-            variant, seed = futures[future]
-            results[variant][seed] = future.result()
-            print(variant, seed, results[variant][seed], flush=True)
+    results = run_grid(lambda variant, seed: run(variant, args.steps, seed, threads),
+                       args.variants, args.seeds, args.jobs)  # fmt: skip
     lines = [
         "| SAC | `--set` | " + " | ".join(f"seed {s}" for s in args.seeds)
         + " | mean | wall-clock per run (s) |",

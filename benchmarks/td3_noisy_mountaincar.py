@@ -17,10 +17,9 @@ Writes `media/td3_noisy_mountaincar.md`.
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import statistics
 
-from _examples import train_cli, write_report
+from _examples import run_grid, train_cli, write_report
 
 ENV = "MountainCarContinuous-v0"
 SOLVED = 90.0
@@ -46,17 +45,8 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2, help="runs at a time (1 thread each)")
     parser.add_argument("--report", default="td3_noisy_mountaincar.md", help="the file in media/")
     args = parser.parse_args()
-    results: dict[str, dict[int, dict]] = {kind: {} for kind in args.kinds}
-    with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
-        futures = {
-            pool.submit(run, kind, args.steps, seed, args.gaussian_std): (kind, seed)
-            for kind in args.kinds
-            for seed in args.seeds
-        }
-        for future in concurrent.futures.as_completed(futures):
-            kind, seed = futures[future]
-            results[kind][seed] = future.result()
-            print(kind, seed, results[kind][seed], flush=True)
+    results = run_grid(lambda kind, seed: run(kind, args.steps, seed, args.gaussian_std),
+                       args.kinds, args.seeds, args.jobs)  # fmt: skip
     names = {
         "noisy": "TD3, NoisyDense layers and head, no action noise (the preset)",
         "gaussian": f"TD3, plain layers, Gaussian action noise {args.gaussian_std}",

@@ -92,7 +92,6 @@ class DenseDistributionLayer(keras.layers.Layer):
     @staticmethod
     def project(inputs, kernel, bias, shape: tuple[int, ...]) -> tf.Tensor:
         """`inputs @ kernel + bias`, reshaped from `[..., prod(shape)]` to `[..., *shape]`."""
-        inputs = tf.convert_to_tensor(inputs)
         return DenseDistributionLayer.to_event(inputs, tf.matmul(inputs, kernel) + bias, shape)
 
     @staticmethod
